@@ -1,0 +1,397 @@
+"""The page controller: sign-in, keys, rooms and messages.
+
+It wires the pure protocol (``pyclient.protocol``) to the browser adapters.
+Plaintext exists only in this page; the server gets envelopes.
+"""
+
+import asyncio
+import base64
+import os
+import secrets
+
+import js
+
+from ..crypto.pure import PureBackend
+from ..errors import BadSignature, ProtocolError
+from ..protocol import keystore
+from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
+from ..protocol.kdf import (
+    ACCOUNT_PBKDF2_ITERATIONS,
+    account_password_bytes,
+    account_salt,
+    split_master_key,
+)
+from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
+from .dom import by_id, clear, make, on, set_text, show, show_error, toast
+from .idb import Store
+from .net import Api, ApiError, Socket
+
+UNLOCK_KEY = "sealroom.keystore"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def make_backend():
+    if getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
+        from ..crypto.webcrypto import WebCryptoBackend
+        return WebCryptoBackend()
+    return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
+
+
+class App:
+    def __init__(self):
+        csrf = js.document.querySelector('meta[name="csrf-token"]').getAttribute("content")
+        self.api = Api(csrf)
+        self.backend = make_backend()
+        self.store: Store | None = None
+        self.socket: Socket | None = None
+        self.me: dict | None = None
+        self.private_key = b""
+        self.public_key = b""
+        self.rooms: dict[str, dict] = {}
+        self.room_id: str | None = None
+        self.members: dict[str, dict] = {}
+        self.changed_keys: set[str] = set()
+        self.pending: dict[str, asyncio.Future] = {}
+        self.registering = False
+
+    # ---- boot and account ------------------------------------------------
+
+    def step(self, text: str) -> None:
+        set_text("boot-step", text)
+
+    async def start(self) -> None:
+        body = js.document.body
+        body.dataset.bootMs = str(round(js.performance.now()))
+        body.dataset.backend = self.backend.name
+        self.store = await Store.open()
+        self.bind_events()
+        try:
+            self.me = (await self.api.call("GET", "/api/me"))["user"]
+        except ApiError:
+            self.show_auth()
+            return
+        unlock = js.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
+        if not unlock:
+            # Signed in, but this tab has never held the password: ask again.
+            self.show_auth(username=self.me["username"], note="Enter your password to unlock your key in this tab.")
+            return
+        await self.enter(_unb64(unlock))
+
+    def bind_events(self) -> None:
+        on(by_id("auth-form"), "submit", self.on_auth_submit)
+        on(by_id("auth-switch"), "click", self.on_auth_switch)
+        on(by_id("logout"), "click", self.on_logout)
+        on(by_id("new-room-form"), "submit", self.on_new_room)
+        on(by_id("add-member-form"), "submit", self.on_add_member)
+        on(by_id("composer"), "submit", self.on_send)
+
+    def show_auth(self, username: str = "", note: str = "") -> None:
+        show("boot", False)
+        show("chat", False)
+        show("whoami", False)
+        show("auth")
+        by_id("auth-username").value = username
+        show_error("auth-error", note or None)
+        self.render_auth_mode()
+
+    def render_auth_mode(self) -> None:
+        set_text("auth-title", "Create your account" if self.registering else "Sign in")
+        set_text("auth-submit", "Create account" if self.registering else "Sign in")
+        set_text("auth-switch", "Have an account? Sign in" if self.registering else "New here? Create an account")
+        by_id("auth-password").setAttribute("autocomplete", "new-password" if self.registering else "current-password")
+
+    async def on_auth_switch(self, _event) -> None:
+        self.registering = not self.registering
+        self.render_auth_mode()
+
+    async def on_auth_submit(self, _event) -> None:
+        username = by_id("auth-username").value.strip()
+        password = by_id("auth-password").value
+        if len(password) < 8:
+            show_error("auth-error", "Use a password of at least 8 characters.")
+            return
+        button = by_id("auth-submit")
+        button.disabled = True
+        show_error("auth-error", None)
+        try:
+            set_text("auth-submit", "Deriving your keys…")
+            master = await self.backend.pbkdf2_sha256(
+                account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
+            auth_key, keystore_key = split_master_key(master)
+            path = "/api/register" if self.registering else "/api/login"
+            self.me = (await self.api.call("POST", path, {"username": username, "auth_key": _b64(auth_key)}))["user"]
+        except ApiError as error:
+            show_error("auth-error", error.message)
+            return
+        finally:
+            button.disabled = False
+            self.render_auth_mode()
+        by_id("auth-password").value = ""
+        js.sessionStorage.setItem(f"{UNLOCK_KEY}.{self.me['id']}", _b64(keystore_key))
+        show("auth", False)
+        show("boot")
+        await self.enter(keystore_key)
+
+    async def enter(self, keystore_key: bytes) -> None:
+        try:
+            await self.load_or_create_key(keystore_key)
+        except (ApiError, ProtocolError) as error:
+            self.show_auth(username=self.me["username"], note=f"Your key could not be unlocked: {error.message}")
+            return
+        show("boot", False)
+        show("auth", False)
+        show("chat")
+        show("whoami")
+        set_text("me-name", self.me["username"])
+        set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
+        self.socket = Socket(self.on_frame)
+        self.socket.connect()
+        await self.load_rooms()
+        js.document.body.dataset.ready = "1"
+
+    async def load_or_create_key(self, keystore_key: bytes) -> None:
+        user_id = self.me["id"]
+        if self.me["public_key"] is None:
+            self.step("Generating your RSA-3072 key pair in this page…")
+            started = js.performance.now()
+            pair = await self.backend.generate_keypair(DEFAULT_RSA_BITS)
+            js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
+            sealed = await keystore.seal_private_key(
+                self.backend, keystore_key, user_id=user_id, public_key=pair.public_key,
+                private_key=pair.private_key, iv=os.urandom(16))
+            await self.store.put("keys", user_id, {"public_key": _b64(pair.public_key), "sealed": _b64(sealed)})
+            self.step("Registering your public key…")
+            self.me = (await self.api.call("PUT", "/api/me/key", {
+                "public_key": _b64(pair.public_key), "key_backup": _b64(sealed)}))["user"]
+            self.private_key, self.public_key = pair.private_key, pair.public_key
+            toast("Your key pair was created in this page.")
+            return
+        self.step("Unlocking your key…")
+        public_key = _unb64(self.me["public_key"])
+        local = await self.store.get("keys", user_id)
+        if local is None or _unb64(local["public_key"]) != public_key:
+            backup = await self.api.call("GET", "/api/me/key-backup")
+            local = {"public_key": backup["public_key"], "sealed": backup["key_backup"]}
+            await self.store.put("keys", user_id, local)
+        self.private_key = await keystore.open_private_key(
+            self.backend, keystore_key, user_id=user_id, public_key=public_key, blob=_unb64(local["sealed"]))
+        self.public_key = public_key
+
+    async def on_logout(self, _event) -> None:
+        try:
+            await self.api.call("POST", "/api/logout")
+        except ApiError as error:
+            toast(error.message)
+        if self.me:
+            js.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
+        if self.socket:
+            self.socket.close()
+        self.me, self.private_key, self.room_id = None, b"", None
+        self.show_auth(note="You are signed out.")
+
+    # ---- rooms ----------------------------------------------------------
+
+    async def load_rooms(self) -> None:
+        rooms = (await self.api.call("GET", "/api/rooms"))["rooms"]
+        self.rooms = {room["id"]: room for room in rooms}
+        self.render_rooms()
+
+    def render_rooms(self) -> None:
+        room_list = by_id("room-list")
+        clear(room_list)
+        for room in self.rooms.values():
+            item = make("li")
+            button = make("button", room["name"], "active" if room["id"] == self.room_id else None,
+                          type="button", data_room=room["id"])
+            on(button, "click", self._opener(room["id"]))
+            item.appendChild(button)
+            room_list.appendChild(item)
+        show("no-rooms", not self.rooms)
+
+    def _opener(self, room_id: str):
+        async def open_room(_event):
+            await self.open_room(room_id)
+        return open_room
+
+    async def on_new_room(self, _event) -> None:
+        name = by_id("new-room-name").value
+        members = [m.strip() for m in by_id("new-room-members").value.split(",") if m.strip()]
+        try:
+            room = (await self.api.call("POST", "/api/rooms", {"name": name, "members": members}))["room"]
+        except ApiError as error:
+            show_error("new-room-error", error.message)
+            return
+        show_error("new-room-error", None)
+        by_id("new-room-name").value = ""
+        by_id("new-room-members").value = ""
+        self.rooms[room["id"]] = room
+        toast(f"Room “{room['name']}” created.")
+        await self.open_room(room["id"])
+
+    async def on_add_member(self, _event) -> None:
+        username = by_id("add-member-name").value.strip()
+        try:
+            await self.api.call("POST", f"/api/rooms/{self.room_id}/members", {"username": username})
+        except ApiError as error:
+            show_error("add-member-error", error.message)
+            return
+        show_error("add-member-error", None)
+        by_id("add-member-name").value = ""
+        toast(f"{username} was added.")
+        await self.refresh_members()
+
+    async def refresh_members(self) -> None:
+        room = (await self.api.call("GET", f"/api/rooms/{self.room_id}"))["room"]
+        self.rooms[room["id"]] = room
+        self.members = {member["id"]: member for member in room["members"]}
+        await self.check_pins()
+        self.render_members()
+
+    async def check_pins(self) -> None:
+        """Trust on first use: pin each contact's fingerprint, flag any change."""
+        self.changed_keys = set()
+        for member in self.members.values():
+            if member["id"] == self.me["id"] or member["fingerprint"] is None:
+                continue
+            pin_id = f"{self.me['id']}:{member['id']}"
+            pin = await self.store.get("pins", pin_id)
+            if pin is None:
+                await self.store.put("pins", pin_id, {"fingerprint": member["fingerprint"], "verified": False})
+            elif pin["fingerprint"] != member["fingerprint"]:
+                self.changed_keys.add(member["id"])
+
+    def render_members(self) -> None:
+        member_list = by_id("member-list")
+        clear(member_list)
+        for member in self.members.values():
+            item = make("li", cls="member", data_user=member["username"])
+            item.appendChild(make("strong", member["username"] + (" (you)" if member["id"] == self.me["id"] else "")))
+            item.appendChild(make("div", "Fingerprint: " + format_fingerprint(bytes.fromhex(member["fingerprint"])),
+                                  "fingerprint"))
+            if member["id"] != self.me["id"]:
+                number = safety_number(self.me["id"], self.public_key, member["id"], _unb64(member["public_key"]))
+                item.appendChild(make("div", "Safety number: " + format_safety_number(number), "safety-number"))
+            if member["id"] in self.changed_keys:
+                item.appendChild(make("div", f"⚠ {member['username']}'s key has changed since you first saw it. "
+                                             "Compare safety numbers before you trust it.", "error key-changed"))
+            member_list.appendChild(item)
+
+    async def open_room(self, room_id: str) -> None:
+        self.room_id = room_id
+        self.render_rooms()
+        show("room")
+        clear(by_id("messages"))
+        try:
+            await self.refresh_members()
+            messages = (await self.api.call("GET", f"/api/rooms/{room_id}/messages"))["messages"]
+        except ApiError as error:
+            toast(error.message)
+            return
+        room = self.rooms[room_id]
+        set_text("room-name", room["name"])
+        set_text("room-expiry", f"This room and everything in it is deleted on {room['expires_at'][:16].replace('T', ' ')} UTC.")
+        for message in messages:
+            await self.show_message(message)
+
+    # ---- messages -------------------------------------------------------
+
+    async def show_message(self, message: dict) -> None:
+        container = by_id("messages")
+        if container.querySelector(f'[data-seq="{message["seq"]}"]'):
+            return
+        item = make("li", cls="message", data_seq=message["seq"])
+        meta = make("div", cls="meta")
+        badge = make("span", cls="badge")
+        meta.appendChild(badge)
+        item.appendChild(meta)
+        try:
+            envelope = parse_envelope(message["envelope"])
+            sender = self.members.get(envelope.sender)
+            if sender is None or sender["public_key"] is None:
+                raise BadSignature("the sender is not a member of this room")
+            payload = await open_envelope(
+                self.backend, envelope, room=self.room_id, sender_public_key=_unb64(sender["public_key"]),
+                me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
+        except ProtocolError as error:
+            item.dataset.status = "unverified"
+            item.dataset.failed = error.kind
+            badge.textContent = "⚠ Unverified"
+            item.appendChild(make("div", f"This message failed a security check ({error.kind.replace('_', ' ')}): "
+                                         f"{error.message}. It is not shown.", "body warning"))
+        else:
+            name = sender["username"]
+            if envelope.sender in self.changed_keys:
+                item.dataset.status = "unverified"
+                item.dataset.failed = "key_changed"
+                badge.textContent = f"⚠ Unverified key: {name}'s key changed"
+            else:
+                item.dataset.status = "verified"
+                badge.textContent = f"✓ Verified from {name}"
+            item.appendChild(make("div", payload["body"], "body"))
+        meta.appendChild(make("time", message["created_at"][11:16]))
+        container.appendChild(item)
+        container.scrollTop = container.scrollHeight
+
+    async def on_send(self, _event) -> None:
+        text = by_id("composer-text").value
+        if not text.strip() or self.room_id is None:
+            return
+        button = by_id("send")
+        button.disabled = True
+        try:
+            await self.send_text(text)
+        except (ApiError, asyncio.TimeoutError) as error:
+            show_error("composer-error", getattr(error, "message", "The server did not confirm the message. Try again."))
+            return
+        finally:
+            button.disabled = False
+        show_error("composer-error", None)
+        by_id("composer-text").value = ""
+
+    async def send_text(self, text: str, retry: bool = True) -> None:
+        room_id = self.room_id
+        recipients = {m["id"]: _unb64(m["public_key"]) for m in self.members.values() if m["public_key"]}
+        envelope = await seal(
+            self.backend, room=room_id, sender=self.me["id"], message_id=secrets.token_hex(16),
+            sender_private_key=self.private_key, recipients=recipients,
+            payload={"kind": "text", "body": text}, random_bytes=os.urandom)
+        ref = envelope.id
+        future = asyncio.get_running_loop().create_future()
+        self.pending[ref] = future
+        try:
+            await self.socket.send({"type": "send", "ref": ref, "room": room_id, "envelope": encode_envelope(envelope)})
+            reply = await asyncio.wait_for(future, 15)
+        finally:
+            self.pending.pop(ref, None)
+        if reply["type"] == "error":
+            if reply["error"] == "stale_members" and retry:
+                await self.refresh_members()
+                await self.send_text(text, retry=False)
+                return
+            raise ApiError(400, reply["error"], reply["message"])
+
+    async def on_frame(self, frame: dict) -> None:
+        kind = frame.get("type")
+        if kind in ("sent", "error") and frame.get("ref") in self.pending:
+            self.pending[frame["ref"]].set_result(frame)
+        elif kind == "error":
+            toast(frame.get("message", "The server refused a request."))
+        elif kind == "message" and frame["room"] == self.room_id:
+            await self.show_message(frame)
+        elif kind == "message":
+            toast(f"New message in {self.rooms.get(frame['room'], {}).get('name', 'a room')}.")
+        elif kind == "room":
+            await self.load_rooms()
+            if frame["room"]["id"] == self.room_id:
+                await self.refresh_members()
+
+
+async def start() -> None:
+    await App().start()

@@ -1,0 +1,65 @@
+"""Small DOM helpers. User data is only ever set as text, never as HTML."""
+
+import asyncio
+
+import js
+from pyodide.ffi import create_proxy
+
+_proxies = []  # event handlers must outlive the call that registered them
+
+
+def by_id(element_id: str):
+    return js.document.getElementById(element_id)
+
+
+def show(element_id: str, visible: bool = True) -> None:
+    by_id(element_id).hidden = not visible
+
+
+def set_text(element_id: str, text: str) -> None:
+    by_id(element_id).textContent = text
+
+
+def make(tag: str, text: str | None = None, cls: str | None = None, **attrs):
+    element = js.document.createElement(tag)
+    if text is not None:
+        element.textContent = text
+    if cls:
+        element.className = cls
+    for name, value in attrs.items():
+        element.setAttribute(name.replace("_", "-"), str(value))
+    return element
+
+
+def clear(element) -> None:
+    while element.firstChild:
+        element.removeChild(element.firstChild)
+
+
+def show_error(element_id: str, message: str | None) -> None:
+    element = by_id(element_id)
+    element.textContent = message or ""
+    element.hidden = not message
+
+
+def on(element, event: str, handler, prevent_default: bool = True) -> None:
+    """Run the coroutine function ``handler(event)`` for each DOM event."""
+
+    def listener(evt):
+        if prevent_default:
+            evt.preventDefault()
+        asyncio.ensure_future(handler(evt))
+
+    proxy = create_proxy(listener)
+    _proxies.append(proxy)
+    element.addEventListener(event, proxy)
+
+
+def toast(message: str, seconds: float = 4.0) -> None:
+    set_text("toast", message)
+    show("toast")
+
+    def hide():
+        show("toast", False)
+
+    asyncio.get_running_loop().call_later(seconds, hide)

@@ -1,0 +1,85 @@
+"""HTTP and WebSocket adapters over the browser's fetch and WebSocket."""
+
+import asyncio
+import json
+
+import js
+from pyodide.ffi import create_proxy, to_js
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Api:
+    """JSON calls to /api/ with the session cookie and the anti-forgery token."""
+
+    def __init__(self, csrf: str):
+        self.csrf = csrf
+
+    async def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        headers = {"Accept": "application/json"}
+        options = {"method": method, "credentials": "same-origin", "headers": headers}
+        if method not in ("GET", "HEAD"):
+            headers["X-CSRF-Token"] = self.csrf
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            options["body"] = json.dumps(body)
+        try:
+            response = await js.fetch(path, to_js(options, dict_converter=js.Object.fromEntries))
+        except Exception:
+            raise ApiError(0, "network", "The server cannot be reached. Check your connection and try again.") from None
+        text = await response.text()
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            data = {}
+        if not response.ok:
+            raise ApiError(response.status, data.get("error", "error"),
+                           data.get("message", f"The server answered {response.status}."))
+        if "csrf" in data:
+            self.csrf = data["csrf"]
+        return data
+
+
+class Socket:
+    """One WebSocket with reconnects; frames arrive on ``frames`` (a queue)."""
+
+    def __init__(self, on_frame):
+        self._on_frame = on_frame
+        self._ws = None
+        self._closed = False
+        self._proxies = []
+        self.ready = asyncio.Event()
+
+    def connect(self) -> None:
+        scheme = "wss" if js.location.protocol == "https:" else "ws"
+        ws = js.WebSocket.new(f"{scheme}://{js.location.host}/ws")
+        self._ws = ws
+
+        def on_message(event):
+            asyncio.ensure_future(self._on_frame(json.loads(event.data)))
+
+        def on_open(_event):
+            self.ready.set()
+
+        def on_close(_event):
+            self.ready.clear()
+            if not self._closed:
+                asyncio.get_running_loop().call_later(2.0, self.connect)
+
+        for name, handler in (("message", on_message), ("open", on_open), ("close", on_close)):
+            proxy = create_proxy(handler)
+            self._proxies.append(proxy)
+            ws.addEventListener(name, proxy)
+
+    async def send(self, frame: dict) -> None:
+        await asyncio.wait_for(self.ready.wait(), 15)
+        self._ws.send(json.dumps(frame))
+
+    def close(self) -> None:
+        self._closed = True
+        if self._ws is not None:
+            self._ws.close()

@@ -1,0 +1,1 @@
+"""Crypto backends with one async interface (see ``base.Backend``)."""

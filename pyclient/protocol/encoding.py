@@ -1,0 +1,79 @@
+"""Canonical encodings shared by every wire object.
+
+Base64 is the standard alphabet with padding; parsing rejects anything that
+does not re-encode to the same text, so one value has exactly one encoding.
+Signed and MACed inputs are built with :func:`transcript`, a length-prefixed
+concatenation that starts with a versioned label.
+"""
+
+import base64
+import binascii
+import re
+
+from ..errors import ParseError
+
+PROTOCOL_VERSION = 1
+
+LABEL_MESSAGE_KEYS = b"sealroom/v1/message-keys"
+LABEL_MESSAGE_MAC = b"sealroom/v1/message-mac"
+LABEL_MESSAGE_SIG = b"sealroom/v1/message-sig"
+LABEL_ACCOUNT_SALT = b"sealroom/v1/account-salt"
+LABEL_ACCOUNT_AUTH = b"sealroom/v1/account-auth"
+LABEL_ACCOUNT_KEYSTORE = b"sealroom/v1/account-keystore"
+LABEL_KEYSTORE_MAC = b"sealroom/v1/keystore-mac"
+LABEL_SAFETY_NUMBER = b"sealroom/v1/safety-number"
+
+_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text, field: str, length: int | None = None, max_length: int | None = None) -> bytes:
+    if not isinstance(text, str):
+        raise ParseError(f"{field} must be a base64 string")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ParseError(f"{field} is not valid base64") from None
+    if b64encode(data) != text:
+        raise ParseError(f"{field} is not canonical base64")
+    if length is not None and len(data) != length:
+        raise ParseError(f"{field} must be {length} bytes, got {len(data)}")
+    if max_length is not None and len(data) > max_length:
+        raise ParseError(f"{field} is longer than {max_length} bytes")
+    return data
+
+
+def parse_id(value, field: str) -> str:
+    """Ids are 128-bit random values written as 32 lowercase hex digits."""
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+        raise ParseError(f"{field} must be 32 lowercase hex digits")
+    return value
+
+
+def u32(value: int) -> bytes:
+    return value.to_bytes(4, "big")
+
+
+def transcript(label: bytes, *fields: bytes) -> bytes:
+    """``label || for each field: u32be(len(field)) || field``."""
+    parts = [u32(len(label)), label]
+    for field in fields:
+        parts.append(u32(len(field)))
+        parts.append(field)
+    return b"".join(parts)
+
+
+def check_fields(obj, required: set[str], what: str) -> dict:
+    if not isinstance(obj, dict):
+        raise ParseError(f"{what} must be a JSON object")
+    keys = set(obj)
+    missing = required - keys
+    if missing:
+        raise ParseError(f"{what} is missing {', '.join(sorted(missing))}")
+    unknown = keys - required
+    if unknown:
+        raise ParseError(f"{what} has unknown field {', '.join(sorted(unknown))}")
+    return obj

@@ -1,0 +1,137 @@
+"""RSA key formats, fingerprints and safety numbers.
+
+Public keys travel as SubjectPublicKeyInfo (SPKI) DER, private keys as
+PKCS#8 DER: the formats WebCrypto imports and exports, so both backends share
+them byte for byte.
+"""
+
+import hashlib
+
+from pyasn1.codec.der import decoder, encoder
+from pyasn1.error import PyAsn1Error
+from pyasn1.type import namedtype, univ
+
+from ..errors import ParseError
+from .encoding import LABEL_SAFETY_NUMBER
+
+RSA_ENCRYPTION_OID = univ.ObjectIdentifier("1.2.840.113549.1.1.1")
+MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 4096
+DEFAULT_RSA_BITS = 3072
+SAFETY_NUMBER_ITERATIONS = 5200
+
+
+class _AlgorithmIdentifier(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("algorithm", univ.ObjectIdentifier()),
+        namedtype.NamedType("parameters", univ.Null()),
+    )
+
+
+class _SubjectPublicKeyInfo(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("algorithm", _AlgorithmIdentifier()),
+        namedtype.NamedType("subjectPublicKey", univ.BitString()),
+    )
+
+
+class _RSAPublicKey(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("modulus", univ.Integer()),
+        namedtype.NamedType("publicExponent", univ.Integer()),
+    )
+
+
+class _PrivateKeyInfo(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("version", univ.Integer()),
+        namedtype.NamedType("privateKeyAlgorithm", _AlgorithmIdentifier()),
+        namedtype.NamedType("privateKey", univ.OctetString()),
+    )
+
+
+def _decode_exact(der: bytes, spec, what: str):
+    try:
+        value, rest = decoder.decode(der, asn1Spec=spec)
+    except (PyAsn1Error, TypeError, ValueError):
+        raise ParseError(f"{what} is not valid DER") from None
+    if rest:
+        raise ParseError(f"{what} has trailing bytes")
+    if encoder.encode(value) != der:
+        raise ParseError(f"{what} is not canonical DER")
+    return value
+
+
+def _algorithm() -> _AlgorithmIdentifier:
+    algorithm = _AlgorithmIdentifier()
+    algorithm["algorithm"] = RSA_ENCRYPTION_OID
+    algorithm["parameters"] = univ.Null("")
+    return algorithm
+
+
+def encode_public_key(n: int, e: int) -> bytes:
+    rsa_key = _RSAPublicKey()
+    rsa_key["modulus"] = n
+    rsa_key["publicExponent"] = e
+    spki = _SubjectPublicKeyInfo()
+    spki["algorithm"] = _algorithm()
+    spki["subjectPublicKey"] = univ.BitString.fromOctetString(encoder.encode(rsa_key))
+    return encoder.encode(spki)
+
+
+def parse_public_key(der: bytes) -> tuple[int, int]:
+    """Return ``(n, e)`` from an RSA SPKI, rejecting anything unusual."""
+    spki = _decode_exact(der, _SubjectPublicKeyInfo(), "public key")
+    if spki["algorithm"]["algorithm"] != RSA_ENCRYPTION_OID:
+        raise ParseError("public key is not an RSA key")
+    rsa_key = _decode_exact(spki["subjectPublicKey"].asOctets(), _RSAPublicKey(), "RSA public key")
+    n, e = int(rsa_key["modulus"]), int(rsa_key["publicExponent"])
+    if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS or n % 2 == 0:
+        raise ParseError(f"RSA modulus must be {MIN_RSA_BITS} to {MAX_RSA_BITS} bits")
+    if e != 65537:
+        raise ParseError("RSA public exponent must be 65537")
+    return n, e
+
+
+def encode_private_key(pkcs1_der: bytes) -> bytes:
+    info = _PrivateKeyInfo()
+    info["version"] = 0
+    info["privateKeyAlgorithm"] = _algorithm()
+    info["privateKey"] = pkcs1_der
+    return encoder.encode(info)
+
+
+def parse_private_key(der: bytes) -> bytes:
+    """Return the PKCS#1 RSAPrivateKey DER inside a PKCS#8 PrivateKeyInfo."""
+    info = _decode_exact(der, _PrivateKeyInfo(), "private key")
+    if int(info["version"]) != 0 or info["privateKeyAlgorithm"]["algorithm"] != RSA_ENCRYPTION_OID:
+        raise ParseError("private key is not a PKCS#8 RSA key")
+    return info["privateKey"].asOctets()
+
+
+def fingerprint(spki_der: bytes) -> bytes:
+    return hashlib.sha256(spki_der).digest()
+
+
+def format_fingerprint(digest: bytes) -> str:
+    """Hex in groups of four, e.g. ``3f2a 91c0 ...``, for reading aloud."""
+    text = digest.hex()
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def _safety_half(user_id: str, spki_der: bytes) -> str:
+    digest = hashlib.sha512(LABEL_SAFETY_NUMBER + b"\x00" + spki_der + user_id.encode("ascii")).digest()
+    for _ in range(SAFETY_NUMBER_ITERATIONS):
+        digest = hashlib.sha512(digest + spki_der).digest()
+    chunks = (int.from_bytes(digest[i:i + 5], "big") % 100000 for i in range(0, 30, 5))
+    return "".join(f"{chunk:05d}" for chunk in chunks)
+
+
+def safety_number(user_a: str, key_a: bytes, user_b: str, key_b: bytes) -> str:
+    """60 digits, identical on both sides: the lower user id's half first."""
+    halves = sorted([(user_a, _safety_half(user_a, key_a)), (user_b, _safety_half(user_b, key_b))])
+    return halves[0][1] + halves[1][1]
+
+
+def format_safety_number(number: str) -> str:
+    return " ".join(number[i:i + 5] for i in range(0, len(number), 5))

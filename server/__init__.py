@@ -1,0 +1,1 @@
+"""SealRoom server: aiohttp front, SQLAlchemy domain, pluggable adapters."""

@@ -1,0 +1,59 @@
+"""Application factory: ``create_app(config) -> web.Application``."""
+
+import logging
+import mimetypes
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from . import app_keys
+from .bus import Bus
+from .config import Config
+from .db import make_engine, make_sessionmaker, migrate
+from .http import api, pages
+from .http.common import domain_errors
+from .http.security import security_headers
+from .http.sessions import csrf_protection
+from .http.ws import websocket
+
+log = logging.getLogger("sealroom")
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
+
+
+async def database_ctx(app: web.Application):
+    engine = make_engine(app[app_keys.config].effective_database_url)
+    await migrate(engine)
+    app[app_keys.engine] = engine
+    app[app_keys.sessionmaker] = make_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def bus_ctx(app: web.Application):
+    app[app_keys.bus] = Bus()
+    yield
+
+
+def create_app(config: Config) -> web.Application:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    pages.check_vendor_files(config)
+    app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
+    app[app_keys.config] = config
+    app[app_keys.pyscript_files] = {"wheels": pages.find_wheels(config)}
+    app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
+    storage = EncryptedCookieStorage(
+        config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",
+        secure=config.secure_cookies, max_age=config.session_absolute_seconds)
+    setup_session(app, storage)
+    app.middlewares.append(csrf_protection)
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
+    app.cleanup_ctx.extend([database_ctx, bus_ctx])
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    app.router.add_get("/ws", websocket)
+    pages.add_static_routes(app, config)
+    return app

@@ -1,0 +1,70 @@
+"""Configuration from ``SEALROOM_*`` environment variables, with safe defaults."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secure_cookies: bool = False
+    session_idle_seconds: int = 12 * 3600
+    session_absolute_seconds: int = 7 * 24 * 3600
+    room_retention_seconds: int = 7 * 24 * 3600
+    max_room_members: int = 32
+    web_dir: Path = REPO_ROOT / "web"
+    node_modules_dir: Path = REPO_ROOT / "node_modules"
+    wheels_dir: Path = REPO_ROOT / "build" / "wheels"
+    pyclient_dir: Path = REPO_ROOT / "pyclient"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env=None) -> "Config":
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SEALROOM_DATA_DIR") or "var").resolve()
+        return cls(
+            host=env.get("SEALROOM_HOST") or "127.0.0.1",
+            port=_int(env, "SEALROOM_PORT", 8080),
+            data_dir=data_dir,
+            database_url=env.get("SEALROOM_DATABASE_URL") or "",
+            secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'sealroom.db'}"
+
+    def secret_key(self) -> bytes:
+        """32 random bytes made on first run and kept in the data directory."""
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise ConfigError(f"{path} is damaged: expected 32 bytes, found {len(key)}")
+        return key

@@ -1,0 +1,135 @@
+"""Accounts, public keys and login sessions."""
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pyclient.errors import ParseError
+from pyclient.protocol.keys import fingerprint, parse_public_key
+
+from ..models import User, UserSession
+from .errors import AuthFailed, Conflict, Invalid, NotFound
+
+USERNAME_RE = re.compile(r"[\w.\-]{3,32}")
+MAX_KEY_BACKUP_BYTES = 16 * 1024
+_password_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# Checked when the username is unknown, so a failed login takes the same time either way.
+DUMMY_HASH = _password_hasher.hash("sealroom-no-such-user")
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def username_key(username: str) -> str:
+    return unicodedata.normalize("NFC", username).strip().lower()
+
+
+def validate_username(username) -> str:
+    if not isinstance(username, str):
+        raise Invalid("Username must be text.")
+    username = unicodedata.normalize("NFC", username).strip()
+    if not USERNAME_RE.fullmatch(username):
+        raise Invalid("Username must be 3 to 32 letters, digits, dots, dashes or underscores.")
+    return username
+
+
+def validate_auth_key(auth_key) -> str:
+    if not isinstance(auth_key, str) or not 16 <= len(auth_key) <= 256:
+        raise Invalid("The login credential is missing or malformed.")
+    return auth_key
+
+
+def hash_auth_key(auth_key: str) -> str:
+    """CPU-heavy (argon2id): callers run it in an executor."""
+    return _password_hasher.hash(auth_key)
+
+
+def check_auth_key(password_hash: str, auth_key: str) -> bool:
+    try:
+        return _password_hasher.verify(password_hash, auth_key)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime) -> User:
+    key = username_key(username)
+    if await db.scalar(select(User.id).where(User.username_key == key)):
+        raise Conflict(f"The username {username!r} is taken. Choose another.")
+    user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now)
+    db.add(user)
+    await db.flush()
+    return user
+
+
+async def find_user(db: AsyncSession, username: str) -> User | None:
+    return await db.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+async def get_user(db: AsyncSession, user_id: str) -> User:
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None) -> bytes:
+    try:
+        parse_public_key(public_key)
+    except ParseError as error:
+        raise Invalid(f"The public key was refused: {error.message}.") from None
+    if key_backup is not None and len(key_backup) > MAX_KEY_BACKUP_BYTES:
+        raise Invalid("The key backup is too large.")
+    if user.public_key is not None and user.public_key != public_key:
+        raise Conflict("This account already has a key. Rotate it instead of replacing it.")
+    user.public_key = public_key
+    if key_backup is not None:
+        user.key_backup = key_backup
+    return fingerprint(public_key)
+
+
+async def start_session(db: AsyncSession, user: User, *, now: datetime, user_agent: str) -> UserSession:
+    session = UserSession(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now,
+                          last_seen_at=now, user_agent=user_agent[:255])
+    db.add(session)
+    await db.flush()
+    return session
+
+
+async def resolve_session(db: AsyncSession, session_id: str, *, now: datetime, idle: timedelta,
+                          absolute: timedelta) -> tuple[UserSession, User] | None:
+    """The live session and its user, or None if revoked, idle or too old."""
+    row = await db.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id).where(UserSession.id == session_id))
+    found = row.first()
+    if found is None:
+        return None
+    session, user = found
+    if session.revoked or user.disabled or now - session.last_seen_at > idle or now - session.created_at > absolute:
+        return None
+    if now - session.last_seen_at > timedelta(minutes=1):
+        session.last_seen_at = now
+    return session, user
+
+
+async def revoke_session(db: AsyncSession, user_id: str, session_id: str) -> None:
+    result = await db.execute(update(UserSession).where(
+        UserSession.id == session_id, UserSession.user_id == user_id).values(revoked=True))
+    if result.rowcount == 0:
+        raise NotFound("No such session.")
+
+
+async def list_sessions(db: AsyncSession, user_id: str) -> list[UserSession]:
+    result = await db.scalars(select(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked.is_(False)).order_by(UserSession.created_at))
+    return list(result)
+
+
+def login_failed() -> AuthFailed:
+    return AuthFailed("Wrong username or password.")

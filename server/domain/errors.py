@@ -1,0 +1,41 @@
+"""Domain errors, written for the person who reads them.
+
+The HTTP and WebSocket adapters map these to status codes and error frames;
+nothing else does that mapping.
+"""
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(DomainError):
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class AuthFailed(DomainError):
+    code = "auth_failed"
+
+
+class Gone(DomainError):
+    code = "gone"
+
+
+class StaleMembers(DomainError):
+    code = "stale_members"

@@ -1,0 +1,132 @@
+"""Rooms, members and envelopes, with expiry checked on every read and write."""
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pyclient.errors import ProtocolError
+from pyclient.protocol.envelope import encode_envelope, parse_envelope
+from pyclient.protocol.keys import fingerprint
+
+from ..models import Envelope, Member, Room, User
+from .accounts import find_user, new_id
+from .errors import Conflict, Invalid, NotFound, StaleMembers
+
+MAX_ROOM_NAME = 100
+HISTORY_PAGE = 200
+
+
+def validate_room_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("Give the room a name.")
+    name = " ".join(name.split())
+    if len(name) > MAX_ROOM_NAME:
+        raise Invalid(f"Room names are at most {MAX_ROOM_NAME} characters.")
+    return name
+
+
+async def create_room(db: AsyncSession, *, creator: User, name: str, member_names: list[str],
+                      now: datetime, retention: timedelta, max_members: int) -> Room:
+    if creator.public_key is None:
+        raise Invalid("Create your key before you create a room.")
+    name = validate_room_name(name)
+    if not isinstance(member_names, list) or not all(isinstance(n, str) for n in member_names):
+        raise Invalid("Members must be a list of usernames.")
+    users = {creator.id: creator}
+    for username in member_names:
+        user = await _member_candidate(db, username)
+        users[user.id] = user
+    if len(users) > max_members:
+        raise Invalid(f"A room holds at most {max_members} members.")
+    room = Room(id=new_id(), name=name, created_by=creator.id, created_at=now, expires_at=now + retention)
+    db.add(room)
+    for user_id in users:
+        db.add(Member(room_id=room.id, user_id=user_id, joined_at=now))
+    await db.flush()
+    return room
+
+
+async def _member_candidate(db: AsyncSession, username: str) -> User:
+    user = await find_user(db, username)
+    if user is None or user.disabled:
+        raise NotFound(f"There is no user called {username!r}.")
+    if user.public_key is None:
+        raise Invalid(f"{user.username} has not created a key yet; ask them to sign in once first.")
+    return user
+
+
+async def get_room_for_member(db: AsyncSession, room_id: str, user_id: str, *, now: datetime) -> Room:
+    """The room if it exists, has not expired, and ``user_id`` is in it.
+
+    Every refusal looks the same, so nobody learns which rooms exist.
+    """
+    room = await db.scalar(
+        select(Room).join(Member, Member.room_id == Room.id).where(
+            Room.id == room_id, Member.user_id == user_id, Room.expires_at > now))
+    if room is None:
+        raise NotFound("This room does not exist, has expired, or you are not a member.")
+    return room
+
+
+async def add_member(db: AsyncSession, room: Room, username: str, *, now: datetime, max_members: int) -> User:
+    user = await _member_candidate(db, username)
+    if await db.get(Member, (room.id, user.id)):
+        raise Conflict(f"{user.username} is already in this room.")
+    count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
+    if count >= max_members:
+        raise Invalid(f"A room holds at most {max_members} members.")
+    db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
+    await db.flush()
+    return user
+
+
+async def list_rooms(db: AsyncSession, user_id: str, *, now: datetime) -> list[Room]:
+    result = await db.scalars(
+        select(Room).join(Member, Member.room_id == Room.id).where(
+            Member.user_id == user_id, Room.expires_at > now).order_by(Room.created_at.desc()))
+    return list(result)
+
+
+async def room_members(db: AsyncSession, room_id: str) -> list[User]:
+    result = await db.scalars(
+        select(User).join(Member, Member.user_id == User.id).where(Member.room_id == room_id).order_by(User.username_key))
+    return list(result)
+
+
+async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_obj, *, now: datetime) -> Envelope:
+    """Check an envelope's structure and addressing, then store it opaque.
+
+    The server cannot check the signature's meaning for the members (it
+    could forge keys anyway); it checks what it can: shape, room, sender, and
+    that every current member, with their current key, gets a wrapped key.
+    """
+    try:
+        envelope = parse_envelope(envelope_obj)
+    except ProtocolError as error:
+        raise Invalid(f"The message was refused: {error.message}.") from None
+    if envelope.room != room.id or envelope.sender != sender.id:
+        raise Invalid("The message names another room or sender.")
+    members = await room_members(db, room.id)
+    expected = {user.id: fingerprint(user.public_key) for user in members if user.public_key}
+    addressed = {key.to: key.kfp for key in envelope.keys}
+    if addressed != expected:
+        raise StaleMembers("The room's members or keys changed. Reload the room and send again.")
+    row = Envelope(room_id=room.id, message_id=envelope.id, sender_id=sender.id,
+                   body=json.dumps(encode_envelope(envelope), separators=(",", ":")), created_at=now)
+    db.add(row)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise Conflict("A message with this id was already sent.") from None
+    return row
+
+
+async def history(db: AsyncSession, room: Room, *, before: int | None = None) -> list[Envelope]:
+    query = select(Envelope).where(Envelope.room_id == room.id)
+    if before is not None:
+        query = query.where(Envelope.seq < before)
+    result = await db.scalars(query.order_by(Envelope.seq.desc()).limit(HISTORY_PAGE))
+    return list(reversed(list(result)))

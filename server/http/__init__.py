@@ -1,0 +1,1 @@
+"""aiohttp adapters: they validate input, call the domain, map its errors."""

@@ -1,0 +1,195 @@
+"""REST API under /api/. Thin: validate, call the domain, shape JSON."""
+
+import asyncio
+import base64
+import binascii
+import json
+from datetime import timedelta
+
+from aiohttp import web
+
+from pyclient.protocol.keys import fingerprint
+
+from .. import app_keys
+from ..domain import accounts, rooms
+from ..domain.errors import Invalid
+from .common import ApiError, json_body, transaction, utcnow
+from .sessions import authenticate, begin_login, csrf_token, end_login
+
+routes = web.RouteTableDef()
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be base64 text.")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(f"{field} is not valid base64.") from None
+
+
+def user_json(user) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "public_key": _b64(user.public_key),
+        "fingerprint": fingerprint(user.public_key).hex() if user.public_key else None,
+    }
+
+
+def room_json(room, members=None) -> dict:
+    data = {
+        "id": room.id,
+        "name": room.name,
+        "created_at": room.created_at.isoformat(),
+        "expires_at": room.expires_at.isoformat(),
+    }
+    if members is not None:
+        data["members"] = [user_json(user) for user in members]
+    return data
+
+
+def message_json(row) -> dict:
+    return {"seq": row.seq, "room": row.room_id, "created_at": row.created_at.isoformat(),
+            "envelope": json.loads(row.body)}
+
+
+@routes.post("/api/register")
+async def register(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    username = accounts.validate_username(body.get("username"))
+    auth_key = accounts.validate_auth_key(body.get("auth_key"))
+    password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
+    async with transaction(request) as db:
+        user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
+    token = await begin_login(request, user)
+    return web.json_response({"user": user_json(user), "csrf": token}, status=201)
+
+
+@routes.post("/api/login")
+async def login(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    username, auth_key = body.get("username"), body.get("auth_key")
+    if not isinstance(username, str) or not isinstance(auth_key, str):
+        raise accounts.login_failed()
+    async with transaction(request) as db:
+        user = await accounts.find_user(db, username)
+    password_hash = user.password_hash if user else accounts.DUMMY_HASH
+    ok = await asyncio.get_running_loop().run_in_executor(None, accounts.check_auth_key, password_hash, auth_key)
+    if user is None or not ok or user.disabled:
+        raise accounts.login_failed()
+    token = await begin_login(request, user)
+    return web.json_response({"user": user_json(user), "csrf": token})
+
+
+@routes.post("/api/logout")
+async def logout(request: web.Request) -> web.Response:
+    await authenticate(request)
+    return web.json_response({"csrf": await end_login(request)})
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    return web.json_response({"user": user_json(user), "csrf": await csrf_token(request)})
+
+
+@routes.put("/api/me/key")
+async def put_key(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    public_key = _unb64(body.get("public_key"), "public_key")
+    backup = body.get("key_backup")
+    key_backup = None if backup is None else _unb64(backup, "key_backup")
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup)
+    return web.json_response({"user": user_json(user)})
+
+
+@routes.get("/api/me/key-backup")
+async def get_key_backup(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    if user.key_backup is None:
+        raise ApiError("not_found", "There is no key backup on this server for your account.")
+    return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup)})
+
+
+@routes.get("/api/sessions")
+async def get_sessions(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        sessions = await accounts.list_sessions(db, user.id)
+    return web.json_response({"sessions": [
+        {"id": s.id, "created_at": s.created_at.isoformat(), "last_seen_at": s.last_seen_at.isoformat(),
+         "user_agent": s.user_agent, "current": s.id == request["session_id"]} for s in sessions]})
+
+
+@routes.delete("/api/sessions/{session_id}")
+async def delete_session(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        await accounts.revoke_session(db, user.id, request.match_info["session_id"])
+    return web.json_response({"revoked": request.match_info["session_id"]})
+
+
+@routes.get("/api/rooms")
+async def list_rooms(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        found = await rooms.list_rooms(db, user.id, now=utcnow(request))
+    return web.json_response({"rooms": [room_json(room) for room in found]})
+
+
+@routes.post("/api/rooms")
+async def create_room(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    config = request.app[app_keys.config]
+    async with transaction(request) as db:
+        room = await rooms.create_room(
+            db, creator=user, name=body.get("name"), member_names=body.get("members", []),
+            now=utcnow(request), retention=timedelta(seconds=config.room_retention_seconds),
+            max_members=config.max_room_members)
+        members = await rooms.room_members(db, room.id)
+    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    return web.json_response({"room": room_json(room, members)}, status=201)
+
+
+@routes.get("/api/rooms/{room_id}")
+async def get_room(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        members = await rooms.room_members(db, room.id)
+    return web.json_response({"room": room_json(room, members)})
+
+
+@routes.post("/api/rooms/{room_id}/members")
+async def add_member(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    config = request.app[app_keys.config]
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        added = await rooms.add_member(db, room, body.get("username"), now=utcnow(request),
+                                       max_members=config.max_room_members)
+        members = await rooms.room_members(db, room.id)
+    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    return web.json_response({"member": user_json(added)}, status=201)
+
+
+@routes.get("/api/rooms/{room_id}/messages")
+async def get_messages(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    before = request.query.get("before")
+    if before is not None and not before.isdigit():
+        raise Invalid("'before' must be a message sequence number.")
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        rows = await rooms.history(db, room, before=int(before) if before else None)
+    return web.json_response({"messages": [message_json(row) for row in rows]})

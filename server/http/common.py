@@ -1,0 +1,70 @@
+"""Helpers every handler shares: the clock, DB transactions, JSON bodies, errors."""
+
+import json
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from .. import app_keys
+from ..domain.errors import DomainError
+
+STATUS_FOR_CODE = {
+    "invalid": 400,
+    "auth_failed": 401,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "csrf": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "stale_members": 409,
+    "gone": 410,
+    "too_large": 413,
+    "rate_limited": 429,
+}
+
+
+def utcnow(request: web.Request) -> datetime:
+    clock = request.app.get(app_keys.clock)
+    return clock() if clock else datetime.now(timezone.utc)
+
+
+@asynccontextmanager
+async def transaction(request: web.Request):
+    async with request.app[app_keys.sessionmaker]() as db, db.begin():
+        yield db
+
+
+def error_response(code: str, message: str, status: int | None = None) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status or STATUS_FOR_CODE.get(code, 400))
+
+
+class ApiError(web.HTTPException):
+    """Raised by handlers to stop with a JSON error body."""
+
+    def __init__(self, code: str, message: str, status: int | None = None):
+        self.status_code = status or STATUS_FOR_CODE.get(code, 400)
+        super().__init__(text=json.dumps({"error": code, "message": message}), content_type="application/json")
+
+
+async def json_body(request: web.Request, max_bytes: int = 64 * 1024) -> dict:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
+    raw = await request.content.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError("invalid", "The request body must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid", "The request body must be a JSON object.")
+    return body
+
+
+@web.middleware
+async def domain_errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return error_response(error.code, error.message)

@@ -1,0 +1,84 @@
+"""Login sessions on top of aiohttp-session.
+
+The encrypted cookie holds only a random server-side session id and the
+CSRF token. The session row in the database carries the idle and absolute
+timeouts and can be listed and revoked, from any server process.
+"""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from .. import app_keys
+from ..domain import accounts
+from .common import ApiError, transaction, utcnow
+
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+async def csrf_token(request: web.Request) -> str:
+    session = await get_session(request)
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def begin_login(request: web.Request, user) -> str:
+    """Rotate the cookie session (fixation defence) and start a server session."""
+    async with transaction(request) as db:
+        row = await accounts.start_session(db, user, now=utcnow(request),
+                                           user_agent=request.headers.get("User-Agent", ""))
+    session = await new_session(request)
+    session["sid"] = row.id
+    session["csrf"] = token = secrets.token_urlsafe(32)
+    return token
+
+
+async def end_login(request: web.Request) -> str:
+    session = await get_session(request)
+    user_id, sid = request.get("user_id"), session.get("sid")
+    if sid and user_id:
+        async with transaction(request) as db:
+            await accounts.revoke_session(db, user_id, sid)
+    session.invalidate()
+    session = await new_session(request)
+    session["csrf"] = token = secrets.token_urlsafe(32)
+    return token
+
+
+async def authenticate(request: web.Request):
+    """The signed-in user, or a 401 with a clear message."""
+    config = request.app[app_keys.config]
+    session = await get_session(request)
+    sid = session.get("sid")
+    if sid:
+        async with transaction(request) as db:
+            found = await accounts.resolve_session(
+                db, sid, now=utcnow(request),
+                idle=timedelta(seconds=config.session_idle_seconds),
+                absolute=timedelta(seconds=config.session_absolute_seconds))
+        if found is not None:
+            request["session_id"], request["user_id"] = sid, found[1].id
+            return found[1]
+    raise ApiError("unauthenticated", "Sign in first: your session is missing or has expired.")
+
+
+def same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
+@web.middleware
+async def csrf_protection(request: web.Request, handler):
+    if request.method in UNSAFE_METHODS and request.path.startswith("/api/"):
+        session = await get_session(request)
+        expected = session.get("csrf") or ""
+        given = request.headers.get(CSRF_HEADER, "")
+        if not same_origin(request) or not expected or not hmac.compare_digest(expected, given):
+            raise ApiError("csrf", "This request is missing its anti-forgery token. Reload the page and try again.")
+    return await handler(request)

@@ -1,0 +1,108 @@
+"""WebSocket endpoint ``/ws``: JSON frames, one connection per page.
+
+Frames (``->`` client to server, ``<-`` server to client):
+
+    <- {type: "hello", user: USER_ID}
+    -> {type: "send", ref: STR, room: ROOM_ID, envelope: ENVELOPE}
+    <- {type: "sent", ref: STR, room: ROOM_ID, seq: INT}
+    <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, envelope: ENVELOPE}
+    <- {type: "room", room: ROOM}                 you were added, or members changed
+    -> {type: "ping"}            <- {type: "pong"}
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
+
+The handler parses a frame, dispatches it to ``handle_<type>`` and turns
+domain errors into error frames. A bad frame never closes the connection.
+"""
+
+import asyncio
+import json
+
+from aiohttp import WSMsgType, web
+
+from .. import app_keys
+from ..domain import rooms
+from ..domain.errors import DomainError
+from .api import message_json
+from .common import ApiError, transaction, utcnow
+from .sessions import authenticate, same_origin
+
+MAX_FRAME_BYTES = 256 * 1024
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+async def handle_ping(request, user, frame) -> dict:
+    return {"type": "pong"}
+
+
+async def handle_send(request, user, frame) -> dict:
+    room_id, envelope = frame.get("room"), frame.get("envelope")
+    if not isinstance(room_id, str):
+        raise FrameError("invalid", "A 'send' frame needs a room id.")
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
+        row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request))
+        member_ids = [m.id for m in await rooms.room_members(db, room.id)]
+    await request.app[app_keys.bus].publish(member_ids, {"type": "message", **message_json(row)})
+    return {"type": "sent", "room": room.id, "seq": row.seq}
+
+
+HANDLERS = {"ping": handle_ping, "send": handle_send}
+
+
+async def _dispatch(request, user, raw: str) -> dict:
+    ref = None
+    try:
+        if len(raw) > MAX_FRAME_BYTES:
+            raise FrameError("too_large", f"Frames are at most {MAX_FRAME_BYTES} bytes.")
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise FrameError("invalid", "Frames must be JSON objects.") from None
+        if not isinstance(frame, dict):
+            raise FrameError("invalid", "Frames must be JSON objects.")
+        ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
+        handler = HANDLERS.get(frame.get("type"))
+        if handler is None:
+            raise FrameError("invalid", f"Unknown frame type {frame.get('type')!r}.")
+        reply = await handler(request, user, frame)
+    except (FrameError, DomainError) as error:
+        reply = {"type": "error", "error": error.code, "message": error.message}
+    reply["ref"] = ref
+    return reply
+
+
+async def _pump(ws: web.WebSocketResponse, subscription) -> None:
+    while not ws.closed:
+        frame = await subscription.queue.get()
+        if subscription.overflowed:
+            await ws.close(code=4008, message=b"too far behind; reload")
+            return
+        await ws.send_json(frame)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    if not same_origin(request):
+        raise ApiError("forbidden", "WebSocket connections are accepted from this site only.")
+    user = await authenticate(request)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2)
+    await ws.prepare(request)
+    bus = request.app[app_keys.bus]
+    subscription = bus.subscribe(user.id)
+    pump = asyncio.create_task(_pump(ws, subscription))
+    try:
+        await ws.send_json({"type": "hello", "user": user.id})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await ws.send_json(await _dispatch(request, user, message.data))
+            elif message.type == WSMsgType.BINARY:
+                await ws.send_json({"type": "error", "ref": None, "error": "invalid",
+                                    "message": "Send JSON text frames."})
+    finally:
+        pump.cancel()
+        bus.unsubscribe(subscription)
+    return ws
