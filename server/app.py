@@ -17,7 +17,7 @@ from .http import api, pages
 from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
-from .http.ws import websocket
+from .http.ws import close_all, websocket
 
 log = logging.getLogger("sealroom")
 mimetypes.add_type("application/wasm", ".wasm")
@@ -54,6 +54,8 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.extend([database_ctx, bus_ctx])
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app[app_keys.websockets] = set()
+    app.on_shutdown.append(close_all)
     app.router.add_get("/ws", websocket)
     pages.add_static_routes(app, config)
     return app

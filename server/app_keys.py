@@ -15,4 +15,9 @@ sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
+websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
 clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time forward
+
+# Per-request values set by authentication.
+session_id = web.RequestKey("session_id", str)
+user_id = web.RequestKey("user_id", str)

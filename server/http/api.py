@@ -126,7 +126,7 @@ async def get_sessions(request: web.Request) -> web.Response:
         sessions = await accounts.list_sessions(db, user.id)
     return web.json_response({"sessions": [
         {"id": s.id, "created_at": s.created_at.isoformat(), "last_seen_at": s.last_seen_at.isoformat(),
-         "user_agent": s.user_agent, "current": s.id == request["session_id"]} for s in sessions]})
+         "user_agent": s.user_agent, "current": s.id == request[app_keys.session_id]} for s in sessions]})
 
 
 @routes.delete("/api/sessions/{session_id}")

@@ -41,7 +41,7 @@ async def begin_login(request: web.Request, user) -> str:
 
 async def end_login(request: web.Request) -> str:
     session = await get_session(request)
-    user_id, sid = request.get("user_id"), session.get("sid")
+    user_id, sid = request.get(app_keys.user_id), session.get("sid")
     if sid and user_id:
         async with transaction(request) as db:
             await accounts.revoke_session(db, user_id, sid)
@@ -63,7 +63,7 @@ async def authenticate(request: web.Request):
                 idle=timedelta(seconds=config.session_idle_seconds),
                 absolute=timedelta(seconds=config.session_absolute_seconds))
         if found is not None:
-            request["session_id"], request["user_id"] = sid, found[1].id
+            request[app_keys.session_id], request[app_keys.user_id] = sid, found[1].id
             return found[1]
     raise ApiError("unauthenticated", "Sign in first: your session is missing or has expired.")
 

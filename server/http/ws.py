@@ -17,7 +17,7 @@ domain errors into error frames. A bad frame never closes the connection.
 import asyncio
 import json
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import app_keys
 from ..domain import rooms
@@ -93,6 +93,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     bus = request.app[app_keys.bus]
     subscription = bus.subscribe(user.id)
+    request.app[app_keys.websockets].add(ws)
     pump = asyncio.create_task(_pump(ws, subscription))
     try:
         await ws.send_json({"type": "hello", "user": user.id})
@@ -105,4 +106,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     finally:
         pump.cancel()
         bus.unsubscribe(subscription)
+        request.app[app_keys.websockets].discard(ws)
     return ws
+
+
+async def close_all(app: web.Application) -> None:
+    """on_shutdown: open sockets would otherwise hold the shutdown for a minute."""
+    for ws in tuple(app[app_keys.websockets]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

@@ -1,0 +1,179 @@
+"""Real Chromium (Debian's, through Playwright) against a real server process.
+
+Each person is a separate browser context: separate cookies, IndexedDB and
+sessionStorage, as two people on two machines. Every request that leaves
+127.0.0.1 is blocked and recorded, and a test fails if there was any.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-gpu"]
+BOOT_TIMEOUT_MS = 90_000
+PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen
+    env: dict
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def start(self) -> None:
+        self.process = _spawn(self.env, self.log_path)
+        _wait_until_up(self)
+
+
+def _spawn(env: dict, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    return subprocess.Popen([sys.executable, "-m", "server"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_until_up(server: ServerProcess) -> None:
+    deadline = time.monotonic() + 30
+    host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1].rstrip("/"))
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited: {server.log_path.read_text()}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start in 30 s")
+
+
+def start_server(data_dir: Path, log_path: Path, **extra_env) -> ServerProcess:
+    port = free_port()
+    env = {**os.environ, "SEALROOM_DATA_DIR": str(data_dir), "SEALROOM_PORT": str(port),
+           "SEALROOM_HOST": "127.0.0.1", **extra_env}
+    server = ServerProcess(f"http://127.0.0.1:{port}", data_dir, log_path, _spawn(env, log_path), env)
+    _wait_until_up(server)
+    return server
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = start_server(tmp_path / "data", tmp_path / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: 'make test' installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Person:
+    name: str
+    page: Page
+    server: ServerProcess
+    external_requests: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+
+    def goto(self) -> None:
+        self.page.goto(self.server.url + "/")
+        self.wait_booted()
+
+    def wait_booted(self) -> None:
+        self.page.locator("#auth:not([hidden]), body[data-ready]").first.wait_for(timeout=BOOT_TIMEOUT_MS)
+
+    def register(self, password: str = PASSWORD) -> None:
+        self.goto()
+        self.page.click("#auth-switch")
+        self.sign_in_form(password)
+
+    def sign_in_form(self, password: str = PASSWORD) -> None:
+        self.page.fill("#auth-username", self.name)
+        self.page.fill("#auth-password", password)
+        self.page.click("#auth-submit")
+        self.page.locator("body[data-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.page.locator("body[data-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
+
+    def create_room(self, name: str, members: list[str]) -> None:
+        self.page.fill("#new-room-name", name)
+        self.page.fill("#new-room-members", ", ".join(members))
+        self.page.click("#new-room-form button[type=submit]")
+        expect(self.page.locator("#room-name")).to_have_text(name)
+
+    def open_room(self, name: str) -> None:
+        self.page.locator("#room-list button", has_text=name).click()
+        expect(self.page.locator("#room-name")).to_have_text(name)
+
+    def send(self, text: str) -> None:
+        self.page.fill("#composer-text", text)
+        self.page.click("#send")
+        expect(self.page.locator("#composer-text")).to_have_value("")
+
+    def messages(self):
+        return self.page.locator("#messages .message")
+
+
+@pytest.fixture
+def people(browser, server):
+    """``people("alice")`` opens a fresh browser context for that person."""
+    contexts, persons = [], []
+
+    def make(name: str) -> Person:
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        person = Person(name, page, server)
+        local = re.compile(r"^(https?|wss?)://127\.0\.0\.1:\d+/|^(data|blob):")
+
+        def guard(route):
+            if local.match(route.request.url):
+                route.continue_()
+            else:
+                person.external_requests.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page.on("console", lambda m: m.type == "error" and person.console_errors.append(m.text))
+        persons.append(person)
+        return person
+
+    yield make
+    for context in contexts:
+        context.close()
+    for person in persons:
+        assert person.external_requests == [], f"{person.name}'s page requested {person.external_requests}"

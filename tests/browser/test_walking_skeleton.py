@@ -1,0 +1,121 @@
+"""Two people in two browsers exchange a signed, encrypted message."""
+
+import base64
+import json
+import sqlite3
+
+from playwright.sync_api import expect
+
+
+def _safety_number(person, other: str) -> str:
+    return person.page.locator(f'#member-list li[data-user="{other}"] .safety-number').text_content()
+
+
+def test_two_people_exchange_a_verified_message(people, server):
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    assert int(alice.page.get_attribute("body", "data-keygen-ms")) >= 0
+    assert len(alice.page.text_content("#my-fingerprint").split()) == 16
+    bob.register()
+
+    alice.create_room("Plans", ["bob"])
+    bob.open_room("Plans")  # pushed to Bob's room list over the WebSocket
+    for person, other in ((alice, "bob"), (bob, "alice")):
+        expect(person.page.locator(f'#member-list li[data-user="{other}"] .fingerprint')).to_contain_text("Fingerprint")
+    assert _safety_number(alice, "bob") == _safety_number(bob, "alice")
+    assert len("".join(_safety_number(alice, "bob").split(":")[1].split())) == 60
+
+    alice.send("Xin chào Bob, see you at 7")
+    for person in (bob, alice):
+        message = person.messages().last
+        expect(message).to_have_attribute("data-status", "verified")
+        expect(message.locator(".body")).to_have_text("Xin chào Bob, see you at 7")
+        expect(message.locator(".badge")).to_have_text("✓ Verified from alice")
+    bob.send("Great, see you")
+    expect(alice.messages()).to_have_count(2)
+    expect(alice.messages().last).to_have_attribute("data-status", "verified")
+
+    for person in (alice, bob):
+        person.reload()
+        person.open_room("Plans")
+        expect(person.messages()).to_have_count(2)
+        expect(person.messages().first.locator(".body")).to_have_text("Xin chào Bob, see you at 7")
+        expect(person.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
+
+    alice.page.click("#logout")
+    expect(alice.page.locator("#auth")).to_be_visible()
+    assert alice.page.request.get(server.url + "/api/me").status == 401
+
+
+def test_a_new_browser_restores_the_key_from_the_encrypted_backup(people):
+    alice = people("alice")
+    alice.register()
+    fingerprint = alice.page.text_content("#my-fingerprint")
+    laptop = people("alice")
+    laptop.goto()
+    laptop.sign_in_form()
+    assert laptop.page.text_content("#my-fingerprint") == fingerprint
+
+
+def test_wrong_password_shows_a_clear_error(people):
+    alice = people("alice")
+    alice.register()
+    other = people("alice")
+    other.goto()
+    other.page.fill("#auth-username", "alice")
+    other.page.fill("#auth-password", "not the password")
+    other.page.click("#auth-submit")
+    expect(other.page.locator("#auth-error")).to_have_text("Wrong username or password.")
+
+
+def _scan(server, needle: bytes) -> list[str]:
+    hits = []
+    for path in [*server.data_dir.rglob("*"), server.log_path]:
+        if path.is_file() and needle in path.read_bytes():
+            hits.append(str(path))
+    return hits
+
+
+def test_server_never_sees_plaintext(people, server):
+    sentinel = "SENTINEL-7f3a9c-plaintext-must-not-reach-server"
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Secrets", ["bob"])
+    alice.send(sentinel)
+    bob.open_room("Secrets")
+    expect(bob.messages().last.locator(".body")).to_have_text(sentinel)  # the message did travel
+    server.stop()  # flush the SQLite WAL into the database file before scanning
+    for encoding in (sentinel.encode(), sentinel.encode("utf-16-le"), base64.b64encode(sentinel.encode())):
+        assert _scan(server, encoding) == []
+
+
+def test_tampered_envelope_is_flagged_unverified(people, server):
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Tamper", ["bob"])
+    alice.send("original words")
+    alice.send("second message")
+    bob.open_room("Tamper")
+    expect(bob.messages()).to_have_count(2)
+
+    database = sqlite3.connect(server.data_dir / "sealroom.db")
+    rows = database.execute("SELECT seq, body FROM envelopes ORDER BY seq").fetchall()
+    seq, body = rows[0]
+    envelope = json.loads(body)
+    ciphertext = bytearray(base64.b64decode(envelope["ct"]))
+    ciphertext[0] ^= 0x01
+    envelope["ct"] = base64.b64encode(bytes(ciphertext)).decode()
+    with database:
+        database.execute("UPDATE envelopes SET body = ? WHERE seq = ?", (json.dumps(envelope), seq))
+    database.close()
+
+    bob.reload()
+    bob.open_room("Tamper")
+    tampered, intact = bob.messages().nth(0), bob.messages().nth(1)
+    expect(tampered).to_have_attribute("data-status", "unverified")
+    expect(tampered).to_have_attribute("data-failed", "bad_signature")
+    expect(tampered.locator(".badge")).to_have_text("⚠ Unverified")
+    expect(tampered).not_to_contain_text("original words")
+    expect(intact).to_have_attribute("data-status", "verified")

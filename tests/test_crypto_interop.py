@@ -1,0 +1,83 @@
+"""The pure backend against the ``cryptography`` library, both ways."""
+
+import os
+
+import pytest
+from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from pyclient.crypto.pure import PureBackend
+from pyclient.errors import WrongKey
+from pyclient.protocol.keys import encode_public_key, parse_private_key, parse_public_key
+
+OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+@pytest.fixture(scope="module")
+def keypair():
+    private = rsa.generate_private_key(65537, 3072)
+    pkcs8 = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+    spki = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, pkcs8, spki
+
+
+async def test_oaep_pure_encrypt_cryptography_decrypts(keypair):
+    private, _, spki = keypair
+    message = os.urandom(32)
+    assert private.decrypt(await PureBackend().rsa_oaep_encrypt(spki, message), OAEP) == message
+
+
+async def test_oaep_cryptography_encrypt_pure_decrypts(keypair):
+    private, pkcs8, _ = keypair
+    message = os.urandom(32)
+    assert await PureBackend().rsa_oaep_decrypt(pkcs8, private.public_key().encrypt(message, OAEP)) == message
+
+
+async def test_oaep_pure_refuses_pkcs1v15_ciphertext(keypair):
+    private, pkcs8, _ = keypair
+    ciphertext = private.public_key().encrypt(os.urandom(32), padding.PKCS1v15())
+    with pytest.raises(WrongKey):
+        await PureBackend().rsa_oaep_decrypt(pkcs8, ciphertext)
+
+
+async def test_signature_pure_signs_cryptography_verifies(keypair):
+    private, pkcs8, _ = keypair
+    signature = await PureBackend().sign(pkcs8, b"data")
+    private.public_key().verify(signature, b"data", padding.PKCS1v15(), hashes.SHA256())
+    assert signature == private.sign(b"data", padding.PKCS1v15(), hashes.SHA256())
+
+
+async def test_signature_cryptography_signs_pure_verifies(keypair):
+    private, _, spki = keypair
+    signature = private.sign(b"data", padding.PKCS1v15(), hashes.SHA256())
+    backend = PureBackend()
+    assert await backend.verify(spki, b"data", signature)
+    assert not await backend.verify(spki, b"datA", signature)
+
+
+async def test_aes_ctr_matches_cryptography_at_counter_wrap():
+    key, iv, data = os.urandom(32), bytes.fromhex("ff" * 15 + "fe"), os.urandom(100)
+    expected = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor().update(data)
+    assert await PureBackend().aes_ctr(key, iv, data) == expected
+
+
+async def test_hmac_matches_cryptography():
+    key, data = os.urandom(32), os.urandom(1000)
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    assert await PureBackend().hmac_sha256(key, data) == mac.finalize()
+
+
+async def test_generated_keys_load_in_cryptography():
+    pair = await PureBackend().generate_keypair(2048)
+    private = serialization.load_der_private_key(pair.private_key, None)
+    assert private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == pair.public_key
+    assert parse_private_key(pair.private_key)
+
+
+def test_spki_round_trip_is_canonical(keypair):
+    _, _, spki = keypair
+    assert encode_public_key(*parse_public_key(spki)) == spki
