@@ -11,7 +11,8 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import app_keys
 from .bus import Bus
-from .config import Config
+from .blobs import BlobStore, LocalBlobStore
+from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate
 from .http import api, pages
 from .http.common import domain_errors
@@ -33,6 +34,19 @@ async def database_ctx(app: web.Application):
     await engine.dispose()
 
 
+def make_blob_store(config: Config) -> BlobStore:
+    if not config.blob_store:
+        return LocalBlobStore(config.data_dir / "blobs")
+    raise ConfigError(f"SEALROOM_BLOB_STORE={config.blob_store!r} is not a supported blob store")
+
+
+async def blob_store_ctx(app: web.Application):
+    store = make_blob_store(app[app_keys.config])
+    app[app_keys.blob_store] = store
+    yield
+    await store.close()
+
+
 async def bus_ctx(app: web.Application):
     app[app_keys.bus] = Bus()
     yield
@@ -51,7 +65,7 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, bus_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx])
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()

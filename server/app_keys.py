@@ -6,6 +6,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from .blobs import BlobStore
 from .bus import Bus
 from .config import Config
 
@@ -13,6 +14,7 @@ config = web.AppKey("config", Config)
 engine = web.AppKey("engine", AsyncEngine)
 sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
+blob_store = web.AppKey("blob_store", BlobStore)
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown

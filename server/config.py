@@ -22,6 +22,13 @@ def _int(env, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _bounded(env, name: str, default: int, maximum: int) -> int:
+    value = _int(env, name, default)
+    if not 1 <= value <= maximum:
+        raise ConfigError(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     host: str = "127.0.0.1"
@@ -33,6 +40,9 @@ class Config:
     session_absolute_seconds: int = 7 * 24 * 3600
     room_retention_seconds: int = 7 * 24 * 3600
     max_room_members: int = 32
+    blob_store: str = ""  # "" = DATA_DIR/blobs; "s3://bucket/prefix" = S3-compatible
+    max_upload_bytes: int = 100 * 1024 * 1024
+    user_quota_bytes: int = 1024 * 1024 * 1024
     web_dir: Path = REPO_ROOT / "web"
     node_modules_dir: Path = REPO_ROOT / "node_modules"
     wheels_dir: Path = REPO_ROOT / "build" / "wheels"
@@ -50,6 +60,9 @@ class Config:
             database_url=env.get("SEALROOM_DATABASE_URL") or "",
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
+            blob_store=env.get("SEALROOM_BLOB_STORE") or "",
+            max_upload_bytes=_bounded(env, "SEALROOM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 2 * 1024 ** 3),
+            user_quota_bytes=_int(env, "SEALROOM_USER_QUOTA_BYTES", 1024 ** 3),
         )
 
     @property

@@ -1,0 +1,6 @@
+"""Blob stores: opaque ciphertext by random id. Local directory or S3-compatible."""
+
+from .base import BlobNotFound, BlobStore, BlobTooLarge
+from .local import LocalBlobStore
+
+__all__ = ["BlobNotFound", "BlobStore", "BlobTooLarge", "LocalBlobStore"]

@@ -1,0 +1,47 @@
+"""The blob store contract every adapter meets (tests/test_blob_store.py).
+
+- ``put`` is atomic: the blob is visible whole or not at all, even if the
+  process dies half-way or the size limit is hit.
+- Blob ids are 32 lowercase hex digits chosen by the server at random, so an
+  id reveals neither the room nor the sender.
+- Only ciphertext is ever stored; the store does not know what it holds.
+"""
+
+import re
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+BLOB_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+class BlobNotFound(Exception):
+    pass
+
+
+class BlobTooLarge(Exception):
+    pass
+
+
+def check_blob_id(blob_id: str) -> str:
+    if not isinstance(blob_id, str) or not BLOB_ID_RE.fullmatch(blob_id):
+        raise BlobNotFound(f"invalid blob id {blob_id!r}")
+    return blob_id
+
+
+class BlobStore(Protocol):
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+        """Store the chunks under ``blob_id``; return the size in bytes."""
+
+    def read(self, blob_id: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        """Yield the blob's bytes; raise ``BlobNotFound`` if it is not there."""
+
+    async def size(self, blob_id: str) -> int:
+        """The blob's size; raise ``BlobNotFound`` if it is not there."""
+
+    async def delete(self, blob_id: str) -> None:
+        """Remove the blob; no error if it is already gone."""
+
+    def list_ids(self) -> AsyncIterator[str]:
+        """Every complete blob's id (for the orphan sweep and backups)."""
+
+    async def close(self) -> None: ...

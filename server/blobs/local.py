@@ -1,0 +1,90 @@
+"""Blobs as files under ``DATA_DIR/blobs/``: written to a temporary name,
+fsynced, then renamed into place, so a crash never leaves a half blob."""
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from .base import BLOB_ID_RE, BlobNotFound, BlobTooLarge, check_blob_id
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.tmp = self.root / ".tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, blob_id: str) -> Path:
+        check_blob_id(blob_id)
+        return self.root / blob_id[:2] / blob_id
+
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+        final = self._path(blob_id)
+        partial = self.tmp / f"{blob_id}.{secrets.token_hex(4)}.part"
+        handle = await asyncio.to_thread(open, partial, "xb")
+        size = 0
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BlobTooLarge(f"blob exceeds {max_bytes} bytes")
+                await asyncio.to_thread(handle.write, chunk)
+            await asyncio.to_thread(_flush_and_sync, handle)
+            handle.close()
+            final.parent.mkdir(exist_ok=True)
+            os.replace(partial, final)
+        except BaseException:
+            handle.close()
+            partial.unlink(missing_ok=True)
+            raise
+        return size
+
+    async def read(self, blob_id: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        path = self._path(blob_id)
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_size):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def size(self, blob_id: str) -> int:
+        try:
+            return self._path(blob_id).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
+
+    async def delete(self, blob_id: str) -> None:
+        self._path(blob_id).unlink(missing_ok=True)
+
+    async def list_ids(self) -> AsyncIterator[str]:
+        for path in sorted(self.root.glob("??/*")):
+            if BLOB_ID_RE.fullmatch(path.name):
+                yield path.name
+
+    def clean_partials(self, older_than: float = 3600.0) -> int:
+        """Remove temporary files a crash left behind; returns how many.
+
+        Only old ones: another process may be writing a recent one.
+        """
+        removed = 0
+        cutoff = time.time() - older_than
+        for path in self.tmp.glob("*.part"):
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    async def close(self) -> None:
+        pass
+
+
+def _flush_and_sync(handle) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
