@@ -89,7 +89,9 @@ def server(tmp_path):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync Playwright API keeps an event loop
+# running while it is open, which would break the asyncio tests after it.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: 'make test' installs Debian's chromium package.")
