@@ -176,6 +176,12 @@ class ChunkDecryptor:
             raise BadSignature("the sender's signature over the file does not verify")
 
 
+def normalize_mime(mime: str) -> str:
+    """The bare type the browser reported, or ``application/octet-stream``."""
+    bare = (mime or "").split(";")[0].strip().lower()
+    return bare if _MIME_RE.fullmatch(bare) else "application/octet-stream"
+
+
 _UNSAFE_NAME_CHARS = re.compile(r'[\\/:*?"<>|]')
 
 

@@ -130,8 +130,9 @@ async def download(request: web.Request) -> web.StreamResponse:
         first = await anext(chunks, b"")
     except BlobNotFound:
         raise ApiError("not_found", "This file's data is no longer stored.") from None
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream",
-                                           "Content-Length": str(blob.size), "Cache-Control": "no-store"})
+    # Chunked, with no Content-Length from the database: if the stored bytes
+    # were cut short, the client sees a clean end and reports the truncation.
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     await response.write(first)
     async for chunk in chunks:
