@@ -39,7 +39,10 @@ def _unb64(text: str) -> bytes:
 
 
 def make_backend():
-    if getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
+    # "sealroom.backend" = "pure" in localStorage forces the reference backend
+    # (troubleshooting, and the benchmarks' comparison).
+    forced_pure = js.localStorage.getItem("sealroom.backend") == "pure"
+    if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
     return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
