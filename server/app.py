@@ -10,7 +10,7 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import app_keys
-from .bus import Bus
+from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate
@@ -48,8 +48,16 @@ async def blob_store_ctx(app: web.Application):
 
 
 async def bus_ctx(app: web.Application):
-    app[app_keys.bus] = Bus()
+    redis_url = app[app_keys.config].redis_url
+    if not redis_url:
+        app[app_keys.bus] = Bus()
+        yield
+        return
+    bus = RedisBus(redis_url)
+    await bus.start()
+    app[app_keys.bus] = bus
     yield
+    await bus.close()
 
 
 def create_app(config: Config) -> web.Application:
