@@ -13,6 +13,7 @@ from . import app_keys
 from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
+from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
 from .http import api, blobs, pages
 from .http.common import domain_errors
@@ -47,6 +48,14 @@ async def blob_store_ctx(app: web.Application):
     await store.close()
 
 
+async def rate_limiter_ctx(app: web.Application):
+    redis_url = app[app_keys.config].redis_url
+    limiter = RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+    app[app_keys.rate_limiter] = limiter
+    yield
+    await limiter.close()
+
+
 async def bus_ctx(app: web.Application):
     redis_url = app[app_keys.config].redis_url
     if not redis_url:
@@ -73,7 +82,7 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(pages.routes)

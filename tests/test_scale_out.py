@@ -75,3 +75,13 @@ async def test_session_from_one_process_is_valid_on_the_other(two_servers, aioht
     response = await other.get("/api/me")
     assert response.status == 200
     assert (await response.json())["user"]["username"] == "carol"
+
+
+async def test_rate_limit_is_shared_across_processes(two_servers):
+    from server import app_keys
+
+    first, second = two_servers
+    key = f"test:{secrets.token_hex(4)}"
+    limiters = [first.app[app_keys.rate_limiter], second.app[app_keys.rate_limiter]]
+    waits = [await limiters[i % 2].hit(key, 3, 60, now=1_000_000.0) for i in range(5)]
+    assert waits[:3] == [0, 0, 0] and all(wait > 0 for wait in waits[3:])
