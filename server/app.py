@@ -74,7 +74,8 @@ def create_app(config: Config) -> web.Application:
     pages.check_vendor_files(config)
     app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
-    app[app_keys.pyscript_files] = {"wheels": pages.find_wheels(config)}
+    wheels = pages.find_wheels(config)
+    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
     storage = EncryptedCookieStorage(
         config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",

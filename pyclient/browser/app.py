@@ -48,6 +48,12 @@ def make_backend():
     return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
 
 
+def register_service_worker() -> None:
+    """Cache the pinned runtime for fast repeat loads and offline start (web/static/sw.js)."""
+    if getattr(js.navigator, "serviceWorker", None) is not None:
+        js.navigator.serviceWorker.register("/sw.js")
+
+
 class App:
     def __init__(self):
         csrf = js.document.querySelector('meta[name="csrf-token"]').getAttribute("content")
@@ -76,6 +82,7 @@ class App:
         body.dataset.bootMs = str(round(js.performance.now()))
         body.dataset.backend = self.backend.name
         self.store = await Store.open()
+        register_service_worker()
         self.bind_events()
         try:
             self.me = (await self.api.call("GET", "/api/me"))["user"]
