@@ -23,6 +23,7 @@ from ..protocol.kdf import (
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
 from .files import Attachments, Cancelled
+from .sessions import SessionsPanel
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .idb import Store
 from .net import Api, ApiError, Socket
@@ -71,6 +72,7 @@ class App:
         self.awaiting: dict[str, asyncio.Future] = {}
         self.registering = False
         self.files = Attachments(self)
+        self.sessions = SessionsPanel(self)
 
     # ---- boot and account ------------------------------------------------
 
@@ -104,6 +106,7 @@ class App:
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
+        self.sessions.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
