@@ -23,6 +23,7 @@ from ..protocol.kdf import (
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
 from .files import Attachments, Cancelled
+from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from . import i18n
 from .i18n import _
@@ -76,6 +77,7 @@ class App:
         self.registering = False
         self.files = Attachments(self)
         self.sessions = SessionsPanel(self)
+        self.invites = Invites(self)
 
     # ---- boot and account ------------------------------------------------
 
@@ -88,6 +90,7 @@ class App:
         body.dataset.backend = self.backend.name
         self.store = await Store.open()
         register_service_worker()
+        remember_invite_from_url()
         self.bind_events()
         try:
             self.me = (await self.api.call("GET", "/api/me"))["user"]
@@ -110,6 +113,7 @@ class App:
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
         self.sessions.bind()
+        self.invites.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -174,6 +178,7 @@ class App:
         self.socket = Socket(self.on_frame)
         self.socket.connect()
         await self.load_rooms()
+        await self.invites.accept_pending()
         js.document.body.dataset.ready = "1"
 
     async def load_or_create_key(self, keystore_key: bytes) -> None:
@@ -308,6 +313,7 @@ class App:
         self.room_id = room_id
         self.render_rooms()
         show("room")
+        show("invite-panel", False)
         clear(by_id("messages"))
         try:
             await self.refresh_members()
