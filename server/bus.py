@@ -21,10 +21,10 @@ class Subscription:
 
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
-        self.queue: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
         self.overflowed = False
 
-    def put(self, frame: dict) -> None:
+    def put(self, frame: str) -> None:
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
@@ -51,9 +51,10 @@ class Bus:
         self.deliver(user_ids, frame)
 
     def deliver(self, user_ids, frame: dict) -> None:
+        text = json.dumps(frame, separators=(",", ":"))  # once, however many sockets get it
         for user_id in user_ids:
             for subscription in tuple(self._subscriptions.get(user_id, ())):
-                subscription.put(frame)
+                subscription.put(text)
 
 
 class RedisBus(Bus):

@@ -78,11 +78,11 @@ async def _dispatch(request, user, raw: str) -> dict:
 
 async def _pump(ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
-        frame = await subscription.queue.get()
+        text = await subscription.queue.get()
         if subscription.overflowed:
             await ws.close(code=4008, message=b"too far behind; reload")
             return
-        await ws.send_json(frame)
+        await ws.send_str(text)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
