@@ -2,6 +2,7 @@
 
 import logging
 import mimetypes
+from datetime import datetime, timezone
 
 import aiohttp_jinja2
 import jinja2
@@ -9,12 +10,15 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from search_index import IndexUpdater, open_or_rebuild
+from search_index.rebuild import index_dir
+
 from . import app_keys
 from .bus import Bus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, pages
+from .http import api, pages, search
 from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
@@ -52,6 +56,17 @@ async def bus_ctx(app: web.Application):
     yield
 
 
+async def search_ctx(app: web.Application):
+    """The search index under DATA_DIR/search, rebuilt here if missing or damaged."""
+    config = app[app_keys.config]
+    index = await open_or_rebuild(index_dir(config), app[app_keys.sessionmaker], now=datetime.now(timezone.utc))
+    updater = IndexUpdater(index)
+    updater.start()
+    app[app_keys.search] = updater
+    yield
+    await updater.close()
+
+
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
@@ -65,8 +80,9 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx, search_ctx])
     app.add_routes(api.routes)
+    app.add_routes(search.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)

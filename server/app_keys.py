@@ -6,6 +6,8 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from search_index import IndexUpdater
+
 from .blobs import BlobStore
 from .bus import Bus
 from .config import Config
@@ -15,6 +17,7 @@ engine = web.AppKey("engine", AsyncEngine)
 sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
 blob_store = web.AppKey("blob_store", BlobStore)
+search = web.AppKey("search", IndexUpdater)  # the search index and its single writer task
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown

@@ -1,0 +1,211 @@
+"""The Whoosh schema, its analyzer, and the index: write events, run queries."""
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.query import And, FuzzyTerm, NumericRange, Or, Prefix, Term
+
+from pyclient.search import Match, match, max_typos, normalize, words, words_with_spans
+
+from . import events
+from .errors import SearchIndexError
+
+# Bump when the schema or the analyzer changes: an index with another
+# version is rebuilt at start-up.
+SCHEMA_VERSION = "1"
+VERSION_FILE = "sealroom-schema-version"
+WRITER_TIMEOUT = 30.0  # seconds to wait for the lock if another writer holds it
+CANDIDATES = 200  # Whoosh hits re-ranked by the shared rules
+MAX_QUERY_CHARS = 100
+MAX_QUERY_WORDS = 8
+
+
+class FoldingTokenizer(Tokenizer):
+    """Words folded by ``pyclient.search`` (diacritics, ``đ``, case)."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, (word, start, end) in enumerate(words_with_spans(value)):
+            token.text, token.boost, token.stopped = word, 1.0, False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+def make_schema() -> Schema:
+    return Schema(
+        key=ID(unique=True, stored=True),         # "user:ID" or "room:ID"
+        kind=ID(stored=True),                     # "user" or "room"
+        ident=ID(stored=True),                    # the user's or room's id
+        name=STORED(),                            # username or room name, as written
+        display_name=STORED(),
+        words=TEXT(analyzer=FoldingTokenizer(), phrase=False),
+        exact=ID(),                               # users: the normalized username only
+        members=KEYWORD(),                        # rooms: member user ids
+        expires=NUMERIC(bits=64, stored=True),    # rooms: epoch seconds
+    )
+
+
+def user_document(event: dict) -> dict:
+    text = " ".join(filter(None, (event["username"], event["display_name"])))
+    return {"key": f"user:{event['id']}", "kind": "user", "ident": event["id"], "name": event["username"],
+            "display_name": event["display_name"] or "", "words": text, "exact": normalize(event["username"])}
+
+
+def room_document(event: dict) -> dict:
+    return {"key": f"room:{event['id']}", "kind": "room", "ident": event["id"], "name": event["name"],
+            "words": event["name"], "members": " ".join(event["members"]), "expires": int(event["expires_at"])}
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    id: str
+    name: str
+    display_name: str
+    match: Match
+    matched_field: str  # "name" or "display_name"
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "display_name": self.display_name or None,
+                "match": {"kind": self.match.kind_name, "field": self.matched_field,
+                          "spans": [list(span) for span in self.match.spans], "typos": self.match.typos}}
+
+
+@dataclass
+class SearchResults:
+    users: list[Hit] = field(default_factory=list)
+    rooms: list[Hit] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"users": [hit.to_json() for hit in self.users], "rooms": [hit.to_json() for hit in self.rooms]}
+
+
+class QueryError(ValueError):
+    pass
+
+
+def query_words(query: str) -> list[str]:
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("Type something to search for.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"Searches are at most {MAX_QUERY_CHARS} characters.")
+    found = words(query)
+    if not found:
+        raise QueryError("Search for letters or digits: punctuation alone matches nothing.")
+    if len(found) > MAX_QUERY_WORDS:
+        raise QueryError(f"Searches are at most {MAX_QUERY_WORDS} words.")
+    return found
+
+
+def _text_query(found: list[str]):
+    per_word = []
+    for word in dict.fromkeys(found):
+        options = [Term("words", word, boost=4.0), Prefix("words", word, boost=2.0)]
+        if max_typos(word):
+            options.append(FuzzyTerm("words", word, maxdist=max_typos(word), prefixlength=1))
+        per_word.append(Or(options))
+    return And(per_word)
+
+
+def _best_match(found: list[str], name: str, display_name: str) -> tuple[Match, str] | None:
+    candidates = [(m, f) for m, f in ((match(found, name), "name"),
+                                      (match(found, display_name) if display_name else None, "display_name")) if m]
+    return min(candidates, key=lambda pair: pair[0]) if candidates else None
+
+
+class SearchIndex:
+    """One Whoosh index directory. Writes go through ``apply`` from one writer."""
+
+    def __init__(self, ix) -> None:
+        self._ix = ix
+        self._searcher = ix.searcher()
+
+    @classmethod
+    def open(cls, directory: Path) -> "SearchIndex":
+        """Open an existing index; raise ``SearchIndexError`` if it is missing or unusable."""
+        directory = Path(directory)
+        version_file = directory / VERSION_FILE
+        if not version_file.exists() or not whoosh_index.exists_in(str(directory)):
+            raise SearchIndexError(f"There is no search index in {directory}.")
+        if version_file.read_text().strip() != SCHEMA_VERSION:
+            raise SearchIndexError(f"The search index in {directory} has an old schema.")
+        try:
+            ix = whoosh_index.open_dir(str(directory))
+            index = cls(ix)
+            index._searcher.search(Term("kind", "user"), limit=1)  # reads the segments: catches damage
+            index._searcher.doc_count()
+        except Exception as error:  # Whoosh raises many kinds of error for a damaged directory
+            raise SearchIndexError(f"The search index in {directory} is damaged ({type(error).__name__}: {error}).") from None
+        return index
+
+    @classmethod
+    def create(cls, directory: Path, documents=()) -> "SearchIndex":
+        """A new index in ``directory`` (emptied first) holding ``documents``."""
+        directory = Path(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(directory), make_schema())
+        writer = ix.writer(limitmb=256)
+        for document in documents:
+            writer.add_document(**document)
+        writer.commit()
+        (directory / VERSION_FILE).write_text(SCHEMA_VERSION)
+        return cls(ix)
+
+    def close(self) -> None:
+        self._searcher.close()
+        self._ix.close()
+
+    def doc_count(self) -> int:
+        return self._searcher.doc_count()
+
+    def apply(self, batch: list[dict]) -> None:
+        """Write a batch of events in one commit. Only the writer task calls this."""
+        writer = self._ix.writer(timeout=WRITER_TIMEOUT)
+        try:
+            for event in batch:
+                if event["type"] == events.USER:
+                    writer.update_document(**user_document(event))
+                elif event["type"] == events.ROOM:
+                    writer.update_document(**room_document(event))
+                else:
+                    writer.delete_by_term("key", f"room:{event['id']}")
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def refresh(self) -> None:
+        self._searcher = self._searcher.refresh()
+
+    def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
+        """Ranked users and rooms that ``user_id`` may see (see the package docstring)."""
+        found = query_words(query)
+        text = _text_query(found)
+        reachable = Or([Term("ident", member_id) for member_id in sorted(set(co_member_ids) | {user_id})])
+        users_query = And([Term("kind", "user"), Or([Term("exact", " ".join(found), boost=100.0), And([reachable, text])])])
+        rooms_query = And([Term("kind", "room"), Term("members", user_id),
+                           NumericRange("expires", int(now.timestamp()) + 1, None), text])
+        return SearchResults(users=self._ranked(users_query, found, "user", limit),
+                             rooms=self._ranked(rooms_query, found, "room", limit))
+
+    def _ranked(self, query, found: list[str], kind: str, limit: int) -> list[Hit]:
+        hits = []
+        for result in self._searcher.search(query, limit=CANDIDATES):
+            stored = result.fields()
+            best = _best_match(found, stored["name"], stored.get("display_name", ""))
+            if best is not None:
+                hits.append(Hit(kind, stored["ident"], stored["name"], stored.get("display_name", ""), *best))
+        hits.sort(key=lambda hit: hit.match)
+        return hits[:limit]
