@@ -113,7 +113,10 @@ def _text_query(found: list[str]):
     for word in dict.fromkeys(found):
         options = [Term("words", word, boost=4.0), Prefix("words", word, boost=2.0)]
         if max_typos(word):
-            options.append(FuzzyTerm("words", word, maxdist=max_typos(word), prefixlength=1))
+            # Whoosh's automaton counts a swap of neighbours as two edits; the
+            # shared rules count it as one. Ask Whoosh for one more edit (up
+            # to 2) and let match() keep only what the rules accept.
+            options.append(FuzzyTerm("words", word, maxdist=min(max_typos(word) + 1, 2), prefixlength=1))
         per_word.append(Or(options))
     return And(per_word)
 
@@ -136,7 +139,7 @@ class SearchIndex:
         """Open an existing index; raise ``SearchIndexError`` if it is missing or unusable."""
         directory = Path(directory)
         version_file = directory / VERSION_FILE
-        if not version_file.exists() or not whoosh_index.exists_in(str(directory)):
+        if not version_file.exists():
             raise SearchIndexError(f"There is no search index in {directory}.")
         if version_file.read_text().strip() != SCHEMA_VERSION:
             raise SearchIndexError(f"The search index in {directory} has an old schema.")
@@ -187,7 +190,10 @@ class SearchIndex:
         writer.commit()
 
     def refresh(self) -> None:
-        self._searcher = self._searcher.refresh()
+        # A new searcher rather than Searcher.refresh(): whoosh-ng 5.4's
+        # refresh fails when the old reader had no segments.
+        old, self._searcher = self._searcher, self._ix.searcher()
+        old.close()
 
     def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
         """Ranked users and rooms that ``user_id`` may see (see the package docstring)."""
