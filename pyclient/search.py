@@ -23,6 +23,7 @@ Rules:
 """
 
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 EXACT, WORDS, PREFIX, FUZZY = 0, 1, 2, 3
@@ -30,6 +31,7 @@ KIND_NAMES = ("exact", "words", "prefix", "fuzzy")
 _SPECIAL = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss"}
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     special = _SPECIAL.get(char)
     if special is not None:
@@ -251,30 +253,44 @@ class HistoryIndex:
         for room_id in {key[0] for key in self._entries} - keep:
             self.drop_room(room_id)
 
-    def _candidates(self, query_word: str) -> set[tuple[str, int]]:
-        found: set[tuple[str, int]] = set()
-        limit = max_typos(query_word)
+    def _candidates(self, query_word: str) -> dict[tuple[str, int], tuple[int, int]]:
+        """Entry key -> best (kind, typos) of ``query_word`` among that entry's words."""
+        best: dict[tuple[str, int], tuple[int, int]] = {}
         for word in self._by_initial.get(query_word[0], ()):
-            if word.startswith(query_word) or (limit and distance(query_word, word, limit) <= limit):
-                found |= self._postings[word]
-        return found
+            found = _word_match(query_word, word)
+            if found is None:
+                continue
+            grade = found[:2]
+            for key in self._postings[word]:
+                if key not in best or grade < best[key]:
+                    best[key] = grade
+        return best
 
     def search(self, query: str, limit: int = 20) -> list[HistoryHit]:
+        """Best matches first, newest first among equals.
+
+        Entries are graded from the word postings alone; ``match`` (which
+        also yields the spans to highlight) runs only on the best few.
+        """
         query_words = words(query)
         if not query_words:
             return []
-        candidates: set[tuple[str, int]] | None = None
+        graded: dict[tuple[str, int], tuple[int, int]] | None = None
         for query_word in dict.fromkeys(query_words):
-            keys = self._candidates(query_word)
-            candidates = keys if candidates is None else candidates & keys
-            if not candidates:
+            found = self._candidates(query_word)
+            if graded is None:
+                graded = found
+            else:
+                graded = {key: (max(grade[0], found[key][0]), grade[1] + found[key][1])
+                          for key, grade in graded.items() if key in found}
+            if not graded:
                 return []
+        shortlist = sorted(graded, key=lambda key: (graded[key], -key[1], key[0]))[:limit * 3]
         hits = []
-        for key in candidates:
+        for key in shortlist:
             entry = self._entries[key]
             found = match(query_words, entry.text)
             if found is not None:
                 hits.append(HistoryHit(entry, found))
-        # Best match first; among equals, the newest message first.
         hits.sort(key=lambda hit: (hit.match.kind, hit.match.typos, -hit.entry.seq, hit.entry.room_id))
         return hits[:limit]

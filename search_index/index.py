@@ -8,7 +8,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, FuzzyTerm, NumericRange, Or, Prefix, Term
+from whoosh.query import And, FuzzyTerm, Or, Prefix, Term
 
 from pyclient.search import Match, match, max_typos, normalize, words, words_with_spans
 
@@ -196,20 +196,35 @@ class SearchIndex:
         old.close()
 
     def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
-        """Ranked users and rooms that ``user_id`` may see (see the package docstring)."""
-        found = query_words(query)
-        text = _text_query(found)
-        reachable = Or([Term("ident", member_id) for member_id in sorted(set(co_member_ids) | {user_id})])
-        users_query = And([Term("kind", "user"), Or([Term("exact", " ".join(found), boost=100.0), And([reachable, text])])])
-        rooms_query = And([Term("kind", "room"), Term("members", user_id),
-                           NumericRange("expires", int(now.timestamp()) + 1, None), text])
-        return SearchResults(users=self._ranked(users_query, found, "user", limit),
-                             rooms=self._ranked(rooms_query, found, "room", limit))
+        """Ranked users and rooms that ``user_id`` may see (see the package docstring).
 
-    def _ranked(self, query, found: list[str], kind: str, limit: int) -> list[Hit]:
+        Privacy bounds what a person may find: their own rooms and the people
+        in them, plus exact usernames. That scope is small, so it is read
+        from the index first and ranked in full with the shared rules; only
+        a scope larger than ``scope_scan_limit`` is narrowed by Whoosh's
+        term, prefix and fuzzy queries first.
+        """
+        found = query_words(query)
+        # Only user documents have "exact", only rooms have "members", and
+        # keys are unique: no "kind" term needed, which keeps these cheap.
+        reachable = Or([Term("key", f"user:{member_id}") for member_id in sorted(set(co_member_ids) | {user_id})])
+        users = (self._ranked(Term("exact", " ".join(found)), found, "user", limit, now)
+                 + self._ranked(reachable, found, "user", limit, now))
+        unique = {hit.id: hit for hit in sorted(users, key=lambda hit: hit.match, reverse=True)}
+        return SearchResults(users=sorted(unique.values(), key=lambda hit: hit.match)[:limit],
+                             rooms=self._ranked(Term("members", user_id), found, "room", limit, now))
+
+    scope_scan_limit = 2000
+
+    def _ranked(self, scope, found: list[str], kind: str, limit: int, now: datetime) -> list[Hit]:
+        results = self._searcher.search(scope, limit=self.scope_scan_limit + 1, scored=False)
+        if len(results) > self.scope_scan_limit:
+            results = self._searcher.search(And([scope, _text_query(found)]), limit=CANDIDATES)
         hits = []
-        for result in self._searcher.search(query, limit=CANDIDATES):
+        for result in results:
             stored = result.fields()
+            if stored.get("expires") is not None and stored["expires"] <= now.timestamp():
+                continue  # expired, not yet swept: unreachable all the same
             best = _best_match(found, stored["name"], stored.get("display_name", ""))
             if best is not None:
                 hits.append(Hit(kind, stored["ident"], stored["name"], stored.get("display_name", ""), *best))

@@ -39,9 +39,13 @@ def _documents():
 CO_MEMBERS = {m for _name, members in ROOMS.values() if ME in members for m in members}
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+@pytest.fixture(scope="module", params=["scan", "whoosh-query"])
+def index(request, tmp_path_factory):
+    """Both paths: the small privacy scope ranked in full, and a large scope
+    narrowed by Whoosh's term/prefix/fuzzy queries first."""
     built = SearchIndex.create(tmp_path_factory.mktemp("search") / "search", _documents())
+    if request.param == "whoosh-query":
+        built.scope_scan_limit = 0
     yield built
     built.close()
 
