@@ -25,6 +25,7 @@ from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, f
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .idb import Store
 from .net import Api, ApiError, Socket
+from .search import SearchPanel
 
 UNLOCK_KEY = "sealroom.keystore"
 
@@ -60,6 +61,7 @@ class App:
         self.changed_keys: set[str] = set()
         self.pending: dict[str, asyncio.Future] = {}
         self.registering = False
+        self.search = SearchPanel(self)
 
     # ---- boot and account ------------------------------------------------
 
@@ -91,6 +93,7 @@ class App:
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("composer"), "submit", self.on_send)
+        self.search.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -194,6 +197,7 @@ class App:
         if self.socket:
             self.socket.close()
         self.me, self.private_key, self.room_id = None, b"", None
+        self.search.forget()
         self.show_auth(note="You are signed out.")
 
     # ---- rooms ----------------------------------------------------------
@@ -201,6 +205,7 @@ class App:
     async def load_rooms(self) -> None:
         rooms = (await self.api.call("GET", "/api/rooms"))["rooms"]
         self.rooms = {room["id"]: room for room in rooms}
+        self.search.keep_rooms(self.rooms)
         self.render_rooms()
 
     def render_rooms(self) -> None:
@@ -335,6 +340,7 @@ class App:
                 item.dataset.status = "verified"
                 badge.textContent = f"✓ Verified from {name}"
             item.appendChild(make("div", payload["body"], "body"))
+            self.search.remember(self.room_id, message, name, payload["body"])
         meta.appendChild(make("time", message["created_at"][11:16]))
         container.appendChild(item)
         container.scrollTop = container.scrollHeight
