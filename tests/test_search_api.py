@@ -1,8 +1,11 @@
 """GET /api/search through aiohttp's test client, and the index's life with the app."""
 
 import shutil
+from datetime import datetime, timezone
 
 import pytest
+
+from search_index import SearchIndex, rebuild_async
 
 from server import app_keys
 from server.app import create_app
@@ -132,3 +135,20 @@ async def test_index_is_rebuilt_at_start_up_when_missing_or_damaged(aiohttp_clie
     assert login.status == 200
     status, data = await _search(second, "phong hop")
     assert [room["name"] for room in data["rooms"]] == ["Phòng họp"]
+
+
+async def test_admin_rebuild_recreates_the_index_from_the_database(aiohttp_client, config):
+    client = await aiohttp_client(create_app(config))
+    alice = await register(client, "alice", key_index=0)
+    assert (await alice.post("/api/rooms", {"name": "Đội bóng", "members": []})).status == 201
+    await _settled(client)
+    await client.close()
+    shutil.rmtree(config.data_dir / "search")
+
+    assert await rebuild_async(config) == 2  # alice and her room
+    index = SearchIndex.open(config.data_dir / "search")
+    try:
+        found = index.search("doi bong", user_id=alice.id, co_member_ids=set(), now=datetime.now(timezone.utc))
+        assert [room.name for room in found.rooms] == ["Đội bóng"]
+    finally:
+        index.close()
