@@ -51,8 +51,12 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum()
 
 
-def words_with_spans(text: str) -> list[tuple[str, int, int]]:
-    """Folded words of ``text`` with their [start, end) offsets in ``text``."""
+@lru_cache(maxsize=65536)
+def words_with_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    """Folded words of ``text`` with their [start, end) offsets in ``text``.
+
+    Cached: search as you type ranks the same names again at each key.
+    """
     found = []
     current: list[str] = []
     start = 0
@@ -67,7 +71,7 @@ def words_with_spans(text: str) -> list[tuple[str, int, int]]:
             current = []
     if current:
         found.append(("".join(current), start, len(text)))
-    return found
+    return tuple(found)
 
 
 def words(text: str) -> list[str]:

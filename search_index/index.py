@@ -69,7 +69,6 @@ def room_document(event: dict) -> dict:
 
 @dataclass(frozen=True)
 class Hit:
-    kind: str
     id: str
     name: str
     display_name: str
@@ -133,6 +132,7 @@ class SearchIndex:
     def __init__(self, ix) -> None:
         self._ix = ix
         self._searcher = ix.searcher()
+        self._user_cache: dict[str, dict | None] = {}
 
     @classmethod
     def open(cls, directory: Path) -> "SearchIndex":
@@ -193,6 +193,7 @@ class SearchIndex:
         # A new searcher rather than Searcher.refresh(): whoosh-ng 5.4's
         # refresh fails when the old reader had no segments.
         old, self._searcher = self._searcher, self._ix.searcher()
+        self._user_cache = {}
         old.close()
 
     def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
@@ -205,28 +206,41 @@ class SearchIndex:
         term, prefix and fuzzy queries first.
         """
         found = query_words(query)
-        # Only user documents have "exact", only rooms have "members", and
-        # keys are unique: no "kind" term needed, which keeps these cheap.
-        reachable = Or([Term("key", f"user:{member_id}") for member_id in sorted(set(co_member_ids) | {user_id})])
-        users = (self._ranked(Term("exact", " ".join(found)), found, "user", limit, now)
-                 + self._ranked(reachable, found, "user", limit, now))
-        unique = {hit.id: hit for hit in sorted(users, key=lambda hit: hit.match, reverse=True)}
-        return SearchResults(users=sorted(unique.values(), key=lambda hit: hit.match)[:limit],
-                             rooms=self._ranked(Term("members", user_id), found, "room", limit, now))
+        reachable = sorted(set(co_member_ids) | {user_id})
+        if len(reachable) <= self.scope_scan_limit:
+            people = [fields for fields in map(self._user_fields, reachable) if fields is not None]
+        else:
+            people = self._search(And([Or([Term("key", f"user:{i}") for i in reachable]), _text_query(found)]))
+        # Only user documents have "exact": the username, so strangers are found by it alone.
+        users = {hit.id: hit for hit in self._rank(self._search(Term("exact", " ".join(found))) + people, found, now)}
+        my_rooms = self._search(Term("members", user_id), limit=self.scope_scan_limit + 1)
+        if len(my_rooms) > self.scope_scan_limit:
+            my_rooms = self._search(And([Term("members", user_id), _text_query(found)]))
+        return SearchResults(users=sorted(users.values(), key=lambda hit: hit.match)[:limit],
+                             rooms=self._rank(my_rooms, found, now)[:limit])
 
+    # Above this many rooms or contacts, Whoosh's term, prefix and fuzzy
+    # queries narrow the scope before the shared rules rank it.
     scope_scan_limit = 2000
 
-    def _ranked(self, scope, found: list[str], kind: str, limit: int, now: datetime) -> list[Hit]:
-        results = self._searcher.search(scope, limit=self.scope_scan_limit + 1, scored=False)
-        if len(results) > self.scope_scan_limit:
-            results = self._searcher.search(And([scope, _text_query(found)]), limit=CANDIDATES)
+    def _search(self, query, limit: int = CANDIDATES) -> list[dict]:
+        return [result.fields() for result in self._searcher.search(query, limit=limit, scored=False)]
+
+    def _user_fields(self, user_id: str) -> dict | None:
+        """A user's stored fields, cached until the next commit: each key
+        typed re-ranks the same contacts."""
+        if user_id not in self._user_cache:
+            self._user_cache[user_id] = self._searcher.document(key=f"user:{user_id}")
+        return self._user_cache[user_id]
+
+    @staticmethod
+    def _rank(documents: list[dict], found: list[str], now: datetime) -> list[Hit]:
         hits = []
-        for result in results:
-            stored = result.fields()
+        for stored in documents:
             if stored.get("expires") is not None and stored["expires"] <= now.timestamp():
                 continue  # expired, not yet swept: unreachable all the same
             best = _best_match(found, stored["name"], stored.get("display_name", ""))
             if best is not None:
-                hits.append(Hit(kind, stored["ident"], stored["name"], stored.get("display_name", ""), *best))
+                hits.append(Hit(stored["ident"], stored["name"], stored.get("display_name", ""), *best))
         hits.sort(key=lambda hit: hit.match)
-        return hits[:limit]
+        return hits
