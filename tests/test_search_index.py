@@ -1,6 +1,5 @@
 """The Whoosh index: relevance table, privacy rules, rebuild (no sockets)."""
 
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest

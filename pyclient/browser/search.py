@@ -16,7 +16,7 @@ from urllib.parse import quote
 import js
 from pyodide.ffi import create_proxy, to_js
 
-from ..search import HistoryEntry, HistoryIndex, highlight_parts
+from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
 from .dom import by_id, clear, make, toast
 from .net import ApiError
 
@@ -211,8 +211,13 @@ class SearchPanel:
         self.history.keep_rooms(room_ids)
 
     def forget(self) -> None:
+        """At sign-out: no decrypted text stays behind, not even in a cache."""
         self.history = HistoryIndex()
+        words_with_spans.cache_clear()
+        by_id("history-input").value = ""
+        by_id("search-input").value = ""
         self.messages.close()
+        self.people_rooms.close()
 
     def search_history(self) -> None:
         query = by_id("history-input").value
