@@ -27,6 +27,7 @@ USERS = int(100_000 * SCALE)
 ROOMS = int(100_000 * SCALE)
 MESSAGES = 10_000
 QUERIES = 300
+WHOOSH_PATH_QUERIES = 50
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 VI_FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
@@ -162,11 +163,12 @@ def main() -> None:
                     results = index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
                 hits += bool(results.users or results.rooms)
             print(f"  {label:28} {timer.report()}  found: {hits}/{len(queries)}")
-        # An account in far more rooms than the scan limit goes through Whoosh's queries.
+        # An account in more rooms or with more contacts than the scan limit
+        # (2,000) goes through Whoosh's queries: far slower, so fewer runs.
         index.scope_scan_limit = 0
         for label in ("prefix, 3 letters", "fuzzy, 1 word"):
             timer = Timer()
-            for query in workloads[label]:
+            for query in workloads[label][:WHOOSH_PATH_QUERIES]:
                 with timer:
                     index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
             print(f"  {label + ' (Whoosh path)':28} {timer.report()}")
