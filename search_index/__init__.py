@@ -1,13 +1,15 @@
 """Server-side search over usernames, display names and room names (Whoosh).
 
 Fork: ``whoosh-ng`` (pinned in requirements.txt). The original ``whoosh``
-(2.7.4, 2016) is dead and raises SyntaxWarnings on current Pythons;
-``whoosh-reloaded`` last released 2.7.5 in February 2024 and still warns.
-``whoosh-ng`` is the one with releases this year, declares Python 3.11 to
-3.14 (Pyodide is 3.14) and imports without warnings. It is marked beta and
-moves fast, so this package uses only the classic Whoosh 2.7 API (fields,
-``create_in``/``open_dir``, ``writer(timeout=...)``, Term/Prefix/FuzzyTerm):
-going back to ``whoosh-reloaded`` is a one-line change in requirements.txt.
+(2.7.4, April 2016) is dead and gives 8 SyntaxWarnings on Python 3.14;
+``whoosh-reloaded`` has had no release since 2.7.5 (February 2024) and
+still gives one. ``whoosh-ng`` is maintained (5.4.0, August 2026, after
+more than twenty releases), declares Python 3.11 to 3.14 (Pyodide is 3.14)
+and compiles without warnings. It is marked beta and moves fast, so this
+package uses only the classic Whoosh 2.7 API (fields, ``create_in`` /
+``open_dir``, ``writer(timeout=...)``, Term/Prefix/FuzzyTerm), and
+tests/test_search_index.py also passes on whoosh-reloaded 2.7.5: going
+back is a one-line change in requirements.txt.
 
 Who can find whom (privacy):
 
