@@ -21,10 +21,11 @@ from ..protocol.kdf import (
     account_salt,
     split_master_key,
 )
-from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
+from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .idb import Store
 from .net import Api, ApiError, Socket
+from .verify import Verification
 
 UNLOCK_KEY = "sealroom.keystore"
 
@@ -57,7 +58,7 @@ class App:
         self.rooms: dict[str, dict] = {}
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
-        self.changed_keys: set[str] = set()
+        self.verification: Verification | None = None
         self.pending: dict[str, asyncio.Future] = {}
         self.registering = False
 
@@ -145,6 +146,7 @@ class App:
         except (ApiError, ProtocolError) as error:
             self.show_auth(username=self.me["username"], note=f"Your key could not be unlocked: {error.message}")
             return
+        self.verification = Verification(self.store, self.me, self.public_key)
         show("boot", False)
         show("auth", False)
         show("chat")
@@ -251,37 +253,11 @@ class App:
         room = (await self.api.call("GET", f"/api/rooms/{self.room_id}"))["room"]
         self.rooms[room["id"]] = room
         self.members = {member["id"]: member for member in room["members"]}
-        await self.check_pins()
-        self.render_members()
+        await self.verification.load(self.members)
+        self.verification.render(self.members, self.on_verified)
 
-    async def check_pins(self) -> None:
-        """Trust on first use: pin each contact's fingerprint, flag any change."""
-        self.changed_keys = set()
-        for member in self.members.values():
-            if member["id"] == self.me["id"] or member["fingerprint"] is None:
-                continue
-            pin_id = f"{self.me['id']}:{member['id']}"
-            pin = await self.store.get("pins", pin_id)
-            if pin is None:
-                await self.store.put("pins", pin_id, {"fingerprint": member["fingerprint"], "verified": False})
-            elif pin["fingerprint"] != member["fingerprint"]:
-                self.changed_keys.add(member["id"])
-
-    def render_members(self) -> None:
-        member_list = by_id("member-list")
-        clear(member_list)
-        for member in self.members.values():
-            item = make("li", cls="member", data_user=member["username"])
-            item.appendChild(make("strong", member["username"] + (" (you)" if member["id"] == self.me["id"] else "")))
-            item.appendChild(make("div", "Fingerprint: " + format_fingerprint(bytes.fromhex(member["fingerprint"])),
-                                  "fingerprint"))
-            if member["id"] != self.me["id"]:
-                number = safety_number(self.me["id"], self.public_key, member["id"], _unb64(member["public_key"]))
-                item.appendChild(make("div", "Safety number: " + format_safety_number(number), "safety-number"))
-            if member["id"] in self.changed_keys:
-                item.appendChild(make("div", f"⚠ {member['username']}'s key has changed since you first saw it. "
-                                             "Compare safety numbers before you trust it.", "error key-changed"))
-            member_list.appendChild(item)
+    async def on_verified(self) -> None:
+        await self.open_room(self.room_id)  # messages under the newly verified key lose their warning
 
     async def open_room(self, room_id: str) -> None:
         self.room_id = room_id
@@ -316,9 +292,7 @@ class App:
             sender = self.members.get(envelope.sender)
             if sender is None or sender["public_key"] is None:
                 raise BadSignature("the sender is not a member of this room")
-            payload = await open_envelope(
-                self.backend, envelope, room=self.room_id, sender_public_key=_unb64(sender["public_key"]),
-                me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
+            payload, trusted = await self.open_from(sender, envelope)
         except ProtocolError as error:
             item.dataset.status = "unverified"
             item.dataset.failed = error.kind
@@ -327,7 +301,7 @@ class App:
                                          f"{error.message}. It is not shown.", "body warning"))
         else:
             name = sender["username"]
-            if envelope.sender in self.changed_keys:
+            if not trusted:
                 item.dataset.status = "unverified"
                 item.dataset.failed = "key_changed"
                 badge.textContent = f"⚠ Unverified key: {name}'s key changed"
@@ -339,9 +313,27 @@ class App:
         container.appendChild(item)
         container.scrollTop = container.scrollHeight
 
+    async def open_from(self, sender: dict, envelope) -> tuple[dict, bool]:
+        """Open with the sender's pinned key, earlier trusted keys, then the server's current key."""
+        failure = None
+        for public_key, trusted in self.verification.signer_keys(sender):
+            try:
+                payload = await open_envelope(
+                    self.backend, envelope, room=self.room_id, sender_public_key=public_key,
+                    me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
+            except BadSignature as error:
+                failure = error
+                continue
+            return payload, trusted
+        raise failure
+
     async def on_send(self, _event) -> None:
         text = by_id("composer-text").value
         if not text.strip() or self.room_id is None:
+            return
+        if self.verification.changed():
+            show_error("composer-error", "A member's key changed. Compare safety numbers and mark the key as "
+                                         "verified before you send: until then it could be someone else's key.")
             return
         button = by_id("send")
         button.disabled = True
