@@ -188,3 +188,36 @@ def open_envelope(obj, *, room: str, sender_spki: bytes, me: str, my_pkcs8: byte
     if not isinstance(payload, dict) or payload.get("kind") != "text" or not isinstance(payload.get("body"), str):
         raise Refused("parse_error", "payload kind")
     return payload
+
+
+# Section 4.2: the key file.
+EXPORT_FIELDS = {"v", "type", "kdf", "iterations", "salt", "iv", "ct", "mac"}
+
+
+def open_key_export(obj, passphrase: str) -> dict:
+    if not isinstance(obj, dict) or type(obj.get("v")) is not int:
+        raise Refused("parse_error", "no integer version")
+    if obj["v"] != 1:
+        raise Refused("unknown_version", str(obj["v"]))
+    if set(obj) != EXPORT_FIELDS or obj["type"] != "sealroom-key-export" or obj["kdf"] != "pbkdf2-sha256":
+        raise Refused("parse_error", "fields")
+    iterations = obj["iterations"]
+    if type(iterations) is not int or not 600_000 <= iterations <= 10_000_000:
+        raise Refused("parse_error", "iterations")
+    salt, iv = b64(obj["salt"], length=16), b64(obj["iv"], length=16)
+    ct, tag = b64(obj["ct"], max_length=256 * 1024), b64(obj["mac"], length=32)
+    master = PBKDF2HMAC(hashes.SHA256(), 32, transcript(KEY_EXPORT_KDF, salt), iterations).derive(
+        unicodedata.normalize("NFC", passphrase).encode())
+    okm = hkdf(master, KEY_EXPORT_KDF, 64)
+    if not hmac.compare_digest(mac(okm[32:], transcript(KEY_EXPORT_MAC, u32(1), u32(iterations), salt, iv, ct)), tag):
+        raise Refused("bad_mac", "key file MAC")
+    contents = json.loads(aes_ctr(okm[:32], iv, ct).decode("utf-8"))
+    if set(contents) != {"keys", "user_id"}:
+        raise Refused("parse_error", "contents")
+    for pair in contents["keys"]:
+        private = serialization.load_der_private_key(b64(pair["private_key"]), password=None)
+        spki = private.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        if spki != b64(pair["public_key"]):
+            raise Refused("parse_error", "private and public key do not match")
+    return contents

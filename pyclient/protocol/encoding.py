@@ -22,6 +22,8 @@ LABEL_ACCOUNT_AUTH = b"sealroom/v1/account-auth"
 LABEL_ACCOUNT_KEYSTORE = b"sealroom/v1/account-keystore"
 LABEL_KEYSTORE_MAC = b"sealroom/v1/keystore-mac"
 LABEL_SAFETY_NUMBER = b"sealroom/v1/safety-number"
+LABEL_KEY_EXPORT = b"sealroom/v1/key-export"
+LABEL_KEY_EXPORT_MAC = b"sealroom/v1/key-export-mac"
 
 _ID_RE = re.compile(r"[0-9a-f]{32}")
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pyclient.crypto.pure import PureBackend
-from pyclient.protocol import keystore
+from pyclient.protocol import key_export, keystore
 from pyclient.protocol.envelope import encode_envelope, seal, signature_input
 from pyclient.protocol.keys import fingerprint, safety_number
 
@@ -178,6 +178,27 @@ async def main() -> None:
                                           expect="bad_mac", keystore_key=hmac.new(b"x", keystore_key, "sha512").hexdigest()))
     write("keystore_swapped_user", dict(keystore_vector, description="A server hands Alice's sealed key to Bob.",
                                         expect="bad_mac", user_id=bob["user_id"]))
+
+    # The key file (4.2): Alice's current key and one earlier key, under a passphrase.
+    passphrase = "Đây là một cụm mật khẩu dài"
+    pairs = [(raw["alice"], pub["alice"]), (raw["mallory"], pub["mallory"])]
+    export = await key_export.export_keys(backend, passphrase, user_id=alice["user_id"], pairs=pairs,
+                                          salt=rng.randbytes(16), iv=rng.randbytes(16))
+    export_vector = {"description": "Alice's key file: current key pair first, then an earlier one.",
+                     "kind": "key_export", "expect": "success", "passphrase": passphrase,
+                     "file": key_export.encode_key_export(export),
+                     "contents": {"user_id": alice["user_id"],
+                                  "keys": [{"private_key": b64(p), "public_key": b64(q)} for p, q in pairs]}}
+    write("key_export_ok", export_vector)
+    write("key_export_wrong_passphrase", dict(export_vector, description="Opened with another passphrase.",
+                                              expect="bad_mac", passphrase=passphrase + "!"))
+    weak = dict(export_vector["file"], iterations=1000)
+    write("key_export_too_few_iterations", dict(export_vector, file=weak, expect="parse_error",
+                                                description="1000 PBKDF2 iterations: refused before any work."))
+    write("key_export_unknown_field", dict(export_vector, file=dict(export_vector["file"], hint="pet's name"),
+                                           expect="parse_error", description="An extra field."))
+    write("key_export_unknown_version", dict(export_vector, file=dict(export_vector["file"], v=2),
+                                             expect="unknown_version", description="A version 2 key file."))
 
 
 if __name__ == "__main__":
