@@ -41,6 +41,11 @@ def user_json(user) -> dict:
     }
 
 
+def me_json(user) -> dict:
+    """The signed-in user; only they learn whether the server holds their key backup."""
+    return {**user_json(user), "key_backup": user.key_backup is not None}
+
+
 def room_json(room, members=None) -> dict:
     data = {
         "id": room.id,
@@ -67,7 +72,7 @@ async def register(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
     token = await begin_login(request, user)
-    return web.json_response({"user": user_json(user), "csrf": token}, status=201)
+    return web.json_response({"user": me_json(user), "csrf": token}, status=201)
 
 
 @routes.post("/api/login")
@@ -83,7 +88,7 @@ async def login(request: web.Request) -> web.Response:
     if user is None or not ok or user.disabled:
         raise accounts.login_failed()
     token = await begin_login(request, user)
-    return web.json_response({"user": user_json(user), "csrf": token})
+    return web.json_response({"user": me_json(user), "csrf": token})
 
 
 @routes.post("/api/logout")
@@ -95,7 +100,7 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/api/me")
 async def me(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    return web.json_response({"user": user_json(user), "csrf": await csrf_token(request)})
+    return web.json_response({"user": me_json(user), "csrf": await csrf_token(request)})
 
 
 @routes.put("/api/me/key")
@@ -108,7 +113,7 @@ async def put_key(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
         await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup)
-    return web.json_response({"user": user_json(user)})
+    return web.json_response({"user": me_json(user)})
 
 
 @routes.get("/api/me/key-backup")
@@ -116,7 +121,41 @@ async def get_key_backup(request: web.Request) -> web.Response:
     user = await authenticate(request)
     if user.key_backup is None:
         raise ApiError("not_found", "There is no key backup on this server for your account.")
-    return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup)})
+    async with transaction(request) as db:
+        earlier = await accounts.earlier_keys(db, user.id)
+    return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup),
+                              "earlier": [{"public_key": _b64(k.public_key), "key_backup": _b64(k.key_backup)}
+                                          for k in earlier if k.key_backup is not None]})
+
+
+@routes.put("/api/me/key-backup")
+async def put_key_backup(request: web.Request) -> web.Response:
+    """``{"key_backup": base64}`` turns the server-side backup on, ``null`` off."""
+    user = await authenticate(request)
+    body = await json_body(request)
+    backup = body.get("key_backup")
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        await accounts.set_key_backup(db, user, None if backup is None else _unb64(backup, "key_backup"))
+    return web.json_response({"user": me_json(user), "key_backup": user.key_backup is not None})
+
+
+@routes.post("/api/me/key/rotate")
+async def rotate_key(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    public_key = _unb64(body.get("public_key"), "public_key")
+    backup = body.get("key_backup")
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        await accounts.rotate_key(db, user, public_key=public_key,
+                                  key_backup=None if backup is None else _unb64(backup, "key_backup"),
+                                  now=utcnow(request))
+        room_list = await rooms.list_rooms(db, user.id, now=utcnow(request))
+        member_ids = {room.id: [m.id for m in await rooms.room_members(db, room.id)] for room in room_list}
+    for room in room_list:  # members reload the member list and see the key change
+        await request.app[app_keys.bus].publish(member_ids[room.id], {"type": "room", "room": room_json(room)})
+    return web.json_response({"user": me_json(user)})
 
 
 @routes.get("/api/sessions")
