@@ -13,7 +13,6 @@ import js
 
 from ..crypto.pure import PureBackend
 from ..errors import BadSignature, ProtocolError
-from ..protocol import keystore
 from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
 from ..protocol.kdf import (
     ACCOUNT_PBKDF2_ITERATIONS,
@@ -21,9 +20,10 @@ from ..protocol.kdf import (
     account_salt,
     split_master_key,
 )
-from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint
+from ..protocol.keys import fingerprint, format_fingerprint
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .idb import Store
+from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
 from .verify import Verification
 
@@ -59,6 +59,7 @@ class App:
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
         self.verification: Verification | None = None
+        self.keyring = KeyRing(self)
         self.pending: dict[str, asyncio.Future] = {}
         self.registering = False
 
@@ -107,6 +108,7 @@ class App:
         set_text("auth-submit", "Create account" if self.registering else "Sign in")
         set_text("auth-switch", "Have an account? Sign in" if self.registering else "New here? Create an account")
         by_id("auth-password").setAttribute("autocomplete", "new-password" if self.registering else "current-password")
+        show("auth-backup-label", self.registering)
 
     async def on_auth_switch(self, _event) -> None:
         self.registering = not self.registering
@@ -142,10 +144,17 @@ class App:
 
     async def enter(self, keystore_key: bytes) -> None:
         try:
-            await self.load_or_create_key(keystore_key)
+            await self.keyring.load_or_create(keystore_key)
+        except NeedKeyFile:
+            self.keyring.show_import(self.unlocked)
+            return
         except (ApiError, ProtocolError) as error:
             self.show_auth(username=self.me["username"], note=f"Your key could not be unlocked: {error.message}")
             return
+        await self.unlocked()
+
+    async def unlocked(self) -> None:
+        self.private_key, self.public_key = self.keyring.current
         self.verification = Verification(self.store, self.me, self.public_key)
         show("boot", False)
         show("auth", False)
@@ -153,40 +162,22 @@ class App:
         show("whoami")
         set_text("me-name", self.me["username"])
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
+        self.keyring.render()
         self.socket = Socket(self.on_frame)
         self.socket.connect()
         await self.load_rooms()
         js.document.body.dataset.ready = "1"
 
-    async def load_or_create_key(self, keystore_key: bytes) -> None:
-        user_id = self.me["id"]
-        if self.me["public_key"] is None:
-            self.step("Generating your RSA-3072 key pair in this page…")
-            started = js.performance.now()
-            pair = await self.backend.generate_keypair(DEFAULT_RSA_BITS)
-            js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
-            sealed = await keystore.seal_private_key(
-                self.backend, keystore_key, user_id=user_id, public_key=pair.public_key,
-                private_key=pair.private_key, iv=os.urandom(16))
-            await self.store.put("keys", user_id, {"public_key": _b64(pair.public_key), "sealed": _b64(sealed)})
-            self.step("Registering your public key…")
-            self.me = (await self.api.call("PUT", "/api/me/key", {
-                "public_key": _b64(pair.public_key), "key_backup": _b64(sealed)}))["user"]
-            self.private_key, self.public_key = pair.private_key, pair.public_key
-            toast("Your key pair was created in this page.")
-            return
-        self.step("Unlocking your key…")
-        public_key = _unb64(self.me["public_key"])
-        local = await self.store.get("keys", user_id)
-        if local is None or _unb64(local["public_key"]) != public_key:
-            backup = await self.api.call("GET", "/api/me/key-backup")
-            local = {"public_key": backup["public_key"], "sealed": backup["key_backup"]}
-            await self.store.put("keys", user_id, local)
-        self.private_key = await keystore.open_private_key(
-            self.backend, keystore_key, user_id=user_id, public_key=public_key, blob=_unb64(local["sealed"]))
-        self.public_key = public_key
+    async def on_key_rotated(self) -> None:
+        self.private_key, self.public_key = self.keyring.current
+        self.verification = Verification(self.store, self.me, self.public_key)
+        set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
+        if self.room_id is not None:
+            await self.open_room(self.room_id)
 
     async def on_logout(self, _event) -> None:
+        if self.me and self.public_key and not self.keyring.confirm_logout():
+            return
         try:
             await self.api.call("POST", "/api/logout")
         except ApiError as error:
@@ -316,11 +307,16 @@ class App:
     async def open_from(self, sender: dict, envelope) -> tuple[dict, bool]:
         """Open with the sender's pinned key, earlier trusted keys, then the server's current key."""
         failure = None
-        for public_key, trusted in self.verification.signer_keys(sender):
+        my_private_key, my_public_key = self.keyring.pair_for(envelope)
+        if sender["id"] == self.me["id"]:
+            candidates = [(public_key, True) for public_key in self.keyring.public_keys()]
+        else:
+            candidates = self.verification.signer_keys(sender)
+        for public_key, trusted in candidates:
             try:
                 payload = await open_envelope(
                     self.backend, envelope, room=self.room_id, sender_public_key=public_key,
-                    me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
+                    me=self.me["id"], my_private_key=my_private_key, my_public_key=my_public_key)
             except BadSignature as error:
                 failure = error
                 continue

@@ -8,7 +8,6 @@ the QR code is an SVG data URI made by segno in this page.
 
 import base64
 
-import js
 
 from .. import trust
 from ..protocol.keys import format_fingerprint, format_safety_number, safety_number
