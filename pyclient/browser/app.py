@@ -11,7 +11,6 @@ import secrets
 
 import js
 
-from ..crypto.pure import PureBackend
 from ..errors import BadSignature, ProtocolError
 from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
 from ..protocol.kdf import (
@@ -42,7 +41,10 @@ def make_backend():
     if getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
-    return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
+    # No WebCrypto (a plain-HTTP origin that is not localhost): the pure
+    # backend, in a worker so that RSA key generation cannot freeze the page.
+    from .worker_backend import WorkerBackend
+    return WorkerBackend()
 
 
 class App:

@@ -60,3 +60,11 @@ def test_key_generation_and_a_32_mb_encryption_never_block_the_main_thread(peopl
               if task["start"] + task["duration"] >= results["start"] and task["start"] <= results["end"]]
     too_long = [task for task in during if task["duration"] > LONG_TASK_BUDGET_MS]
     assert too_long == [], f"main-thread tasks over {LONG_TASK_BUDGET_MS} ms: {too_long} ({results})"
+
+
+def test_the_pure_fallback_runs_in_a_worker_and_leaves_the_main_thread_free(people):
+    results = run_page(people("tester"), "worker", bits=2048)
+    assert [row for row in results["rows"] if not row["ok"]] == [], results["rows"]
+    during = [task for task in results["tasks"]
+              if task["start"] + task["duration"] >= results["start"] and task["start"] <= results["end"]]
+    assert [task for task in during if task["duration"] > LONG_TASK_BUDGET_MS] == [], results

@@ -216,7 +216,39 @@ async def run_bench() -> dict:
     return result
 
 
-MODES = {"vectors": run_vectors, "cross": run_cross, "longtasks": run_longtasks, "bench": run_bench}
+async def run_worker() -> dict:
+    """The pure backend in its worker against WebCrypto on the main thread,
+    with the long tasks recorded while the worker generates an RSA key."""
+    from pyclient.browser.worker_backend import WorkerBackend
+    worker, webcrypto = WorkerBackend(), BACKENDS["webcrypto"]
+    rng = random.Random(7)
+    rows = []
+    key, iv, data = rng.randbytes(32), b"\xff" * 16, rng.randbytes(5000)
+    rows.append({"check": "aes_ctr", "ok": await worker.aes_ctr(key, iv, data) == await webcrypto.aes_ctr(key, iv, data)})
+    rows.append({"check": "hmac_sha256",
+                 "ok": await worker.hmac_sha256(key, data) == await webcrypto.hmac_sha256(key, data)})
+    start = now()
+    pair = await worker.generate_keypair(int(query("bits", "2048")))
+    end = now()
+    await asyncio.sleep(0.5)
+    signature = await worker.sign(pair.private_key, data)
+    rows.append({"check": "worker signs, webcrypto verifies",
+                 "ok": await webcrypto.verify(pair.public_key, data, signature)
+                 and signature == await webcrypto.sign(pair.private_key, data)})
+    wrapped = await webcrypto.rsa_oaep_encrypt(pair.public_key, key)
+    rows.append({"check": "webcrypto wraps, worker unwraps",
+                 "ok": await worker.rsa_oaep_decrypt(pair.private_key, wrapped) == key})
+    try:
+        await worker.rsa_oaep_decrypt(pair.private_key, bytes(len(wrapped)))
+        refused = False
+    except ProtocolError as error:
+        refused = error.kind == "wrong_key"
+    rows.append({"check": "worker refusal crosses as wrong_key", "ok": refused})
+    tasks = json.loads(js.JSON.stringify(js.sealroomLongTasks))
+    return {"rows": rows, "start": start, "end": end, "keygen_ms": end - start, "tasks": tasks}
+
+
+MODES = {"worker": run_worker, "vectors": run_vectors, "cross": run_cross, "longtasks": run_longtasks, "bench": run_bench}
 
 
 async def main() -> None:
