@@ -27,6 +27,9 @@ async def test_rotation_keeps_the_old_key_and_its_sealed_backup(client):
     backup = await (await client.get("/api/me/key-backup")).json()
     assert backup["key_backup"] == SEALED_NEW
     assert backup["earlier"] == [{"public_key": b64(user.public_key), "key_backup": SEALED}]
+    room = (await (await user.post("/api/rooms", {"name": "After", "members": []})).json())["room"]
+    members = (await (await client.get(f"/api/rooms/{room['id']}")).json())["room"]["members"]
+    assert members[0]["earlier_keys"] == [b64(user.public_key)]
 
 
 async def test_rotation_refuses_a_malformed_or_unchanged_key(client):

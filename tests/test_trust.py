@@ -20,3 +20,10 @@ def test_a_server_swapped_key_is_never_trusted_until_verified():
     pin = trust.mark_verified(trust.first_pin("aa", "KEY-A"), "aa", "KEY-A")
     assert trust.status(pin, "ee") == trust.CHANGED
     assert ("KEY-EVIL", True) not in trust.signer_keys(pin, "KEY-EVIL")
+
+
+def test_earlier_keys_are_pinned_on_first_sight_and_later_additions_are_not_trusted():
+    old, new, forged = "T0xE", "TkVX", "RkFLRQ=="
+    pin = trust.first_pin("ff", new, [old])
+    assert trust.signer_keys(pin, new, [old]) == [(new, True), (old, True)]
+    assert trust.signer_keys(pin, new, [forged, old]) == [(new, True), (old, True), (forged, False)]

@@ -40,7 +40,7 @@ class Verification:
                 continue
             pin = await self.store.get("pins", self._pin_id(member["id"]))
             if pin is None or "public_key" not in pin:  # pins from before keys were kept in them
-                pin = trust.first_pin(member["fingerprint"], member["public_key"])
+                pin = trust.first_pin(member["fingerprint"], member["public_key"], member.get("earlier_keys", []))
                 await self.store.put("pins", self._pin_id(member["id"]), pin)
             self.pins[member["id"]] = pin
             self.statuses[member["id"]] = trust.status(pin, member["fingerprint"])
@@ -50,7 +50,8 @@ class Verification:
 
     def signer_keys(self, member: dict) -> list[tuple[bytes, bool]]:
         pin = None if member["id"] == self.me["id"] else self.pins.get(member["id"])
-        return [(base64.b64decode(key), trusted) for key, trusted in trust.signer_keys(pin, member["public_key"])]
+        keys = trust.signer_keys(pin, member["public_key"], member.get("earlier_keys", []))
+        return [(base64.b64decode(key), trusted) for key, trusted in keys]
 
     async def mark_verified(self, member: dict) -> None:
         pin = trust.mark_verified(self.pins[member["id"]], member["fingerprint"], member["public_key"])

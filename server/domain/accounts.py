@@ -105,6 +105,16 @@ async def earlier_keys(db: AsyncSession, user_id: str) -> list[UserKey]:
     return list(result.scalars())
 
 
+async def earlier_public_keys(db: AsyncSession, user_ids: list[str]) -> dict[str, list[bytes]]:
+    """Each user's earlier public keys, newest first (to verify old messages)."""
+    result = await db.execute(select(UserKey.user_id, UserKey.public_key)
+                              .where(UserKey.user_id.in_(user_ids)).order_by(UserKey.id.desc()))
+    found: dict[str, list[bytes]] = {user_id: [] for user_id in user_ids}
+    for user_id, public_key in result:
+        found[user_id].append(public_key)
+    return found
+
+
 async def set_key_backup(db: AsyncSession, user: User, key_backup: bytes | None) -> None:
     """Turn the server-side backup on (a sealed blob) or off (``None``: every
     sealed key of this user is deleted from the server, earlier ones too)."""

@@ -205,7 +205,11 @@ async def get_room(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         members = await rooms.room_members(db, room.id)
-    return web.json_response({"room": room_json(room, members)})
+        earlier = await accounts.earlier_public_keys(db, [m.id for m in members])
+    data = room_json(room, members)
+    for member in data["members"]:  # rotated keys, so that old messages still verify
+        member["earlier_keys"] = [_b64(key) for key in earlier[member["id"]]]
+    return web.json_response({"room": data})
 
 
 @routes.post("/api/rooms/{room_id}/members")

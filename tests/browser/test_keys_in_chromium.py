@@ -104,3 +104,8 @@ def test_rotation_keeps_old_messages_readable_and_warns_contacts(people):
     phone.open_room("Rotate")
     expect(phone.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
     expect(phone.messages().first.locator(".body")).to_have_text("under the first key")
+    bob_laptop = people("bob")  # no pins there: alice's old key comes from the server's list of earlier keys
+    bob_laptop.goto()
+    bob_laptop.sign_in_form()
+    bob_laptop.open_room("Rotate")
+    expect(bob_laptop.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
