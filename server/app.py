@@ -116,4 +116,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(close_all)
     app.router.add_get("/ws", websocket)
     pages.add_static_routes(app, config)
+    if config.test_pages:
+        from .http import test_pages
+        app.add_routes(test_pages.routes)
     return app

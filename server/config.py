@@ -49,6 +49,7 @@ class Config:
     node_modules_dir: Path = REPO_ROOT / "node_modules"
     wheels_dir: Path = REPO_ROOT / "build" / "wheels"
     pyclient_dir: Path = REPO_ROOT / "pyclient"
+    test_pages: bool = False  # SEALROOM_TEST_PAGES=1 mounts /test/ (browser tests and benchmarks only)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +68,7 @@ class Config:
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",
             max_upload_bytes=_bounded(env, "SEALROOM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 2 * 1024 ** 3),
             user_quota_bytes=_int(env, "SEALROOM_USER_QUOTA_BYTES", 1024 ** 3),
+            test_pages=env.get("SEALROOM_TEST_PAGES", "") == "1",
         )
 
     @property

@@ -41,6 +41,20 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
 
 
+class UserKey(Base):
+    """A user's earlier public key, kept after a rotation so that old messages'
+    signatures still verify, with its sealed private key if the user keeps a
+    server-side backup (opaque to the server, like ``User.key_backup``)."""
+
+    __tablename__ = "user_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    key_backup: Mapped[bytes | None] = mapped_column(LargeBinary)
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class UserSession(Base):
     __tablename__ = "user_sessions"
 

@@ -43,3 +43,6 @@ class CryptographyBackend:
         except Exception:
             return False
         return True
+
+    async def pbkdf2_sha256(self, password: bytes, salt: bytes, iterations: int, length: int) -> bytes:
+        return hashlib.pbkdf2_hmac("sha256", password, salt, iterations, length)

@@ -11,9 +11,7 @@ import secrets
 
 import js
 
-from ..crypto.pure import PureBackend
 from ..errors import BadSignature, ProtocolError
-from ..protocol import keystore
 from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
 from ..protocol.kdf import (
     ACCOUNT_PBKDF2_ITERATIONS,
@@ -21,16 +19,18 @@ from ..protocol.kdf import (
     account_salt,
     split_master_key,
 )
-from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
+from ..protocol.keys import fingerprint, format_fingerprint
+from . import i18n
 from .files import Attachments, Cancelled
+from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
-from . import i18n
-from .i18n import _
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .idb import Store
+from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
 from .search import SearchPanel
+from .verify import Verification
 
 UNLOCK_KEY = "sealroom.keystore"
 
@@ -50,7 +50,10 @@ def make_backend():
     if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
-    return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
+    # No WebCrypto (a plain-HTTP origin that is not localhost): the pure
+    # backend, in a worker so that RSA key generation cannot freeze the page.
+    from .worker_backend import WorkerBackend
+    return WorkerBackend()
 
 
 def register_service_worker() -> None:
@@ -73,7 +76,8 @@ class App:
         self.rooms: dict[str, dict] = {}
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
-        self.changed_keys: set[str] = set()
+        self.verification: Verification | None = None
+        self.keyring = KeyRing(self)
         self.awaiting: dict[str, asyncio.Future] = {}
         self.registering = False
         self.files = Attachments(self)
@@ -132,6 +136,7 @@ class App:
         set_text("auth-submit", _("Create account") if self.registering else _("Sign in"))
         set_text("auth-switch", _("Have an account? Sign in") if self.registering else _("New here? Create an account"))
         by_id("auth-password").setAttribute("autocomplete", "new-password" if self.registering else "current-password")
+        show("auth-backup-label", self.registering)
 
     async def on_auth_switch(self, _event) -> None:
         self.registering = not self.registering
@@ -167,10 +172,18 @@ class App:
 
     async def enter(self, keystore_key: bytes) -> None:
         try:
-            await self.load_or_create_key(keystore_key)
+            await self.keyring.load_or_create(keystore_key)
+        except NeedKeyFile:
+            self.keyring.show_import(self.unlocked)
+            return
         except (ApiError, ProtocolError) as error:
             self.show_auth(username=self.me["username"], note=_("Your key could not be unlocked: {reason}", reason=error.message))
             return
+        await self.unlocked()
+
+    async def unlocked(self) -> None:
+        self.private_key, self.public_key = self.keyring.current
+        self.verification = Verification(self.store, self.me, self.public_key)
         show("boot", False)
         show("auth", False)
         show("chat")
@@ -178,41 +191,23 @@ class App:
         set_text("me-name", self.me["username"])
         self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
+        self.keyring.render()
         self.socket = Socket(self.on_frame)
         self.socket.connect()
         await self.load_rooms()
         await self.invites.accept_pending()
         js.document.body.dataset.ready = "1"
 
-    async def load_or_create_key(self, keystore_key: bytes) -> None:
-        user_id = self.me["id"]
-        if self.me["public_key"] is None:
-            self.step(_("Generating your RSA-3072 key pair in this page…"))
-            started = js.performance.now()
-            pair = await self.backend.generate_keypair(DEFAULT_RSA_BITS)
-            js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
-            sealed = await keystore.seal_private_key(
-                self.backend, keystore_key, user_id=user_id, public_key=pair.public_key,
-                private_key=pair.private_key, iv=os.urandom(16))
-            await self.store.put("keys", user_id, {"public_key": _b64(pair.public_key), "sealed": _b64(sealed)})
-            self.step(_("Registering your public key…"))
-            self.me = (await self.api.call("PUT", "/api/me/key", {
-                "public_key": _b64(pair.public_key), "key_backup": _b64(sealed)}))["user"]
-            self.private_key, self.public_key = pair.private_key, pair.public_key
-            toast(_("Your key pair was created in this page."))
-            return
-        self.step(_("Unlocking your key…"))
-        public_key = _unb64(self.me["public_key"])
-        local = await self.store.get("keys", user_id)
-        if local is None or _unb64(local["public_key"]) != public_key:
-            backup = await self.api.call("GET", "/api/me/key-backup")
-            local = {"public_key": backup["public_key"], "sealed": backup["key_backup"]}
-            await self.store.put("keys", user_id, local)
-        self.private_key = await keystore.open_private_key(
-            self.backend, keystore_key, user_id=user_id, public_key=public_key, blob=_unb64(local["sealed"]))
-        self.public_key = public_key
+    async def on_key_rotated(self) -> None:
+        self.private_key, self.public_key = self.keyring.current
+        self.verification = Verification(self.store, self.me, self.public_key)
+        set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
+        if self.room_id is not None:
+            await self.open_room(self.room_id)
 
     async def on_logout(self, _event) -> None:
+        if self.me and self.public_key and not self.keyring.confirm_logout():
+            return
         try:
             await self.api.call("POST", "/api/logout")
         except ApiError as error:
@@ -281,38 +276,11 @@ class App:
         room = (await self.api.call("GET", f"/api/rooms/{self.room_id}"))["room"]
         self.rooms[room["id"]] = room
         self.members = {member["id"]: member for member in room["members"]}
-        await self.check_pins()
-        self.render_members()
+        await self.verification.load(self.members)
+        self.verification.render(self.members, self.on_verified)
 
-    async def check_pins(self) -> None:
-        """Trust on first use: pin each contact's fingerprint, flag any change."""
-        self.changed_keys = set()
-        for member in self.members.values():
-            if member["id"] == self.me["id"] or member["fingerprint"] is None:
-                continue
-            pin_id = f"{self.me['id']}:{member['id']}"
-            pin = await self.store.get("pins", pin_id)
-            if pin is None:
-                await self.store.put("pins", pin_id, {"fingerprint": member["fingerprint"], "verified": False})
-            elif pin["fingerprint"] != member["fingerprint"]:
-                self.changed_keys.add(member["id"])
-
-    def render_members(self) -> None:
-        member_list = by_id("member-list")
-        clear(member_list)
-        for member in self.members.values():
-            item = make("li", cls="member", data_user=member["username"])
-            item.appendChild(make("strong", member["username"] + (_(" (you)") if member["id"] == self.me["id"] else "")))
-            item.appendChild(make("div", _("Fingerprint: ") + format_fingerprint(bytes.fromhex(member["fingerprint"])),
-                                  "fingerprint"))
-            if member["id"] != self.me["id"]:
-                number = safety_number(self.me["id"], self.public_key, member["id"], _unb64(member["public_key"]))
-                item.appendChild(make("div", _("Safety number: ") + format_safety_number(number), "safety-number"))
-            if member["id"] in self.changed_keys:
-                item.appendChild(make("div", _("⚠ {name}'s key has changed since you first saw it. "
-                                               "Compare safety numbers before you trust it.", name=member["username"]),
-                                      "error key-changed"))
-            member_list.appendChild(item)
+    async def on_verified(self) -> None:
+        await self.open_room(self.room_id)  # messages under the newly verified key lose their warning
 
     async def open_room(self, room_id: str) -> None:
         self.room_id = room_id
@@ -335,9 +303,6 @@ class App:
 
     # ---- messages -------------------------------------------------------
 
-    def sender_key(self, sender: dict) -> bytes:
-        return _unb64(sender["public_key"])
-
     def composer_error(self, message: str | None) -> None:
         show_error("composer-error", message)
 
@@ -355,9 +320,7 @@ class App:
             sender = self.members.get(envelope.sender)
             if sender is None or sender["public_key"] is None:
                 raise BadSignature("the sender is not a member of this room")
-            payload = await open_envelope(
-                self.backend, envelope, room=self.room_id, sender_public_key=self.sender_key(sender),
-                me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
+            payload, trusted, signer_key = await self.open_from(sender, envelope)
         except ProtocolError as error:
             item.dataset.status = "unverified"
             item.dataset.failed = error.kind
@@ -366,7 +329,7 @@ class App:
                                            check=error.kind.replace("_", " "), reason=error.message), "body warning"))
         else:
             name = sender["username"]
-            if envelope.sender in self.changed_keys:
+            if not trusted:
                 item.dataset.status = "unverified"
                 item.dataset.failed = "key_changed"
                 badge.textContent = _("⚠ Unverified key: {name}'s key changed", name=name)
@@ -375,16 +338,43 @@ class App:
                 badge.textContent = _("✓ Verified from {name}", name=name)
             if payload["body"]:
                 item.appendChild(make("div", payload["body"], "body"))
-            if payload["kind"] == "files" and envelope.sender not in self.changed_keys:
-                self.files.render(item, payload["files"], room=envelope.room, sender=sender, message_id=envelope.id)
+            if payload["kind"] == "files" and trusted:
+                self.files.render(item, payload["files"], room=envelope.room, sender=sender, message_id=envelope.id,
+                                  sender_key=signer_key)
             self.search.remember(self.room_id, message, name, payload["body"])
         meta.appendChild(make("time", message["created_at"][11:16]))
         container.appendChild(item)
         container.scrollTop = container.scrollHeight
 
+    async def open_from(self, sender: dict, envelope) -> tuple[dict, bool, bytes]:
+        """Open with the sender's pinned key, earlier trusted keys, then the server's current key.
+
+        Returns the payload, whether the key that verified is trusted, and that key.
+        """
+        failure = None
+        my_private_key, my_public_key = self.keyring.pair_for(envelope)
+        if sender["id"] == self.me["id"]:
+            candidates = [(public_key, True) for public_key in self.keyring.public_keys()]
+        else:
+            candidates = self.verification.signer_keys(sender)
+        for public_key, trusted in candidates:
+            try:
+                payload = await open_envelope(
+                    self.backend, envelope, room=self.room_id, sender_public_key=public_key,
+                    me=self.me["id"], my_private_key=my_private_key, my_public_key=my_public_key)
+            except BadSignature as error:
+                failure = error
+                continue
+            return payload, trusted, public_key
+        raise failure
+
     async def on_send(self, _event) -> None:
         text = by_id("composer-text").value
         if (not text.strip() and not self.files.pending) or self.room_id is None:
+            return
+        if self.verification.changed():
+            show_error("composer-error", _("A member's key changed. Compare safety numbers and mark the key as "
+                                           "verified before you send: until then it could be someone else's key."))
             return
         button = by_id("send")
         button.disabled = True

@@ -180,7 +180,9 @@ class Attachments:
 
     # ---- receiving ----------------------------------------------------------
 
-    def render(self, container, refs: list[FileRef], *, room: str, sender: dict, message_id: str) -> None:
+    def render(self, container, refs: list[FileRef], *, room: str, sender: dict, message_id: str,
+               sender_key: bytes) -> None:
+        """``sender_key`` is the key that verified the message: the file must be signed by it too."""
         for ref in refs:
             box = make("div", cls="attachment", data_state="pending", data_name=safe_file_name(ref.name))
             box.appendChild(make("div", f"{safe_file_name(ref.name)} · {human_size(ref.size)}", "attachment-name"))
@@ -189,7 +191,7 @@ class Attachments:
             button = make("button", _("Download and verify"), "attachment-open", type="button")
             box.appendChild(button)
             container.appendChild(box)
-            opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id)
+            opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id, sender_key=sender_key)
             on(button, "click", opener)
             if ref.mime.startswith(INLINE_KINDS) and ref.size <= AUTO_LOAD_BYTES:
                 asyncio.ensure_future(opener(None))
@@ -199,14 +201,14 @@ class Attachments:
             await self.open(box, ref, **context)
         return open_file
 
-    async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str) -> None:
+    async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes) -> None:
         if box.getAttribute("data-state") in ("loading", "verified"):
             return
         box.setAttribute("data-state", "loading")
         status = box.querySelector(".attachment-status")
         status.textContent = _("Downloading and verifying…")
         try:
-            parts = await self.download(ref, room=room, sender=sender, message_id=message_id,
+            parts = await self.download(ref, room=room, sender=sender, message_id=message_id, sender_key=sender_key,
                                         on_progress=lambda n: setattr(status, "textContent",
                                                                       _("Verifying… {percent}%", percent=100 * n // max(ref.size, 1))))
         except ProtocolError as error:
@@ -233,7 +235,8 @@ class Attachments:
             box.appendChild(make("audio", cls="preview", src=url, controls=""))
         box.appendChild(make("a", _("Save"), "attachment-save", href=url, download=safe_file_name(ref.name)))
 
-    async def download(self, ref: FileRef, *, room: str, sender: dict, message_id: str, on_progress) -> list:
+    async def download(self, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes,
+                       on_progress) -> list:
         """Plaintext chunks as Uint8Arrays, returned only if every check passed."""
         response = await self.signed("GET", f"/api/blobs/{ref.blob}")
         if not response.ok:
@@ -255,5 +258,5 @@ class Attachments:
                 on_progress(done)
                 last = time.monotonic()
         await decryptor.finish(room=room, sender=sender["id"], message_id=message_id,
-                               sender_public_key=self.app.sender_key(sender))
+                               sender_public_key=sender_key)
         return parts

@@ -119,4 +119,27 @@ class PureBackend:
             return False
 
     async def pbkdf2_sha256(self, password: bytes, salt: bytes, iterations: int, length: int) -> bytes:
+        return pbkdf2_sha256(password, salt, iterations, length)
+
+
+def pbkdf2_sha256(password: bytes, salt: bytes, iterations: int, length: int) -> bytes:
+    """RFC 8018 PBKDF2-HMAC-SHA-256. Pyodide's hashlib has no ``pbkdf2_hmac``
+    (it is built without OpenSSL), so the loop is written out there."""
+    if hasattr(hashlib, "pbkdf2_hmac"):
         return hashlib.pbkdf2_hmac("sha256", password, salt, iterations, length)
+    keyed = hmac.new(password, digestmod=hashlib.sha256)
+    output = b""
+    block_index = 1
+    while len(output) < length:
+        mac = keyed.copy()
+        mac.update(salt + block_index.to_bytes(4, "big"))
+        u = mac.digest()
+        result = int.from_bytes(u, "big")
+        for _ in range(iterations - 1):
+            mac = keyed.copy()
+            mac.update(u)
+            u = mac.digest()
+            result ^= int.from_bytes(u, "big")
+        output += result.to_bytes(32, "big")
+        block_index += 1
+    return output[:length]

@@ -6,8 +6,10 @@ so the whole IV block counts, as pyaes does. Imported CryptoKeys are cached
 by their DER bytes so a key is parsed once per page.
 """
 
+from contextlib import contextmanager
+
 import js
-from pyodide.ffi import to_js
+from pyodide.ffi import create_proxy, to_js
 
 from ..errors import WrongKey
 from .base import KeyPair
@@ -21,7 +23,26 @@ def _js(value):
 
 
 def _bytes(buffer) -> bytes:
-    return js.Uint8Array.new(buffer).to_bytes()
+    return js.Uint8Array.new(buffer).to_bytes()  # the one copy out of JS memory
+
+
+@contextmanager
+def _borrowed(data: bytes):
+    """A Uint8Array *view* of ``data`` in WASM memory: no copy into JS.
+
+    The view dies when WASM memory grows, so it must not live across an
+    ``await``. WebCrypto copies its input synchronously, before it returns
+    the promise (Web Crypto API: "get a copy of the bytes held by the data
+    parameter" is a step of the method call itself), so the view is released
+    right after the call and the promise is awaited afterwards.
+    """
+    proxy = create_proxy(data)
+    buffer = proxy.getBuffer("u8")
+    try:
+        yield buffer.data
+    finally:
+        buffer.release()
+        proxy.destroy()
 
 
 class WebCryptoBackend:
@@ -49,11 +70,15 @@ class WebCryptoBackend:
     async def aes_ctr(self, key: bytes, iv: bytes, data: bytes) -> bytes:
         aes_key = await self._import("raw", key, {"name": "AES-CTR"}, "encrypt")
         params = _js({"name": "AES-CTR", "counter": _js(iv), "length": 128})
-        return _bytes(await self._subtle.encrypt(params, aes_key, _js(data)))
+        with _borrowed(data) as view:
+            promise = self._subtle.encrypt(params, aes_key, view)
+        return _bytes(await promise)
 
     async def hmac_sha256(self, key: bytes, data: bytes) -> bytes:
         mac_key = await self._import("raw", key, {"name": "HMAC", "hash": "SHA-256"}, "sign")
-        return _bytes(await self._subtle.sign("HMAC", mac_key, _js(data)))
+        with _borrowed(data) as view:
+            promise = self._subtle.sign("HMAC", mac_key, view)
+        return _bytes(await promise)
 
     async def rsa_oaep_encrypt(self, public_key: bytes, data: bytes) -> bytes:
         key = await self._import("spki", public_key, _RSA_OAEP, "encrypt")

@@ -26,6 +26,8 @@ LABEL_FILE_KEYS = b"sealroom/v1/file-keys"
 LABEL_FILE_CHUNK = b"sealroom/v1/file-chunk"
 LABEL_FILE_SIG = b"sealroom/v1/file-sig"
 LABEL_REQUEST_SIG = b"sealroom/v1/request-sig"
+LABEL_KEY_EXPORT = b"sealroom/v1/key-export"
+LABEL_KEY_EXPORT_MAC = b"sealroom/v1/key-export-mac"
 
 _ID_RE = re.compile(r"[0-9a-f]{32}")
 

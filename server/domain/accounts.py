@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pyclient.errors import ParseError
 from pyclient.protocol.keys import fingerprint, parse_public_key
 
-from ..models import User, UserSession
+from ..models import User, UserKey, UserSession
 from .errors import AuthFailed, Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"[\w.\-]{3,32}")
 MAX_KEY_BACKUP_BYTES = 16 * 1024
+MAX_EARLIER_KEYS = 31  # a key file holds at most 32 key pairs (protocol 4.2)
 _password_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 # Checked when the username is unknown, so a failed login takes the same time either way.
 DUMMY_HASH = _password_hasher.hash("sealroom-no-such-user")
@@ -92,6 +93,59 @@ async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key
     if key_backup is not None:
         user.key_backup = key_backup
     return fingerprint(public_key)
+
+
+def _check_backup(key_backup: bytes | None) -> None:
+    if key_backup is not None and len(key_backup) > MAX_KEY_BACKUP_BYTES:
+        raise Invalid("The key backup is too large.")
+
+
+async def earlier_keys(db: AsyncSession, user_id: str) -> list[UserKey]:
+    result = await db.execute(select(UserKey).where(UserKey.user_id == user_id).order_by(UserKey.id.desc()))
+    return list(result.scalars())
+
+
+async def earlier_public_keys(db: AsyncSession, user_ids: list[str]) -> dict[str, list[bytes]]:
+    """Each user's earlier public keys, newest first (to verify old messages)."""
+    result = await db.execute(select(UserKey.user_id, UserKey.public_key)
+                              .where(UserKey.user_id.in_(user_ids)).order_by(UserKey.id.desc()))
+    found: dict[str, list[bytes]] = {user_id: [] for user_id in user_ids}
+    for user_id, public_key in result:
+        found[user_id].append(public_key)
+    return found
+
+
+async def set_key_backup(db: AsyncSession, user: User, key_backup: bytes | None) -> None:
+    """Turn the server-side backup on (a sealed blob) or off (``None``: every
+    sealed key of this user is deleted from the server, earlier ones too)."""
+    if user.public_key is None:
+        raise Conflict("This account has no key yet.")
+    _check_backup(key_backup)
+    user.key_backup = key_backup
+    if key_backup is None:
+        await db.execute(update(UserKey).where(UserKey.user_id == user.id).values(key_backup=None))
+
+
+async def rotate_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None,
+                     now: datetime) -> None:
+    """Replace the key; the old public key (and its sealed backup) is kept so
+    that old messages still verify and stay readable on a new device."""
+    try:
+        parse_public_key(public_key)
+    except ParseError as error:
+        raise Invalid(f"The new public key was refused: {error.message}.") from None
+    _check_backup(key_backup)
+    if user.public_key is None:
+        raise Conflict("This account has no key to rotate yet.")
+    if public_key == user.public_key:
+        raise Invalid("The new key is the current key.")
+    if len(await earlier_keys(db, user.id)) >= MAX_EARLIER_KEYS:
+        raise Conflict(f"This account has rotated its key {MAX_EARLIER_KEYS} times, the most SealRoom keeps.")
+    # The old sealed key moves along with its public key; it stays opaque.
+    db.add(UserKey(user_id=user.id, public_key=user.public_key,
+                   key_backup=user.key_backup if key_backup is not None else None, retired_at=now))
+    user.public_key = public_key
+    user.key_backup = key_backup
 
 
 async def start_session(db: AsyncSession, user: User, *, now: datetime, user_agent: str) -> UserSession:

@@ -42,6 +42,11 @@ def user_json(user) -> dict:
     }
 
 
+def me_json(user) -> dict:
+    """The signed-in user; only they learn whether the server holds their key backup."""
+    return {**user_json(user), "key_backup": user.key_backup is not None}
+
+
 def room_json(room, members=None) -> dict:
     data = {
         "id": room.id,
@@ -83,7 +88,7 @@ async def register(request: web.Request) -> web.Response:
         user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
     await index_user(request.app, user)
     token = await begin_login(request, user)
-    return web.json_response({"user": user_json(user), "csrf": token}, status=201)
+    return web.json_response({"user": me_json(user), "csrf": token}, status=201)
 
 
 @routes.post("/api/login")
@@ -100,7 +105,7 @@ async def login(request: web.Request) -> web.Response:
     if user is None or not ok or user.disabled:
         raise accounts.login_failed()
     token = await begin_login(request, user)
-    return web.json_response({"user": user_json(user), "csrf": token})
+    return web.json_response({"user": me_json(user), "csrf": token})
 
 
 @routes.post("/api/logout")
@@ -114,7 +119,7 @@ async def me(request: web.Request) -> web.Response:
     user = await authenticate(request)
     config = request.app[app_keys.config]
     limits = {"max_upload_bytes": config.max_upload_bytes, "user_quota_bytes": config.user_quota_bytes}
-    return web.json_response({"user": user_json(user), "csrf": await csrf_token(request), "limits": limits})
+    return web.json_response({"user": me_json(user), "csrf": await csrf_token(request), "limits": limits})
 
 
 @routes.put("/api/me/key")
@@ -127,7 +132,7 @@ async def put_key(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
         await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup)
-    return web.json_response({"user": user_json(user)})
+    return web.json_response({"user": me_json(user)})
 
 
 @routes.get("/api/me/key-backup")
@@ -135,7 +140,41 @@ async def get_key_backup(request: web.Request) -> web.Response:
     user = await authenticate(request)
     if user.key_backup is None:
         raise ApiError("not_found", "There is no key backup on this server for your account.")
-    return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup)})
+    async with transaction(request) as db:
+        earlier = await accounts.earlier_keys(db, user.id)
+    return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup),
+                              "earlier": [{"public_key": _b64(k.public_key), "key_backup": _b64(k.key_backup)}
+                                          for k in earlier if k.key_backup is not None]})
+
+
+@routes.put("/api/me/key-backup")
+async def put_key_backup(request: web.Request) -> web.Response:
+    """``{"key_backup": base64}`` turns the server-side backup on, ``null`` off."""
+    user = await authenticate(request)
+    body = await json_body(request)
+    backup = body.get("key_backup")
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        await accounts.set_key_backup(db, user, None if backup is None else _unb64(backup, "key_backup"))
+    return web.json_response({"user": me_json(user), "key_backup": user.key_backup is not None})
+
+
+@routes.post("/api/me/key/rotate")
+async def rotate_key(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    public_key = _unb64(body.get("public_key"), "public_key")
+    backup = body.get("key_backup")
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        await accounts.rotate_key(db, user, public_key=public_key,
+                                  key_backup=None if backup is None else _unb64(backup, "key_backup"),
+                                  now=utcnow(request))
+        room_list = await rooms.list_rooms(db, user.id, now=utcnow(request))
+        member_ids = {room.id: [m.id for m in await rooms.room_members(db, room.id)] for room in room_list}
+    for room in room_list:  # members reload the member list and see the key change
+        await request.app[app_keys.bus].publish(member_ids[room.id], {"type": "room", "room": room_json(room)})
+    return web.json_response({"user": me_json(user)})
 
 
 @routes.get("/api/sessions")
@@ -186,7 +225,11 @@ async def get_room(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         members = await rooms.room_members(db, room.id)
-    return web.json_response({"room": room_json(room, members)})
+        earlier = await accounts.earlier_public_keys(db, [m.id for m in members])
+    data = room_json(room, members)
+    for member in data["members"]:  # rotated keys, so that old messages still verify
+        member["earlier_keys"] = [_b64(key) for key in earlier[member["id"]]]
+    return web.json_response({"room": data})
 
 
 @routes.post("/api/rooms/{room_id}/members")

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pyclient.crypto.pure import PureBackend
-from pyclient.protocol import keystore, request_sig
+from pyclient.protocol import key_export, keystore, request_sig
 from pyclient.protocol.attachment import (
     ChunkEncryptor,
     FileRef,
@@ -65,7 +65,7 @@ def write(name: str, vector: dict) -> None:
 
 async def main() -> None:
     keys = load_keys()
-    alice, bob, mallory = keys["alice"], keys["bob"], keys["mallory"]
+    alice, bob = keys["alice"], keys["bob"]
     rng = random.Random(20261201)
     backend = PureBackend(random_bytes=rng.randbytes)
     raw = {name: base64.b64decode(value["private_key"]) for name, value in keys.items()}
@@ -188,6 +188,27 @@ async def main() -> None:
     await request_signature(backend, rng, alice, raw)
     write("keystore_swapped_user", dict(keystore_vector, description="A server hands Alice's sealed key to Bob.",
                                         expect="bad_mac", user_id=bob["user_id"]))
+
+    # The key file (4.2): Alice's current key and one earlier key, under a passphrase.
+    passphrase = "Đây là một cụm mật khẩu dài"
+    pairs = [(raw["alice"], pub["alice"]), (raw["mallory"], pub["mallory"])]
+    export = await key_export.export_keys(backend, passphrase, user_id=alice["user_id"], pairs=pairs,
+                                          salt=rng.randbytes(16), iv=rng.randbytes(16))
+    export_vector = {"description": "Alice's key file: current key pair first, then an earlier one.",
+                     "kind": "key_export", "expect": "success", "passphrase": passphrase,
+                     "file": key_export.encode_key_export(export),
+                     "contents": {"user_id": alice["user_id"],
+                                  "keys": [{"private_key": b64(p), "public_key": b64(q)} for p, q in pairs]}}
+    write("key_export_ok", export_vector)
+    write("key_export_wrong_passphrase", dict(export_vector, description="Opened with another passphrase.",
+                                              expect="bad_mac", passphrase=passphrase + "!"))
+    weak = dict(export_vector["file"], iterations=1000)
+    write("key_export_too_few_iterations", dict(export_vector, file=weak, expect="parse_error",
+                                                description="1000 PBKDF2 iterations: refused before any work."))
+    write("key_export_unknown_field", dict(export_vector, file=dict(export_vector["file"], hint="pet's name"),
+                                           expect="parse_error", description="An extra field."))
+    write("key_export_unknown_version", dict(export_vector, file=dict(export_vector["file"], v=2),
+                                             expect="unknown_version", description="A version 2 key file."))
 
 
 async def attachments(backend, rng, keys, raw, pub) -> None:

@@ -7,7 +7,7 @@ inside Pyodide (tests/vectors/run_in_pyodide.mjs loads it there).
 import base64
 
 from pyclient.errors import ProtocolError
-from pyclient.protocol import keystore, request_sig
+from pyclient.protocol import key_export, keystore, request_sig
 from pyclient.protocol.attachment import ChunkDecryptor, parse_file_ref
 from pyclient.protocol.envelope import open_envelope, parse_envelope
 from pyclient.protocol.kdf import hkdf_sha256
@@ -81,9 +81,17 @@ async def _request_signature(vector, backend):
     return base.decode() == vector["signature_base"] and signs_same and verifies
 
 
+async def _key_export(vector, backend):
+    export = key_export.parse_key_export(vector["file"])
+    user_id, pairs = await key_export.import_keys(backend, export, vector["passphrase"])
+    contents = {"user_id": user_id, "keys": [{"private_key": base64.b64encode(p).decode(),
+                                              "public_key": base64.b64encode(q).decode()} for p, q in pairs]}
+    return contents == vector["contents"]
+
+
 KINDS = {"envelope": _envelope, "aes_ctr": _aes_ctr, "hmac": _hmac, "hkdf": _hkdf,
          "signature": _signature, "keys": _keys, "keystore": _keystore, "attachment": _attachment,
-         "request_signature": _request_signature}
+         "request_signature": _request_signature, "key_export": _key_export}
 
 
 async def run_vector(vector: dict, backend) -> str:
