@@ -5,17 +5,20 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "hello", user: USER_ID}
     -> {type: "send", ref: STR, room: ROOM_ID, envelope: ENVELOPE}
     <- {type: "sent", ref: STR, room: ROOM_ID, seq: INT}
-    <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, envelope: ENVELOPE}
+    <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, expires_at: ISO8601, envelope: ENVELOPE}
     <- {type: "room", room: ROOM}                 you were added, or members changed
+    <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
     <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
 
 The handler parses a frame, dispatches it to ``handle_<type>`` and turns
 domain errors into error frames. A bad frame never closes the connection.
+A queued frame about a room that has expired since is dropped, not delivered.
 """
 
 import asyncio
 import json
+from datetime import datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -47,7 +50,8 @@ async def handle_send(request, user, frame) -> dict:
         room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
         row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request))
         member_ids = [m.id for m in await rooms.room_members(db, room.id)]
-    await request.app[app_keys.bus].publish(member_ids, {"type": "message", **message_json(row)})
+    await request.app[app_keys.bus].publish(
+        member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
     return {"type": "sent", "room": room.id, "seq": row.seq}
 
 
@@ -76,13 +80,22 @@ async def _dispatch(request, user, raw: str) -> dict:
     return reply
 
 
-async def _pump(ws: web.WebSocketResponse, subscription) -> None:
+def _room_expired(frame: dict, now: datetime) -> bool:
+    """True for a frame about a room whose ``expires_at`` has passed."""
+    expires_at = frame.get("expires_at")
+    if expires_at is None and isinstance(frame.get("room"), dict):
+        expires_at = frame["room"].get("expires_at")
+    return expires_at is not None and datetime.fromisoformat(expires_at) <= now
+
+
+async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
         frame = await subscription.queue.get()
         if subscription.overflowed:
             await ws.close(code=4008, message=b"too far behind; reload")
             return
-        await ws.send_json(frame)
+        if not _room_expired(frame, utcnow(request)):
+            await ws.send_json(frame)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -94,7 +107,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     bus = request.app[app_keys.bus]
     subscription = bus.subscribe(user.id)
     request.app[app_keys.websockets].add(ws)
-    pump = asyncio.create_task(_pump(ws, subscription))
+    pump = asyncio.create_task(_pump(request, ws, subscription))
     try:
         await ws.send_json({"type": "hello", "user": user.id})
         async for message in ws:
