@@ -121,7 +121,18 @@ async def _prune_expired_in_copy(database: Path, now: datetime) -> list[str]:
             blob_ids = list(await db.scalars(select(Blob.id).order_by(Blob.id)))
     finally:
         await engine.dispose()
+    await asyncio.to_thread(_make_self_contained, database)
     return blob_ids
+
+
+def _make_self_contained(database: Path) -> None:
+    """One file, no WAL beside it, and no free pages holding deleted rows."""
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA journal_mode=DELETE")
+        connection.execute("VACUUM")
+    finally:
+        connection.close()
 
 
 async def _live_blob_ids(config: Config, now: datetime) -> list[str]:
