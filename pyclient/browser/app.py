@@ -23,6 +23,7 @@ from ..protocol.kdf import (
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
+from .expiry import Countdowns
 from .idb import Store
 from .net import Api, ApiError, Socket
 
@@ -60,6 +61,7 @@ class App:
         self.changed_keys: set[str] = set()
         self.pending: dict[str, asyncio.Future] = {}
         self.registering = False
+        self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
 
@@ -154,6 +156,7 @@ class App:
         self.socket = Socket(self.on_frame)
         self.socket.connect()
         await self.load_rooms()
+        self.countdowns.start()
         js.document.body.dataset.ready = "1"
 
     async def load_or_create_key(self, keystore_key: bytes) -> None:
@@ -193,6 +196,7 @@ class App:
             js.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if self.socket:
             self.socket.close()
+        self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
         self.show_auth(note="You are signed out.")
 
@@ -210,6 +214,7 @@ class App:
             item = make("li")
             button = make("button", room["name"], "active" if room["id"] == self.room_id else None,
                           type="button", data_room=room["id"])
+            button.appendChild(make("span", cls="countdown", data_expires=room["expires_at"]))
             on(button, "click", self._opener(room["id"]))
             item.appendChild(button)
             room_list.appendChild(item)
@@ -297,8 +302,25 @@ class App:
         room = self.rooms[room_id]
         set_text("room-name", room["name"])
         set_text("room-expiry", f"This room and everything in it is deleted on {room['expires_at'][:16].replace('T', ' ')} UTC.")
+        by_id("room-countdown").dataset.expires = room["expires_at"]
+        await self.countdowns.refresh()
         for message in messages:
             await self.show_message(message)
+
+    async def remove_room(self, room_id: str) -> None:
+        """The room expired: drop it from the page (the server has deleted it)."""
+        room = self.rooms.pop(room_id, None)
+        if room is None:
+            return
+        if self.room_id == room_id:
+            self.room_id, self.members = None, {}
+            show("room", False)
+            clear(by_id("messages"))
+            clear(by_id("member-list"))
+            by_id("room-countdown").removeAttribute("data-expires")
+            set_text("room-countdown", "")
+        self.render_rooms()
+        toast(f"“{room['name']}” reached its expiry and was deleted, with everything in it.")
 
     # ---- messages -------------------------------------------------------
 
@@ -387,6 +409,8 @@ class App:
             await self.show_message(frame)
         elif kind == "message":
             toast(f"New message in {self.rooms.get(frame['room'], {}).get('name', 'a room')}.")
+        elif kind == "room_expired":
+            await self.remove_room(frame["room"])
         elif kind == "room":
             await self.load_rooms()
             if frame["room"]["id"] == self.room_id:
