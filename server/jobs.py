@@ -155,7 +155,10 @@ async def sweeper_ctx(app: web.Application):
     """Expiry sweeper. Its first sweep runs before the server takes requests,
     so rooms that expired while it was down (or in a restored backup) are
     deleted at once."""
-    await sweep_now(app)
+    try:
+        await sweep_now(app)
+    except Exception:  # expiry is still enforced on every read; the next sweep retries
+        log.exception("the start-up expiry sweep failed")
     interval = app[app_keys.config].sweep_interval_seconds
     sweeper = asyncio.create_task(_every(interval, lambda: sweep_now(app), "expiry sweep"))
     orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep"))

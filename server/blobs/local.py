@@ -69,7 +69,8 @@ class LocalBlobStore:
             yield info.id
 
     async def list_blobs(self) -> AsyncIterator[BlobInfo]:
-        for path in sorted(self.root.glob("??/*")):
+        paths = await asyncio.to_thread(lambda: sorted(self.root.glob("??/*")))  # may be a long listing
+        for path in paths:
             if BLOB_ID_RE.fullmatch(path.name):
                 try:
                     stat = path.stat()
