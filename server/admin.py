@@ -21,8 +21,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import backup, jobs
 from .app import make_blob_store
@@ -46,11 +48,13 @@ def _when(moment: datetime) -> str:
 
 
 def _size(count: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+    if count < 1024:
+        return f"{count} B"
+    for unit in ("KiB", "MiB", "GiB"):
         count /= 1024
-    return ""
+        if count < 1024 or unit == "GiB":
+            break
+    return f"{count:.1f} {unit}"
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -65,18 +69,15 @@ class Context:
     def __init__(self, config: Config):
         self.config = config
         self.engine = None
+        self.sessionmaker = None
         self.store = None
 
-    async def open(self, *, migrate_schema: bool = True):
-        self.store = make_blob_store(self.config)
+    async def open(self, *, migrate_schema: bool = True) -> None:
+        self.store = make_blob_store(self.config)  # first: it creates the data directory
         self.engine = make_engine(self.config.effective_database_url)
+        self.sessionmaker = make_sessionmaker(self.engine)
         if migrate_schema:
             await migrate(self.engine)
-        return self
-
-    @property
-    def sessionmaker(self):
-        return make_sessionmaker(self.engine)
 
     async def close(self) -> None:
         if self.engine is not None:
@@ -263,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (AdminError, backup.BackupError, DomainError, BlobNotFound) as error:
         print(f"sealroom-admin: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 1
+    except (OSError, SQLAlchemyError, BotoCoreError, ClientError) as error:
+        print(f"sealroom-admin: the database or blob store could not be used: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

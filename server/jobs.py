@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from . import app_keys, backup
 from .blobs import BlobStore
 from .domain import expiry
+from .http.common import app_now
 
 log = logging.getLogger("sealroom.jobs")
 
@@ -106,11 +107,6 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 
 
 # ---- inside the server ---------------------------------------------------
-
-def app_now(app: web.Application) -> datetime:
-    clock = app.get(app_keys.clock)
-    return clock() if clock else datetime.now(timezone.utc)
-
 
 async def sweep_now(app: web.Application) -> PurgeReport:
     """One expiry sweep, telling connected members which rooms are gone."""
