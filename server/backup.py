@@ -36,13 +36,14 @@ from .blobs import BlobNotFound, BlobStore
 from .config import Config
 from .db import make_engine, make_sessionmaker, migrate
 from .domain import expiry
-from .models import Blob, Room
+from .models import Room
 
 FORMAT = "sealroom-backup/1"
 MANIFEST = "manifest.json"
 NAME_PREFIX = "sealroom-backup-"
 PARTIAL_PREFIX = ".partial-"
 READ_CHUNK = 1024 * 1024
+PRUNE_BATCH = 500
 
 
 class BackupError(Exception):
@@ -115,10 +116,9 @@ async def _prune_expired_in_copy(database: Path, now: datetime) -> list[str]:
     engine = make_engine(f"sqlite+aiosqlite:///{database}")
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
-            room_ids = await expiry.expired_room_ids(db, now=now, limit=1_000_000)
-            if room_ids:
+            while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
                 await expiry.delete_rooms(db, room_ids)
-            blob_ids = list(await db.scalars(select(Blob.id).order_by(Blob.id)))
+            blob_ids = await expiry.live_blob_ids(db, now=now)
     finally:
         await engine.dispose()
     await asyncio.to_thread(_make_self_contained, database)
@@ -139,9 +139,7 @@ async def _live_blob_ids(config: Config, now: datetime) -> list[str]:
     engine = make_engine(config.effective_database_url)
     try:
         async with make_sessionmaker(engine)() as db:
-            expired = set(await expiry.expired_room_ids(db, now=now, limit=1_000_000))
-            rows = await db.execute(select(Blob.id, Blob.room_id).order_by(Blob.id))
-            return [blob_id for blob_id, room_id in rows if room_id not in expired]
+            return await expiry.live_blob_ids(db, now=now)
     finally:
         await engine.dispose()
 

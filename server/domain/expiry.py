@@ -55,3 +55,10 @@ async def referenced_blob_ids(db: AsyncSession, blob_ids: list[str]) -> set[str]
     result = await db.scalars(select(Blob.id).where(Blob.id.in_(blob_ids)))
     return set(result)
 
+
+
+async def live_blob_ids(db: AsyncSession, *, now: datetime) -> list[str]:
+    """Every blob of a room that has not expired."""
+    result = await db.scalars(
+        select(Blob.id).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
+    return list(result)
