@@ -16,7 +16,8 @@ from server.app import create_app
 from server.blobs import BlobNotFound, LocalBlobStore
 from server.config import Config, ConfigError
 from server.db import make_engine, make_sessionmaker, migrate
-from server.domain import expiry
+from server.domain import expiry, rooms
+from server.domain.errors import NotFound
 from server.models import Blob, Envelope, Member, Room, User
 from tests.retention import WEEK, Clock, scan, seed_room, store_blob, ws_reply
 
@@ -90,9 +91,6 @@ async def test_sweep_deletes_only_expired_rooms_in_batches(sessionmaker, tmp_pat
 
 
 async def test_room_is_unreachable_at_the_instant_it_expires(sessionmaker):
-    from server.domain import rooms
-    from server.domain.errors import NotFound
-
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     async with sessionmaker() as db, db.begin():
         user = User(id="u" * 32, username="alice", username_key="alice", password_hash="x", created_at=start)
