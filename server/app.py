@@ -14,7 +14,7 @@ from .bus import Bus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, pages
+from .http import api, blobs, pages
 from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
@@ -76,6 +76,7 @@ def create_app(config: Config) -> web.Application:
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
     app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx, sweeper_ctx, backup_ctx])
     app.add_routes(api.routes)
+    app.add_routes(blobs.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)

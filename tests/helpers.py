@@ -18,7 +18,7 @@ def b64(data: bytes) -> str:
 
 
 @lru_cache(maxsize=8)
-def test_keypair(index: int) -> tuple[bytes, bytes]:
+def fixed_keypair(index: int) -> tuple[bytes, bytes]:
     """RSA-2048 keys (fast to make); cached so a test run makes each once."""
     private = rsa.generate_private_key(65537, 2048)
     return (private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -66,7 +66,21 @@ async def register(client, username: str, key_index: int | None = 0, auth_key: s
     data = await response.json()
     user = ApiUser(client, username, data["user"]["id"], data["csrf"])
     if key_index is not None:
-        user.private_key, user.public_key = test_keypair(key_index)
+        user.private_key, user.public_key = fixed_keypair(key_index)
         response = await user.put("/api/me/key", {"public_key": b64(user.public_key), "key_backup": b64(b"SRK1" + bytes(60))})
         assert response.status == 200, await response.text()
     return user
+
+
+async def signed(user: ApiUser, method: str, path: str, body: bytes = b"", *, created: int | None = None,
+                 key: bytes | None = None, headers: dict | None = None):
+    """Send a request signed with the user's private key (or ``key``)."""
+    import time
+
+    from pyclient.protocol.request_sig import sign_request
+
+    sig_headers = await sign_request(PureBackend(), key or user.private_key, method=method, path=path, body=body,
+                                     keyid=user.id, created=created or int(time.time()),
+                                     random_bytes=secrets.token_bytes)
+    all_headers = {**user.headers(), **sig_headers, **(headers or {})}
+    return await user.client.request(method, path, data=body, headers=all_headers)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyclient.crypto.pure import PureBackend
+from tests.cryptography_backend import CryptographyBackend
 from tests.vectors.runner import run_vector
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
@@ -20,7 +21,8 @@ def test_vectors_cover_every_failure_kind():
     assert expects == {"success", "parse_error", "bad_signature", "bad_mac", "wrong_key", "unknown_version"}
 
 
+@pytest.mark.parametrize("backend", [PureBackend, CryptographyBackend])
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
-async def test_vector(path):
+async def test_vector(path, backend):
     vector = json.loads(path.read_text())
-    assert await run_vector(vector, PureBackend()) == vector["expect"]
+    assert await run_vector(vector, backend()) == vector["expect"]

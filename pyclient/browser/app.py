@@ -22,6 +22,7 @@ from ..protocol.kdf import (
     split_master_key,
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
+from .files import Attachments, Cancelled
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .expiry import Countdowns
 from .idb import Store
@@ -59,8 +60,9 @@ class App:
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
         self.changed_keys: set[str] = set()
-        self.pending: dict[str, asyncio.Future] = {}
+        self.awaiting: dict[str, asyncio.Future] = {}
         self.registering = False
+        self.files = Attachments(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
@@ -93,6 +95,7 @@ class App:
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("composer"), "submit", self.on_send)
+        self.files.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -152,6 +155,7 @@ class App:
         show("chat")
         show("whoami")
         set_text("me-name", self.me["username"])
+        self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
         self.socket = Socket(self.on_frame)
         self.socket.connect()
@@ -319,10 +323,18 @@ class App:
             clear(by_id("member-list"))
             by_id("room-countdown").removeAttribute("data-expires")
             set_text("room-countdown", "")
+            self.files.pending = []  # files chosen for this room will never be sent
+            self.files.render_pending()
         self.render_rooms()
         toast(f"“{room['name']}” reached its expiry and was deleted, with everything in it.")
 
     # ---- messages -------------------------------------------------------
+
+    def sender_key(self, sender: dict) -> bytes:
+        return _unb64(sender["public_key"])
+
+    def composer_error(self, message: str | None) -> None:
+        show_error("composer-error", message)
 
     async def show_message(self, message: dict) -> None:
         container = by_id("messages")
@@ -339,7 +351,7 @@ class App:
             if sender is None or sender["public_key"] is None:
                 raise BadSignature("the sender is not a member of this room")
             payload = await open_envelope(
-                self.backend, envelope, room=self.room_id, sender_public_key=_unb64(sender["public_key"]),
+                self.backend, envelope, room=self.room_id, sender_public_key=self.sender_key(sender),
                 me=self.me["id"], my_private_key=self.private_key, my_public_key=self.public_key)
         except ProtocolError as error:
             item.dataset.status = "unverified"
@@ -356,53 +368,66 @@ class App:
             else:
                 item.dataset.status = "verified"
                 badge.textContent = f"✓ Verified from {name}"
-            item.appendChild(make("div", payload["body"], "body"))
+            if payload["body"]:
+                item.appendChild(make("div", payload["body"], "body"))
+            if payload["kind"] == "files" and envelope.sender not in self.changed_keys:
+                self.files.render(item, payload["files"], room=envelope.room, sender=sender, message_id=envelope.id)
         meta.appendChild(make("time", message["created_at"][11:16]))
         container.appendChild(item)
         container.scrollTop = container.scrollHeight
 
     async def on_send(self, _event) -> None:
         text = by_id("composer-text").value
-        if not text.strip() or self.room_id is None:
+        if (not text.strip() and not self.files.pending) or self.room_id is None:
             return
         button = by_id("send")
         button.disabled = True
         try:
-            await self.send_text(text)
+            message_id = secrets.token_hex(16)
+            if self.files.pending:
+                refs = await self.files.upload_all(self.room_id, message_id)
+                payload = {"kind": "files", "body": text, "files": refs}
+            else:
+                payload = {"kind": "text", "body": text}
+            await self.send_payload(payload, message_id)
+        except Cancelled:
+            self.composer_error("Upload cancelled. Your files are still attached: send again when ready.")
+            return
         except (ApiError, asyncio.TimeoutError) as error:
-            show_error("composer-error", getattr(error, "message", "The server did not confirm the message. Try again."))
+            self.composer_error(getattr(error, "message", "The server did not confirm the message. Try again."))
             return
         finally:
             button.disabled = False
-        show_error("composer-error", None)
+        self.composer_error(None)
         by_id("composer-text").value = ""
+        self.files.pending = []
+        self.files.render_pending()
 
-    async def send_text(self, text: str, retry: bool = True) -> None:
+    async def send_payload(self, payload: dict, message_id: str, retry: bool = True) -> None:
         room_id = self.room_id
         recipients = {m["id"]: _unb64(m["public_key"]) for m in self.members.values() if m["public_key"]}
         envelope = await seal(
-            self.backend, room=room_id, sender=self.me["id"], message_id=secrets.token_hex(16),
-            sender_private_key=self.private_key, recipients=recipients,
-            payload={"kind": "text", "body": text}, random_bytes=os.urandom)
-        ref = envelope.id
+            self.backend, room=room_id, sender=self.me["id"], message_id=message_id,
+            sender_private_key=self.private_key, recipients=recipients, payload=payload, random_bytes=os.urandom)
         future = asyncio.get_running_loop().create_future()
-        self.pending[ref] = future
+        self.awaiting[message_id] = future
         try:
-            await self.socket.send({"type": "send", "ref": ref, "room": room_id, "envelope": encode_envelope(envelope)})
+            await self.socket.send({"type": "send", "ref": message_id, "room": room_id,
+                                    "envelope": encode_envelope(envelope)})
             reply = await asyncio.wait_for(future, 15)
         finally:
-            self.pending.pop(ref, None)
+            self.awaiting.pop(message_id, None)
         if reply["type"] == "error":
             if reply["error"] == "stale_members" and retry:
                 await self.refresh_members()
-                await self.send_text(text, retry=False)
+                await self.send_payload(payload, message_id, retry=False)
                 return
             raise ApiError(400, reply["error"], reply["message"])
 
     async def on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
-        if kind in ("sent", "error") and frame.get("ref") in self.pending:
-            self.pending[frame["ref"]].set_result(frame)
+        if kind in ("sent", "error") and frame.get("ref") in self.awaiting:
+            self.awaiting[frame["ref"]].set_result(frame)
         elif kind == "error":
             toast(frame.get("message", "The server refused a request."))
         elif kind == "message" and frame["room"] == self.room_id:

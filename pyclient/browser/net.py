@@ -19,18 +19,28 @@ class Api:
     def __init__(self, csrf: str):
         self.csrf = csrf
 
-    async def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        headers = {"Accept": "application/json"}
-        options = {"method": method, "credentials": "same-origin", "headers": headers}
+    async def fetch(self, method: str, path: str, body=None, headers: dict | None = None):
+        """The raw Response; ``body`` is text or bytes. Network failures become ApiError."""
+        headers = {"Accept": "application/json", **(headers or {})}
         if method not in ("GET", "HEAD"):
             headers["X-CSRF-Token"] = self.csrf
+        options = {"method": method, "credentials": "same-origin", "headers": headers}
         if body is not None:
-            headers["Content-Type"] = "application/json"
-            options["body"] = json.dumps(body)
+            options["body"] = to_js(body) if isinstance(body, bytes) else body
         try:
-            response = await js.fetch(path, to_js(options, dict_converter=js.Object.fromEntries))
+            return await js.fetch(path, to_js(options, dict_converter=js.Object.fromEntries))
         except Exception:
             raise ApiError(0, "network", "The server cannot be reached. Check your connection and try again.") from None
+
+    async def call(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
+                   raw: bytes | None = None) -> dict:
+        if body is not None:
+            raw = json.dumps(body)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        response = await self.fetch(method, path, raw, headers)
+        return await self.json(response)
+
+    async def json(self, response) -> dict:
         text = await response.text()
         try:
             data = json.loads(text) if text else {}

@@ -22,6 +22,10 @@ LABEL_ACCOUNT_AUTH = b"sealroom/v1/account-auth"
 LABEL_ACCOUNT_KEYSTORE = b"sealroom/v1/account-keystore"
 LABEL_KEYSTORE_MAC = b"sealroom/v1/keystore-mac"
 LABEL_SAFETY_NUMBER = b"sealroom/v1/safety-number"
+LABEL_FILE_KEYS = b"sealroom/v1/file-keys"
+LABEL_FILE_CHUNK = b"sealroom/v1/file-chunk"
+LABEL_FILE_SIG = b"sealroom/v1/file-sig"
+LABEL_REQUEST_SIG = b"sealroom/v1/request-sig"
 
 _ID_RE = re.compile(r"[0-9a-f]{32}")
 

@@ -24,6 +24,7 @@ from .encoding import (
     transcript,
     u32,
 )
+from .attachment import MAX_FILES, parse_file_ref
 from .kdf import hkdf_sha256
 from .keys import fingerprint
 
@@ -140,11 +141,22 @@ def encode_payload(payload: dict) -> bytes:
 
 
 def parse_payload(data: bytes) -> dict:
+    """``{"kind": "text", "body"}`` or ``{"kind": "files", "body", "files": [FileRef...]}``."""
     try:
         payload = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ParseError("decrypted payload is not UTF-8 JSON") from None
-    if not isinstance(payload, dict) or payload.get("kind") not in ("text",) or not isinstance(payload.get("body"), str):
+    if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
+        raise ParseError("decrypted payload is not a message SealRoom understands")
+    if payload.get("kind") == "text":
+        check_fields(payload, {"kind", "body"}, "payload")
+    elif payload.get("kind") == "files":
+        check_fields(payload, {"kind", "body", "files"}, "payload")
+        files = payload["files"]
+        if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
+            raise ParseError(f"a message carries 1 to {MAX_FILES} attachments")
+        payload["files"] = [parse_file_ref(item) for item in files]
+    else:
         raise ParseError("decrypted payload is not a message SealRoom understands")
     return payload
 

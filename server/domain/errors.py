@@ -39,3 +39,7 @@ class Gone(DomainError):
 
 class StaleMembers(DomainError):
     code = "stale_members"
+
+
+class TooLarge(DomainError):
+    code = "too_large"

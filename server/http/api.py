@@ -95,7 +95,9 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/api/me")
 async def me(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    return web.json_response({"user": user_json(user), "csrf": await csrf_token(request)})
+    config = request.app[app_keys.config]
+    limits = {"max_upload_bytes": config.max_upload_bytes, "user_quota_bytes": config.user_quota_bytes}
+    return web.json_response({"user": user_json(user), "csrf": await csrf_token(request), "limits": limits})
 
 
 @routes.put("/api/me/key")

@@ -25,6 +25,8 @@ BOOT_TIMEOUT_MS = 90_000
 PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.browser
+# Python in the page shares two cores with the server and the test runner.
+expect.set_options(timeout=20_000)
 
 
 def free_port() -> int:

@@ -19,7 +19,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from pyclient.crypto.pure import PureBackend
-from pyclient.protocol import keystore
+from pyclient.protocol import keystore, request_sig
+from pyclient.protocol.attachment import (
+    ChunkEncryptor,
+    FileRef,
+    chunk_mac_input,
+    encode_file_ref,
+    file_keys,
+    file_signature_input,
+)
 from pyclient.protocol.envelope import encode_envelope, seal, signature_input
 from pyclient.protocol.keys import fingerprint, safety_number
 
@@ -176,8 +184,58 @@ async def main() -> None:
     write("keystore_ok", keystore_vector)
     write("keystore_wrong_password", dict(keystore_vector, description="Opened with another keystore key.",
                                           expect="bad_mac", keystore_key=hmac.new(b"x", keystore_key, "sha512").hexdigest()))
+    await attachments(backend, rng, keys, raw, pub)
+    await request_signature(backend, rng, alice, raw)
     write("keystore_swapped_user", dict(keystore_vector, description="A server hands Alice's sealed key to Bob.",
                                         expect="bad_mac", user_id=bob["user_id"]))
+
+
+async def attachments(backend, rng, keys, raw, pub) -> None:
+    alice = keys["alice"]
+    plaintext = "Ảnh chụp: a tiny file in one final chunk.".encode()
+    file_key, iv = rng.randbytes(32), rng.randbytes(16)
+    encryptor = ChunkEncryptor(backend, file_key, iv, len(plaintext))
+    blob = await encryptor.encrypt(plaintext)
+    digest = encryptor.digest.digest()
+    sig = await backend.sign(raw["alice"], file_signature_input(ROOM, alice["user_id"], MESSAGE_ID, digest,
+                                                                len(plaintext)))
+    ref = FileRef("ab" * 16, "ảnh.txt", "text/plain", len(plaintext), file_key, iv, digest, sig)
+    base = {"kind": "attachment", "room": ROOM, "sender": alice["user_id"], "message_id": MESSAGE_ID,
+            "sender_public_key": alice["public_key"], "file": encode_file_ref(ref), "plaintext": plaintext.hex()}
+    write("attachment_ok", dict(base, description="A one-chunk file from Alice.", expect="success", blob=b64(blob)))
+    write("attachment_truncated", dict(base, description="The blob lost its last byte.", expect="bad_mac",
+                                       blob=b64(blob[:-1])))
+    flipped = bytearray(blob)
+    flipped[3] ^= 4
+    write("attachment_flipped", dict(base, description="One ciphertext bit flipped.", expect="bad_mac",
+                                     blob=b64(bytes(flipped))))
+    write("attachment_not_final", dict(base, description="The chunk's MAC claims it is not the last one.",
+                                       expect="bad_mac", blob=b64(blob[:-32] + await backend.hmac_sha256(
+                                           file_keys(file_key)[1], chunk_mac_input(0, False, blob[:-32])))))
+    forged = encode_file_ref(FileRef(ref.blob, ref.name, ref.mime, ref.size, ref.key, ref.iv, ref.sha256,
+                                     await backend.sign(raw["mallory"], file_signature_input(
+                                         ROOM, alice["user_id"], MESSAGE_ID, digest, len(plaintext)))))
+    write("attachment_forged_signature", dict(base, description="Mallory signed a file in Alice's name.",
+                                              expect="bad_signature", file=forged, blob=b64(blob)))
+    write("attachment_bad_mime", dict(base, description="A MIME type with spaces.", expect="parse_error",
+                                      file=dict(base["file"], mime="text/html; x"), blob=b64(blob)))
+
+
+async def request_signature(backend, rng, alice, raw) -> None:
+    path = "/api/blobs/" + "ab" * 16
+    params = request_sig.new_params(alice["user_id"], 1764547200, rng.randbytes)
+    digest = request_sig.content_digest(b"")
+    base = request_sig.signature_base("GET", path, digest, params)
+    headers = request_sig.encode_headers(params, digest, await backend.sign(raw["alice"], base))
+    write("request_signature_download", {
+        "description": "Alice signs a blob download (RFC 9421 shape).", "kind": "request_signature",
+        "expect": "success", "method": "GET", "path": path, "headers": headers, "signature_base": base.decode(),
+        "private_key": alice["private_key"], "public_key": alice["public_key"]})
+    write("request_signature_lowercase_alg", {
+        "description": "A Signature-Input that differs from the fixed form.", "kind": "request_signature",
+        "expect": "parse_error", "method": "GET", "path": path, "signature_base": base.decode(),
+        "headers": dict(headers, **{"Signature-Input": headers["Signature-Input"].replace("rsa-v1_5", "RSA-V1_5")}),
+        "private_key": alice["private_key"], "public_key": alice["public_key"]})
 
 
 if __name__ == "__main__":

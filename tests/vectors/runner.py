@@ -7,7 +7,8 @@ inside Pyodide (tests/vectors/run_in_pyodide.mjs loads it there).
 import base64
 
 from pyclient.errors import ProtocolError
-from pyclient.protocol import keystore
+from pyclient.protocol import keystore, request_sig
+from pyclient.protocol.attachment import ChunkDecryptor, parse_file_ref
 from pyclient.protocol.envelope import open_envelope, parse_envelope
 from pyclient.protocol.kdf import hkdf_sha256
 from pyclient.protocol.keys import fingerprint, parse_public_key, safety_number
@@ -63,8 +64,26 @@ async def _keystore(vector, backend):
     return private_key == _b(vector["private_key"])
 
 
+async def _attachment(vector, backend):
+    ref = parse_file_ref(vector["file"])
+    decryptor = ChunkDecryptor(backend, ref)
+    plaintext = b"".join(await decryptor.feed(_b(vector["blob"])))
+    await decryptor.finish(room=vector["room"], sender=vector["sender"], message_id=vector["message_id"],
+                           sender_public_key=_b(vector["sender_public_key"]))
+    return plaintext.hex() == vector["plaintext"]
+
+
+async def _request_signature(vector, backend):
+    params, digest, signature = request_sig.parse_headers(vector["headers"])
+    base = request_sig.signature_base(vector["method"], vector["path"], digest, params)
+    signs_same = (await backend.sign(_b(vector["private_key"]), base)) == signature
+    verifies = await backend.verify(_b(vector["public_key"]), base, signature)
+    return base.decode() == vector["signature_base"] and signs_same and verifies
+
+
 KINDS = {"envelope": _envelope, "aes_ctr": _aes_ctr, "hmac": _hmac, "hkdf": _hkdf,
-         "signature": _signature, "keys": _keys, "keystore": _keystore}
+         "signature": _signature, "keys": _keys, "keystore": _keystore, "attachment": _attachment,
+         "request_signature": _request_signature}
 
 
 async def run_vector(vector: dict, backend) -> str:

@@ -1,0 +1,257 @@
+"""Attachments in the page: pick, encrypt in chunks, upload in signed parts;
+download with a signed request, verify every chunk, the digest and the
+sender's signature, and only then show or save the file."""
+
+import asyncio
+import json
+import os
+import time
+
+import js
+from pyodide.ffi import to_js
+
+from ..errors import ProtocolError
+from ..protocol.attachment import (
+    CHUNK_SIZE,
+    ChunkDecryptor,
+    ChunkEncryptor,
+    FileRef,
+    blob_size,
+    chunk_count,
+    encode_file_ref,
+    file_signature_input,
+    normalize_mime,
+    safe_file_name,
+)
+from ..protocol.request_sig import sign_request
+from .dom import by_id, clear, make, on, set_text, show
+from .net import ApiError
+
+INLINE_KINDS = ("image/", "video/", "audio/")
+AUTO_LOAD_BYTES = 25 * 1024 * 1024
+
+
+class Cancelled(Exception):
+    pass
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+
+
+class Attachments:
+    def __init__(self, app):
+        self.app = app
+        self.pending = []          # JS File objects chosen but not yet sent
+        self.cancelled = False
+        self.max_bytes = 100 * 1024 * 1024
+
+    # ---- choosing files -------------------------------------------------
+
+    def bind(self) -> None:
+        for input_id in ("file-input", "camera-input"):
+            on(by_id(input_id), "change", self.on_input, prevent_default=False)
+        room = by_id("room")
+        on(room, "dragover", self.on_dragover)
+        on(room, "drop", self.on_drop)
+        on(by_id("composer-text"), "paste", self.on_paste, prevent_default=False)
+        on(by_id("upload-cancel"), "click", self.on_cancel)
+
+    async def on_input(self, event) -> None:
+        self.add(event.target.files)
+        event.target.value = ""
+
+    async def on_dragover(self, event) -> None:
+        event.dataTransfer.dropEffect = "copy"
+
+    async def on_drop(self, event) -> None:
+        self.add(event.dataTransfer.files)
+
+    async def on_paste(self, event) -> None:
+        if event.clipboardData and event.clipboardData.files.length:
+            event.preventDefault()
+            self.add(event.clipboardData.files)
+
+    async def on_cancel(self, _event) -> None:
+        self.cancelled = True
+
+    def add(self, files) -> None:
+        """Refuse empty and oversize files now, before any byte is uploaded."""
+        problems = []
+        for index in range(files.length):
+            file = files.item(index)
+            name = safe_file_name(file.name)
+            if file.size == 0:
+                problems.append(f"“{name}” is empty, so there is nothing to send.")
+            elif file.size > self.max_bytes:
+                problems.append(f"“{name}” is {human_size(file.size)}; the limit is {human_size(self.max_bytes)}.")
+            elif len(self.pending) >= 10:
+                problems.append("A message can carry at most 10 files.")
+            else:
+                self.pending.append(file)
+        self.app.composer_error(" ".join(problems) or None)
+        self.render_pending()
+
+    def render_pending(self) -> None:
+        listing = by_id("pending-files")
+        clear(listing)
+        for index, file in enumerate(self.pending):
+            item = make("li", f"{safe_file_name(file.name)} ({human_size(file.size)})", "pending-file")
+            remove = make("button", "✕", "link", type="button", aria_label="Remove this file")
+            on(remove, "click", self._remover(index))
+            item.appendChild(remove)
+            listing.appendChild(item)
+
+    def _remover(self, index: int):
+        async def remove(_event):
+            del self.pending[index]
+            self.render_pending()
+        return remove
+
+    # ---- sending ----------------------------------------------------------
+
+    async def signed(self, method: str, path: str, body: bytes = b""):
+        app = self.app
+        headers = await sign_request(app.backend, app.private_key, method=method, path=path, body=body,
+                                     keyid=app.me["id"], created=int(js.Date.now() / 1000), random_bytes=os.urandom)
+        return await app.api.fetch(method, path, body if body else None, headers)
+
+    async def signed_json(self, method: str, path: str, body: bytes = b"") -> dict:
+        return await self.app.api.json(await self.signed(method, path, body))
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        bar = by_id("upload-progress")
+        bar.max = max(total, 1)
+        bar.value = done
+        set_text("upload-status", label)
+
+    async def upload_all(self, room_id: str, message_id: str) -> list[dict]:
+        """Encrypt and upload every pending file; return their signed references."""
+        self.cancelled = False
+        total = sum(blob_size(file.size) for file in self.pending) or 1
+        sent = 0
+        refs = []
+        show("upload-panel")
+        try:
+            for file in self.pending:
+                ref = await self.upload_one(room_id, message_id, file, lambda n, base=sent: self.progress(
+                    base + n, total, f"Encrypting and uploading {safe_file_name(file.name)}…"))
+                sent += blob_size(file.size)
+                refs.append(encode_file_ref(ref))
+        finally:
+            show("upload-panel", False)
+        return refs
+
+    async def upload_one(self, room_id: str, message_id: str, file, report) -> FileRef:
+        app, size = self.app, int(file.size)
+        key, iv = os.urandom(32), os.urandom(16)
+        encryptor = ChunkEncryptor(app.backend, key, iv, size)
+        started = await self.signed_json("POST", f"/api/rooms/{room_id}/uploads",
+                                         json.dumps({"size": blob_size(size)}).encode())
+        upload_id, part_size = started["upload"], started["part_size"]
+        part, number, done = bytearray(), 0, 0
+        try:
+            for index in range(chunk_count(size)):
+                if self.cancelled:
+                    raise Cancelled()
+                buffer = await file.slice(index * CHUNK_SIZE, min(size, (index + 1) * CHUNK_SIZE)).arrayBuffer()
+                part += await encryptor.encrypt(js.Uint8Array.new(buffer).to_bytes())
+                if len(part) >= part_size or index == encryptor.count - 1:
+                    await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", bytes(part))
+                    done += len(part)
+                    report(done)
+                    number, part = number + 1, bytearray()
+            blob = (await self.signed_json("POST", f"/api/uploads/{upload_id}/complete"))["blob"]
+        except (Cancelled, ApiError):
+            try:
+                await self.signed("DELETE", f"/api/uploads/{upload_id}")
+            except ApiError:
+                pass  # the server's orphan sweep removes the parts
+            raise
+        digest = encryptor.digest.digest()
+        signature = await app.backend.sign(
+            app.private_key, file_signature_input(room_id, app.me["id"], message_id, digest, size))
+        return FileRef(blob, file.name[:255] or "file", normalize_mime(file.type), size, key, iv, digest, signature)
+
+    # ---- receiving ----------------------------------------------------------
+
+    def render(self, container, refs: list[FileRef], *, room: str, sender: dict, message_id: str) -> None:
+        for ref in refs:
+            box = make("div", cls="attachment", data_state="pending", data_name=safe_file_name(ref.name))
+            box.appendChild(make("div", f"{safe_file_name(ref.name)} · {human_size(ref.size)}", "attachment-name"))
+            status = make("div", "Encrypted file: not opened yet.", "attachment-status")
+            box.appendChild(status)
+            button = make("button", "Download and verify", "attachment-open", type="button")
+            box.appendChild(button)
+            container.appendChild(box)
+            opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id)
+            on(button, "click", opener)
+            if ref.mime.startswith(INLINE_KINDS) and ref.size <= AUTO_LOAD_BYTES:
+                asyncio.ensure_future(opener(None))
+
+    def _opener(self, box, ref: FileRef, **context):
+        async def open_file(_event):
+            await self.open(box, ref, **context)
+        return open_file
+
+    async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str) -> None:
+        if box.getAttribute("data-state") in ("loading", "verified"):
+            return
+        box.setAttribute("data-state", "loading")
+        status = box.querySelector(".attachment-status")
+        status.textContent = "Downloading and verifying…"
+        try:
+            parts = await self.download(ref, room=room, sender=sender, message_id=message_id,
+                                        on_progress=lambda n: setattr(status, "textContent",
+                                                                      f"Verifying… {100 * n // max(ref.size, 1)}%"))
+        except ProtocolError as error:
+            box.setAttribute("data-state", "refused")
+            box.setAttribute("data-failed", error.kind)
+            status.textContent = f"⚠ Refused: this file failed the {error.kind.replace('_', ' ')} check " \
+                                 f"({error.message}). It was not saved or shown."
+            return
+        except ApiError as error:
+            box.setAttribute("data-state", "error")
+            status.textContent = f"Could not download: {error.message}"
+            return
+        blob = js.Blob.new(to_js(parts), to_js({"type": ref.mime}, dict_converter=js.Object.fromEntries))
+        url = js.URL.createObjectURL(blob)
+        box.setAttribute("data-state", "verified")
+        status.textContent = f"✓ Verified from {sender['username']}"
+        button = box.querySelector(".attachment-open")
+        button.remove()
+        if ref.mime.startswith("image/"):
+            box.appendChild(make("img", cls="preview", src=url, alt=safe_file_name(ref.name)))
+        elif ref.mime.startswith("video/"):
+            box.appendChild(make("video", cls="preview", src=url, controls=""))
+        elif ref.mime.startswith("audio/"):
+            box.appendChild(make("audio", cls="preview", src=url, controls=""))
+        box.appendChild(make("a", "Save", "attachment-save", href=url, download=safe_file_name(ref.name)))
+
+    async def download(self, ref: FileRef, *, room: str, sender: dict, message_id: str, on_progress) -> list:
+        """Plaintext chunks as Uint8Arrays, returned only if every check passed."""
+        response = await self.signed("GET", f"/api/blobs/{ref.blob}")
+        if not response.ok:
+            await self.app.api.json(response)  # raises ApiError with the server's message
+        decryptor = ChunkDecryptor(self.app.backend, ref)
+        reader = response.body.getReader()
+        parts, done, last = [], 0, time.monotonic()
+        while True:
+            try:
+                result = await reader.read()
+            except Exception:
+                raise ApiError(0, "network", "The download was interrupted. Try again.") from None
+            if result.done:
+                break
+            for chunk in await decryptor.feed(result.value.to_bytes()):
+                parts.append(to_js(chunk))
+                done += len(chunk)
+            if time.monotonic() - last > 0.1:
+                on_progress(done)
+                last = time.monotonic()
+        await decryptor.finish(room=room, sender=sender["id"], message_id=message_id,
+                               sender_public_key=self.app.sender_key(sender))
+        return parts

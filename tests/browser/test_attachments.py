@@ -1,0 +1,170 @@
+"""Encrypted attachments between two browsers: round trips, tampering, crashes, bad input."""
+
+import os
+import signal
+import sqlite3
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import media
+
+
+@pytest.fixture
+def pair(people):
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Media", ["bob"])
+    bob.open_room("Media")
+    return alice, bob
+
+
+def attach(person, files: list[tuple[str, str, bytes]]) -> None:
+    person.page.set_input_files("#file-input", files=[
+        {"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files])
+
+
+def saved_bytes(person, attachment) -> bytes:
+    with person.page.expect_download() as download:
+        attachment.locator(".attachment-save").click()
+    return open(download.value.path(), "rb").read()
+
+
+def attachment(person, name: str):
+    return person.page.locator(f'#messages .attachment[data-name="{name}"]').last
+
+
+def test_media_round_trip_is_byte_identical(pair, browser):
+    alice, bob = pair
+    files = [("photo.png", "image/png", media.png()), ("clip.webm", "video/webm", media.webm(browser)),
+             ("voice.wav", "audio/wav", media.wav()), ("menu.pdf", "application/pdf", media.pdf()),
+             ("notes.zip", "application/zip", media.zip_archive())]
+    attach(alice, files)
+    expect(alice.page.locator("#pending-files li")).to_have_count(5)
+    alice.page.fill("#composer-text", "holiday files")
+    alice.page.click("#send")
+    expect(alice.page.locator("#pending-files li")).to_have_count(0)
+
+    message = bob.messages().last
+    expect(message).to_have_attribute("data-status", "verified")
+    expect(message.locator(".body")).to_have_text("holiday files")
+    for name, mime, data in files:
+        box = attachment(bob, name)
+        if not mime.startswith(("image/", "video/", "audio/")):
+            expect(box.locator(".attachment-open")).to_be_visible()  # other files wait for a click
+            box.locator(".attachment-open").click()
+        expect(box).to_have_attribute("data-state", "verified")
+        expect(box.locator(".attachment-status")).to_have_text("✓ Verified from alice")
+        assert saved_bytes(bob, box) == data, name
+    image = attachment(bob, "photo.png").locator("img.preview")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") == 16
+    video = attachment(bob, "clip.webm").locator("video.preview")
+    for _ in range(50):  # metadata loads asynchronously
+        if video.evaluate("v => v.readyState") >= 1:
+            break
+        bob.page.wait_for_timeout(100)
+    assert video.evaluate("v => v.readyState") >= 1 and video.evaluate("v => v.error") is None
+    audio = attachment(bob, "voice.wav").locator("audio.preview")
+    assert audio.evaluate("a => a.error") is None
+
+
+def _blob_path(server, size: int):
+    database = sqlite3.connect(server.data_dir / "sealroom.db")
+    (blob_id,) = database.execute("SELECT id FROM blobs WHERE size = ?", (size,)).fetchone()
+    database.close()
+    return server.data_dir / "blobs" / blob_id[:2] / blob_id
+
+
+CHUNK = 1024 * 1024 + 32
+
+
+@pytest.mark.parametrize("tamper, expected", [
+    ("flip", "chunk 2 of 3 failed its MAC"),
+    ("truncate", "truncated"),
+    ("swap", "chunk 1 of 3 failed its MAC"),
+])
+def test_altered_blob_is_refused_and_never_shown(pair, server, tamper, expected):
+    alice, bob = pair
+    data = os.urandom(2 * 1024 * 1024 + 5000)
+    attach(alice, [("data.bin", "application/octet-stream", data)])
+    alice.page.click("#send")
+    expect(attachment(alice, "data.bin")).to_be_visible()
+    path = _blob_path(server, len(data) + 3 * 32)
+    blob = bytearray(path.read_bytes())
+    if tamper == "flip":
+        blob[CHUNK + 100] ^= 0x01
+    elif tamper == "truncate":
+        del blob[-500:]
+    else:
+        blob = blob[CHUNK:2 * CHUNK] + blob[:CHUNK] + blob[2 * CHUNK:]
+    path.write_bytes(bytes(blob))
+
+    box = attachment(bob, "data.bin")
+    box.locator(".attachment-open").click()
+    expect(box).to_have_attribute("data-state", "refused")
+    expect(box).to_have_attribute("data-failed", "bad_mac")
+    expect(box.locator(".attachment-status")).to_contain_text(expected)
+    expect(box.locator(".attachment-save")).to_have_count(0)
+
+
+def test_server_killed_mid_upload_leaves_no_blob_and_retry_works(pair, server):
+    alice, bob = pair
+    data = os.urandom(24 * 1024 * 1024)
+    attach(alice, [("big.bin", "application/octet-stream", data)])
+    alice.page.click("#send")
+    expect(alice.page.locator("#upload-panel")).to_be_visible()
+    for _ in range(200):
+        if int(alice.page.locator("#upload-progress").evaluate("p => p.value")) > 0:
+            break
+        alice.page.wait_for_timeout(50)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    expect(alice.page.locator("#composer-error")).to_contain_text("cannot be reached")
+    expect(alice.page.locator("#pending-files li")).to_have_count(1)  # nothing lost
+
+    database = sqlite3.connect(server.data_dir / "sealroom.db")
+    assert database.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
+    database.close()
+    server.start()
+    alice.page.wait_for_timeout(2500)  # the page's WebSocket reconnects
+    alice.page.click("#send")
+    box = attachment(bob, "big.bin")
+    box.locator(".attachment-open").click()
+    expect(box).to_have_attribute("data-state", "verified", timeout=60_000)
+    assert saved_bytes(bob, box) == data
+
+
+def test_empty_oversize_and_disguised_names_are_handled(people, tmp_path):
+    from tests.browser.conftest import start_server
+
+    small = start_server(tmp_path / "small", tmp_path / "small.log", SEALROOM_MAX_UPLOAD_BYTES=str(1024 * 1024))
+    try:
+        alice, bob = people("alice"), people("bob")
+        for person in (alice, bob):
+            person.server = small
+        alice.register()
+        bob.register()
+        alice.create_room("Edge", ["bob"])
+        bob.open_room("Edge")
+        uploads = []
+        alice.page.on("request", lambda r: "/uploads" in r.url and uploads.append(r.url))
+        attach(alice, [("empty.txt", "text/plain", b""), ("huge.bin", "application/octet-stream", os.urandom(1024 * 1024 + 1))])
+        expect(alice.page.locator("#composer-error")).to_contain_text("“empty.txt” is empty")
+        expect(alice.page.locator("#composer-error")).to_contain_text("the limit is 1.0 MiB")
+        expect(alice.page.locator("#pending-files li")).to_have_count(0)
+        assert uploads == []
+
+        disguised = "invoice\u202efdp.exe"
+        attach(alice, [(disguised, "application/octet-stream", b"MZ not really"), ("../../etc/passwd", "text/plain", b"x")])
+        alice.page.click("#send")
+        for shown in ("invoicefdp.exe", "_.._etc_passwd"):
+            box = attachment(bob, shown)
+            box.locator(".attachment-open").click()
+            expect(box).to_have_attribute("data-state", "verified")
+            with bob.page.expect_download() as download:
+                box.locator(".attachment-save").click()
+            assert download.value.suggested_filename == shown
+    finally:
+        small.stop()

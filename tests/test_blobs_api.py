@@ -1,0 +1,140 @@
+"""Attachment upload and download over HTTP: signed requests, no IDOR, atomicity."""
+
+import json
+import secrets
+import time
+
+import pytest
+
+from pyclient.crypto.pure import PureBackend
+from pyclient.protocol.request_sig import sign_request
+from server.domain.blobs import PART_SIZE
+from tests.helpers import register, signed, fixed_keypair
+
+
+@pytest.fixture
+async def room(client, new_client):
+    alice = await register(client, "alice", 0)
+    bob = await register(await new_client(), "bob", 1)
+    mallory = await register(await new_client(), "mallory", 2)
+    room = (await (await alice.post("/api/rooms", {"name": "Files", "members": ["bob"]})).json())["room"]
+    return alice, bob, mallory, room["id"]
+
+
+async def upload(user, room_id: str, data: bytes) -> str:
+    response = await signed(user, "POST", f"/api/rooms/{room_id}/uploads", json.dumps({"size": len(data)}).encode())
+    assert response.status == 201, await response.text()
+    upload_id = (await response.json())["upload"]
+    for number, start in enumerate(range(0, len(data), PART_SIZE)):
+        response = await signed(user, "PUT", f"/api/uploads/{upload_id}/parts/{number}", data[start:start + PART_SIZE])
+        assert response.status == 200, await response.text()
+    response = await signed(user, "POST", f"/api/uploads/{upload_id}/complete")
+    assert response.status == 201, await response.text()
+    return (await response.json())["blob"]
+
+
+async def test_member_uploads_and_other_member_downloads(room):
+    alice, bob, _, room_id = room
+    data = bytes(range(256)) * 40000  # two parts
+    blob_id = await upload(alice, room_id, data)
+    response = await signed(bob, "GET", f"/api/blobs/{blob_id}")
+    assert response.status == 200
+    assert await response.read() == data
+
+
+async def test_download_rejects_replayed_signature(room):
+    alice, bob, _, room_id = room
+    blob_id = await upload(alice, room_id, b"ciphertext")
+    path = f"/api/blobs/{blob_id}"
+    first = await signed(bob, "GET", path)
+    assert first.status == 200
+    replay = await bob.client.get(path, headers={name: first.request_info.headers[name] for name in
+                                                 ("Signature", "Signature-Input", "Content-Digest")})
+    assert replay.status == 401
+    assert "already used" in (await replay.json())["message"]
+
+
+async def test_upload_rejects_replayed_signature(room):
+    alice, _, _, room_id = room
+    body = json.dumps({"size": 10}).encode()
+    first = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", body)
+    assert first.status == 201
+    headers = {name: first.request_info.headers[name] for name in ("Signature", "Signature-Input", "Content-Digest")}
+    replay = await alice.client.post(f"/api/rooms/{room_id}/uploads", data=body, headers={**alice.headers(), **headers})
+    assert replay.status == 401
+
+
+async def test_session_cookie_without_private_key_gets_nothing(room):
+    alice, bob, _, room_id = room
+    blob_id = await upload(alice, room_id, b"ciphertext")
+    assert (await bob.client.get(f"/api/blobs/{blob_id}")).status == 401
+    wrong_key = await signed(bob, "GET", f"/api/blobs/{blob_id}", key=fixed_keypair(5)[0])
+    assert wrong_key.status == 401
+    assert "does not verify" in (await wrong_key.json())["message"]
+
+
+async def test_stale_signature_is_refused(room):
+    alice, bob, _, room_id = room
+    blob_id = await upload(alice, room_id, b"ciphertext")
+    response = await signed(bob, "GET", f"/api/blobs/{blob_id}", created=int(time.time()) - 3600)
+    assert response.status == 401
+    assert "time window" in (await response.json())["message"]
+
+
+async def test_signature_is_bound_to_the_path(room):
+    alice, bob, _, room_id = room
+    await upload(alice, room_id, b"ciphertext")
+    other = await upload(alice, room_id, b"other")
+    headers = await sign_request(PureBackend(), bob.private_key, method="GET", path="/api/blobs/" + "0" * 32,
+                                 body=b"", keyid=bob.id, created=int(time.time()), random_bytes=secrets.token_bytes)
+    response = await bob.client.get(f"/api/blobs/{other}", headers=headers)
+    assert response.status == 401
+    assert "does not verify" in (await response.json())["message"]
+
+
+async def test_non_member_cannot_download_another_rooms_blob(room):
+    alice, _, mallory, room_id = room
+    blob_id = await upload(alice, room_id, b"ciphertext")
+    response = await signed(mallory, "GET", f"/api/blobs/{blob_id}")
+    assert response.status == 404
+    response = await signed(mallory, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 5}')
+    assert response.status == 404
+
+
+async def test_no_session_is_401(room, new_client):
+    alice, _, _, room_id = room
+    blob_id = await upload(alice, room_id, b"ciphertext")
+    stranger = await new_client()
+    assert (await stranger.get(f"/api/blobs/{blob_id}")).status == 401
+
+
+async def test_oversize_upload_is_413_before_any_byte(room, config):
+    alice, _, _, room_id = room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads",
+                            json.dumps({"size": 3 * config.max_upload_bytes}).encode())
+    assert response.status == 413
+    assert "too large" in (await response.json())["message"]
+
+
+async def test_part_larger_than_announced_is_refused(room):
+    alice, _, _, room_id = room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 4}')
+    upload_id = (await response.json())["upload"]
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"12345")
+    assert response.status == 413
+
+
+async def test_incomplete_upload_leaves_no_blob(room, app_server):
+    from server import app_keys
+
+    alice, bob, _, room_id = room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 100}')
+    upload_id = (await response.json())["upload"]
+    assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"x" * 50)).status == 200
+    response = await signed(alice, "POST", f"/api/uploads/{upload_id}/complete")
+    assert response.status == 400
+    assert "missing" in (await response.json())["message"]
+    response = await signed(alice, "DELETE", f"/api/uploads/{upload_id}")
+    assert response.status == 200
+    store = app_server.app[app_keys.blob_store]
+    assert [blob async for blob in store.list_ids()] == []
