@@ -12,7 +12,8 @@ backups, password hashes and metadata. It is written under a temporary name
 and renamed when complete, so a half-written backup is never mistaken for one.
 Rooms that had expired when the SQLite snapshot was taken are deleted from
 the copy before it is sealed; a restore sweeps expired rooms again at once,
-so no backup ever brings an expired room back.
+so no backup ever brings an expired room back. Uploads still in progress
+are left out: their parts are not copied and their rows are dropped.
 
 The manifest's checksums catch corruption and truncation. They are not a
 signature: whoever can rewrite the backup can rewrite the manifest too.
@@ -118,6 +119,7 @@ async def _prune_expired_in_copy(database: Path, now: datetime) -> list[str]:
         async with make_sessionmaker(engine)() as db, db.begin():
             while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
                 await expiry.delete_rooms(db, room_ids)
+            await expiry.delete_uploads(db)  # unfinished uploads: their parts are not backed up
             blob_ids = await expiry.live_blob_ids(db, now=now)
     finally:
         await engine.dispose()
@@ -308,6 +310,8 @@ async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: d
     try:
         await migrate(engine)  # brings a backup from an older version up to date
         sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as db, db.begin():
+            await expiry.delete_uploads(db)  # uploads in progress cannot go on: their parts were not saved
         report = RestoreReport(blobs_restored=len(blob_files))
         swept = await sweep_expired(sessionmaker, store, now=now)
         report.rooms_expired = swept.rooms

@@ -25,6 +25,7 @@ log = logging.getLogger("sealroom.jobs")
 SWEEP_BATCH = 100  # rooms per transaction, so one sweep never holds the database for long
 ORPHAN_BATCH = 500
 ORPHAN_SWEEP_EVERY = 3600.0  # seconds between orphan sweeps inside the server
+ABANDONED_UPLOAD_AGE = timedelta(days=1)  # an upload not completed by then is given up
 
 Notify = Callable[[list[str], dict], Awaitable[None]]
 
@@ -77,13 +78,22 @@ async def sweep_expired(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 
 async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime,
                         grace: timedelta) -> int:
-    """Delete blobs that no row references and that are older than ``grace``.
+    """Delete uploads abandoned for a day with their parts, then blobs that
+    nothing references and that are older than ``grace``.
 
-    The grace period covers an upload in flight: the blob is stored before
-    its row is written. Returns how many blobs were deleted.
+    The grace period covers a write in flight: a blob is stored before the
+    row that references it. Returns how many blobs were deleted.
     """
+    async with sessionmaker() as db, db.begin():
+        upload_ids, part_blobs = await expiry.abandoned_uploads(db, started_before=now - ABANDONED_UPLOAD_AGE)
+    for blob_id in part_blobs:
+        await store.delete(blob_id)
+    if upload_ids:
+        async with sessionmaker() as db, db.begin():
+            await expiry.delete_uploads(db, upload_ids)
+    deleted = len(part_blobs)
+
     cutoff = now - grace
-    deleted = 0
     candidates: list[str] = []
 
     async def flush() -> int:

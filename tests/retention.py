@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from server import app_keys
-from server.models import Blob
+from server.models import Blob, Upload, UploadPart
 from tests.helpers import ApiUser, register
 
 WEEK = timedelta(days=7)
@@ -80,3 +80,19 @@ async def store_blob(app, room_id: str, uploader_id: str) -> tuple[str, bytes]:
 
 def scan(directory: Path, needle: bytes) -> list[str]:
     return [str(path) for path in directory.rglob("*") if path.is_file() and needle in path.read_bytes()]
+
+
+async def start_upload_with_part(app, room_id: str, user_id: str, *, started: datetime) -> str:
+    """An upload left half-way: one part stored, never completed. Returns the part's blob id."""
+    part_id = secrets.token_hex(16)
+
+    async def chunks():
+        yield b"PART-CIPHERTEXT-" + secrets.token_bytes(64)
+
+    await app[app_keys.blob_store].put(part_id, chunks(), max_bytes=1024)
+    async with app[app_keys.sessionmaker]() as db, db.begin():
+        upload = Upload(id=secrets.token_hex(16), room_id=room_id, user_id=user_id, size=4096, created_at=started)
+        db.add(upload)
+        await db.flush()
+        db.add(UploadPart(upload_id=upload.id, number=0, blob_id=part_id, size=80))
+    return part_id

@@ -7,14 +7,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import func, select
 
 from server import app_keys, backup
 from server.app import create_app, make_blob_store
 from server.blobs import BlobNotFound
 from server.config import Config
 from server.db import make_engine, migrate
+from server.models import Upload
 from tests.helpers import page_csrf
-from tests.retention import WEEK, scan, seed_room
+from tests.retention import WEEK, scan, seed_room, start_upload_with_part
 
 
 def _now() -> datetime:
@@ -43,9 +45,11 @@ async def _restore(config: Config, source, now=None) -> backup.RestoreReport:
 async def test_backup_while_running_then_restore_gives_the_same_messages_and_blobs(
         client, new_client, app_server, tmp_path, aiohttp_server, aiohttp_client, config):
     seeded = await seed_room(client, await new_client())
+    part = await start_upload_with_part(app_server.app, seeded.room_id, seeded.alice.id, started=_now())
     path = await _backup(app_server.app, config, tmp_path / "backups")
     manifest = backup.verify_backup(path)
     assert manifest["database"] == {"kind": "sqlite", "file": "database.sqlite"}
+    assert not any(part in name for name in manifest["files"])  # an unfinished upload is not kept
     assert f"blobs/{seeded.blob_id[:2]}/{seeded.blob_id}" in manifest["files"]
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
 
@@ -60,6 +64,8 @@ async def test_backup_while_running_then_restore_gives_the_same_messages_and_blo
     assert [message["envelope"] for message in messages] == [seeded.envelope]
     store = server.app[app_keys.blob_store]
     assert b"".join([chunk async for chunk in store.read(seeded.blob_id)]) == seeded.blob
+    async with server.app[app_keys.sessionmaker]() as db:
+        assert await db.scalar(select(func.count()).select_from(Upload)) == 0
 
 
 async def test_backup_holds_only_ciphertext_and_metadata(client, new_client, app_server, tmp_path, config):

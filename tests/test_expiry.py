@@ -18,8 +18,8 @@ from server.config import Config, ConfigError
 from server.db import make_engine, make_sessionmaker, migrate
 from server.domain import expiry, rooms
 from server.domain.errors import NotFound
-from server.models import Blob, Envelope, Member, Room, User
-from tests.retention import WEEK, Clock, scan, seed_room, store_blob, ws_reply
+from server.models import Blob, Envelope, Member, Room, Upload, UploadPart, User
+from tests.retention import WEEK, Clock, scan, seed_room, start_upload_with_part, store_blob, ws_reply
 
 
 @pytest.fixture
@@ -237,3 +237,31 @@ async def test_purge_rooms_deletes_a_live_room_and_its_blobs(client, new_client,
     for blob_id in (seeded.blob_id, other_blob):
         with pytest.raises(BlobNotFound):
             await app[app_keys.blob_store].size(blob_id)
+
+
+async def test_expiry_also_deletes_uploads_in_progress_and_their_parts(client, new_client, app_server, clock):
+    seeded = await seed_room(client, await new_client())
+    app = app_server.app
+    part = await start_upload_with_part(app, seeded.room_id, seeded.alice.id, started=clock())
+    clock.advance(WEEK)
+    report = await jobs.sweep_now(app)
+    assert report.blobs_deleted == 2
+    with pytest.raises(BlobNotFound):
+        await app[app_keys.blob_store].size(part)
+    assert await _count(app, Upload) == 0 and await _count(app, UploadPart) == 0
+
+
+async def test_orphan_sweep_keeps_live_upload_parts_and_drops_abandoned_ones(client, new_client, app_server, clock):
+    seeded = await seed_room(client, await new_client())
+    app = app_server.app
+    store = app[app_keys.blob_store]
+    live = await start_upload_with_part(app, seeded.room_id, seeded.alice.id, started=clock())
+    clock.advance(timedelta(hours=2))  # past the orphan grace period, but the upload may still finish
+    assert await jobs.orphan_sweep_now(app) == 0
+    assert await store.size(live) > 0
+    clock.advance(timedelta(days=1))  # abandoned
+    assert await jobs.orphan_sweep_now(app) == 1
+    with pytest.raises(BlobNotFound):
+        await store.size(live)
+    assert await _count(app, Upload) == 0
+    assert await store.size(seeded.blob_id) == len(seeded.blob)

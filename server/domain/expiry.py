@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Blob, Envelope, Member, Room
+from ..models import Blob, Envelope, Member, Room, Upload, UploadPart
 
 
 @dataclass
@@ -37,6 +37,10 @@ async def room_contents(db: AsyncSession, room_ids: list[str]) -> list[RoomConte
         contents[room_id].member_ids.append(user_id)
     for room_id, blob_id in await db.execute(select(Blob.room_id, Blob.id).where(Blob.room_id.in_(room_ids))):
         contents[room_id].blob_ids.append(blob_id)
+    for room_id, blob_id in await db.execute(  # parts of uploads still in progress
+            select(Upload.room_id, UploadPart.blob_id).join(UploadPart, UploadPart.upload_id == Upload.id)
+            .where(Upload.room_id.in_(room_ids))):
+        contents[room_id].blob_ids.append(blob_id)
     return list(contents.values())
 
 
@@ -46,14 +50,35 @@ async def delete_rooms(db: AsyncSession, room_ids: list[str]) -> None:
     Explicit deletes rather than ``ON DELETE CASCADE`` alone, so that the
     result does not depend on SQLite's ``foreign_keys`` pragma being on.
     """
-    for model in (Envelope, Blob, Member):
+    uploads = select(Upload.id).where(Upload.room_id.in_(room_ids))
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
+    for model in (Upload, Envelope, Blob, Member):
         await db.execute(delete(model).where(model.room_id.in_(room_ids)))
     await db.execute(delete(Room).where(Room.id.in_(room_ids)))
 
 
 async def referenced_blob_ids(db: AsyncSession, blob_ids: list[str]) -> set[str]:
-    result = await db.scalars(select(Blob.id).where(Blob.id.in_(blob_ids)))
-    return set(result)
+    """Those of ``blob_ids`` that a blob row or an upload in progress holds."""
+    blobs = await db.scalars(select(Blob.id).where(Blob.id.in_(blob_ids)))
+    parts = await db.scalars(select(UploadPart.blob_id).where(UploadPart.blob_id.in_(blob_ids)))
+    return set(blobs) | set(parts)
+
+
+async def abandoned_uploads(db: AsyncSession, *, started_before: datetime) -> tuple[list[str], list[str]]:
+    """Uploads started before ``started_before`` and never completed: their
+    ids, and the blob ids of the parts they stored."""
+    upload_ids = list(await db.scalars(select(Upload.id).where(Upload.created_at < started_before)))
+    part_blobs = list(await db.scalars(select(UploadPart.blob_id).where(UploadPart.upload_id.in_(upload_ids))))
+    return upload_ids, part_blobs
+
+
+async def delete_uploads(db: AsyncSession, upload_ids: list[str] | None = None) -> None:
+    """Delete uploads in progress (all of them when ``upload_ids`` is None)."""
+    parts, uploads = delete(UploadPart), delete(Upload)
+    if upload_ids is not None:
+        parts, uploads = parts.where(UploadPart.upload_id.in_(upload_ids)), uploads.where(Upload.id.in_(upload_ids))
+    await db.execute(parts)
+    await db.execute(uploads)
 
 
 
