@@ -19,6 +19,7 @@ from server.db import make_engine, make_sessionmaker, migrate
 from server.domain import expiry, rooms
 from server.domain.errors import NotFound
 from server.models import Blob, Envelope, Member, Room, Upload, UploadPart, User
+from tests.helpers import signed
 from tests.retention import WEEK, Clock, scan, seed_room, start_upload_with_part, store_blob, ws_reply
 
 
@@ -265,3 +266,17 @@ async def test_orphan_sweep_keeps_live_upload_parts_and_drops_abandoned_ones(cli
         await store.size(live)
     assert await _count(app, Upload) == 0
     assert await store.size(seeded.blob_id) == len(seeded.blob)
+
+
+async def test_blob_download_and_upload_are_refused_once_the_room_expires(client, new_client, app_server, clock):
+    seeded = await seed_room(client, await new_client())
+
+    async def as_bob(method, path, body=b""):
+        return await signed(seeded.bob, method, path, body, created=int(clock().timestamp()))
+
+    assert (await as_bob("GET", f"/api/blobs/{seeded.blob_id}")).status == 200
+    clock.advance(WEEK)
+    response = await as_bob("GET", f"/api/blobs/{seeded.blob_id}")
+    assert response.status == 404 and "expired" in (await response.json())["message"]
+    response = await as_bob("POST", f"/api/rooms/{seeded.room_id}/uploads", b'{"size": 5}')
+    assert response.status == 404
