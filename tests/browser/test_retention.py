@@ -7,7 +7,11 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import media
 from tests.browser.conftest import REPO, start_server
+from tests.browser.test_attachments import attach, attachment, saved_bytes
+
+PDF = media.pdf()
 
 
 @pytest.fixture
@@ -57,7 +61,10 @@ def test_restore_drill_the_same_people_read_the_same_verified_messages(people, s
     alice.send("Before the disaster: the spare key is under the mat")
     bob.open_room("Drill")
     bob.send("Noted, thanks")
-    expect(alice.messages()).to_have_count(2)
+    attach(alice, [("plan.pdf", "application/pdf", PDF)])
+    alice.send("The evacuation plan")
+    expect(alice.messages()).to_have_count(3)
+    expect(bob.messages()).to_have_count(3)
 
     out = _admin(server, "backup", "--output", str(tmp_path / "backups"))  # while the server runs
     assert "Backup written to" in out
@@ -74,8 +81,12 @@ def test_restore_drill_the_same_people_read_the_same_verified_messages(people, s
         person.goto()
         person.sign_in_form()
         person.open_room("Drill")
-        expect(person.messages()).to_have_count(2)
-        expect(person.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
+        expect(person.messages()).to_have_count(3)
+        expect(person.page.locator('#messages .message[data-status="verified"]')).to_have_count(3)
         expect(person.messages().nth(0).locator(".body")).to_have_text(
             "Before the disaster: the spare key is under the mat")
         expect(person.messages().nth(1).locator(".body")).to_have_text("Noted, thanks")
+        box = attachment(person, "plan.pdf")
+        box.locator(".attachment-open").click()
+        expect(box).to_have_attribute("data-state", "verified")
+        assert saved_bytes(person, box) == PDF
