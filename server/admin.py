@@ -30,7 +30,7 @@ from . import backup, jobs
 from .app import make_blob_store
 from .blobs.base import BlobNotFound
 from .config import Config, ConfigError
-from .db import make_engine, make_sessionmaker, migrate
+from .db import make_engine, make_sessionmaker, migrate, truncate_wal
 from .domain import admin
 from .domain.errors import DomainError
 
@@ -127,11 +127,13 @@ async def rooms_purge(ctx: Context, args) -> None:
     async with ctx.sessionmaker() as db:
         room_ids = await admin.existing_room_ids(db, args.room_ids)
     report = await jobs.purge_rooms(ctx.sessionmaker, ctx.store, room_ids)
+    await truncate_wal(ctx.engine)
     print(f"Deleted {len(report.rooms)} room(s) and {report.blobs_deleted} blob(s).")
 
 
 async def purge_expired(ctx: Context, args) -> None:
     report = await jobs.sweep_expired(ctx.sessionmaker, ctx.store, now=_now())
+    await truncate_wal(ctx.engine)
     orphans = await jobs.sweep_orphans(ctx.sessionmaker, ctx.store, now=_now(),
                                        grace=timedelta(seconds=ctx.config.orphan_grace_seconds))
     print(f"Deleted {len(report.rooms)} expired room(s), {report.blobs_deleted} of their blob(s), "

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from . import app_keys, backup
 from .blobs import BlobStore
+from .db import truncate_wal
 from .domain import expiry
 from .http.common import app_now
 
@@ -123,6 +124,7 @@ async def sweep_now(app: web.Application) -> PurgeReport:
     report = await sweep_expired(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
                                  notify=app[app_keys.bus].publish)
     if report.rooms:
+        await truncate_wal(app[app_keys.engine])
         log.info("deleted %d expired room(s) and %d blob(s)", len(report.rooms), report.blobs_deleted)
     return report
 

@@ -157,9 +157,12 @@ async def test_expired_room_is_gone_from_api_websocket_store_and_disk(client, ne
         assert await _count(app, model) == 0, model
     assert await _count(app, User) == 2  # accounts outlive rooms
 
+    # While the server still runs: nothing in the database, its WAL, or the blob directory.
+    for needle in seeded.sentinels():
+        assert scan(config.data_dir, needle) == [], needle[:20]
     await alice_ws.close()
     await bob_ws.close()
-    await app_server.close()  # checkpoints the SQLite WAL into the database file
+    await app_server.close()
     for needle in seeded.sentinels():
         assert scan(config.data_dir, needle) == [], needle[:20]
 
