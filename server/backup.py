@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
@@ -42,6 +42,7 @@ from .models import Room
 FORMAT = "sealroom-backup/1"
 MANIFEST = "manifest.json"
 NAME_PREFIX = "sealroom-backup-"
+NAME_TIME = "%Y%m%dT%H%M%SZ"
 PARTIAL_PREFIX = ".partial-"
 READ_CHUNK = 1024 * 1024
 PRUNE_BATCH = 500
@@ -169,7 +170,7 @@ async def create_backup(config: Config, store: BlobStore, destination: Path, *, 
     """Write a new backup directory under ``destination`` and return its path."""
     kind = database_kind(config)
     destination.mkdir(parents=True, exist_ok=True)
-    final = destination / f"{NAME_PREFIX}{now.strftime('%Y%m%dT%H%M%SZ')}"
+    final = destination / f"{NAME_PREFIX}{now.astimezone(timezone.utc).strftime(NAME_TIME)}"
     if final.exists():
         raise BackupError(f"{final} already exists.")
     work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=destination))
@@ -336,9 +337,9 @@ def prune_backups(root: Path, *, now: datetime, keep: timedelta) -> list[Path]:
             created = datetime.fromtimestamp(path.stat().st_mtime, now.tzinfo)
             too_old = now - created > timedelta(days=1)
         elif path.name.startswith(NAME_PREFIX):
-            try:
-                created = datetime.fromisoformat(read_manifest(path)["created_at"])
-            except (BackupError, KeyError, ValueError):
+            try:  # the name holds the time, so pruning never reads large manifests
+                created = datetime.strptime(path.name[len(NAME_PREFIX):], NAME_TIME).replace(tzinfo=timezone.utc)
+            except ValueError:
                 continue  # not ours to judge: leave it for a person to look at
             too_old = now - created >= keep
         else:

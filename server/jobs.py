@@ -26,6 +26,7 @@ log = logging.getLogger("sealroom.jobs")
 SWEEP_BATCH = 100  # rooms per transaction, so one sweep never holds the database for long
 ORPHAN_BATCH = 500
 ORPHAN_SWEEP_EVERY = 3600.0  # seconds between orphan sweeps inside the server
+BACKUP_PRUNE_EVERY = 3600.0
 ABANDONED_UPLOAD_AGE = timedelta(days=1)  # an upload not completed by then is given up
 
 Notify = Callable[[list[str], dict], Awaitable[None]]
@@ -175,22 +176,24 @@ async def sweeper_ctx(app: web.Application):
 
 
 async def backup_ctx(app: web.Application):
-    """Scheduled backups into the backup directory, pruned by age."""
+    """Scheduled backups into the backup directory; backups older than the
+    keep time are deleted every hour (or every interval, if shorter)."""
     config = app[app_keys.config]
     if not config.backup_interval_seconds:
         yield
         return
+    root, keep = config.effective_backup_dir, timedelta(seconds=config.effective_backup_keep_seconds)
 
-    async def run() -> None:
-        now = app_now(app)
-        path = await backup.create_backup(config, app[app_keys.blob_store], config.effective_backup_dir, now=now)
+    async def make_backup() -> None:
+        path = await backup.create_backup(config, app[app_keys.blob_store], root, now=app_now(app))
         log.info("backup written to %s", path)
-        for old in backup.prune_backups(config.effective_backup_dir, now=now,
-                                        keep=timedelta(seconds=config.effective_backup_keep_seconds)):
-            log.info("old backup %s deleted", old)
 
-    backup.prune_backups(config.effective_backup_dir, now=app_now(app),
-                         keep=timedelta(seconds=config.effective_backup_keep_seconds))
-    async with _background(asyncio.create_task(_every(config.backup_interval_seconds, run, "scheduled backup"))):
+    async def prune() -> None:
+        for old in await asyncio.to_thread(backup.prune_backups, root, now=app_now(app), keep=keep):
+            log.info("backup %s was older than %s and was deleted", old, keep)
+
+    await prune()
+    async with _background(
+            asyncio.create_task(_every(config.backup_interval_seconds, make_backup, "scheduled backup")),
+            asyncio.create_task(_every(min(config.backup_interval_seconds, BACKUP_PRUNE_EVERY), prune, "backup pruning"))):
         yield
-
