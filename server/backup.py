@@ -273,9 +273,13 @@ async def _file_chunks(path: Path):
 
 
 async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: datetime) -> RestoreReport:
-    """Restore into an empty database and blob store, then delete expired rooms."""
-    from .jobs import sweep_expired  # jobs imports this module
+    """Restore into an empty database and blob store.
 
+    The database goes first; rooms that expired since the backup was taken
+    are deleted from it at once, and only the blobs of the rooms that remain
+    are put into the store, so an expired room's ciphertext never comes back,
+    not even for a moment.
+    """
     root = Path(root)
     manifest = verify_backup(root)
     kind = database_kind(config)
@@ -292,10 +296,6 @@ async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: d
     if not await _store_is_empty(store):
         raise BackupError("The blob store already holds blobs: restore only into an empty one.")
 
-    blob_files = sorted(name for name in manifest["files"] if name.startswith("blobs/"))
-    for name in blob_files:
-        blob_id = name.rsplit("/", 1)[1]
-        await store.put(blob_id, _file_chunks(root / name), max_bytes=2 ** 62)
     database_file = root / manifest["database"]["file"]
     if kind == "sqlite":
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -307,19 +307,25 @@ async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: d
         await _run(["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--file", str(database_file), *args],
                    env, "psql")
 
+    report = RestoreReport()
     engine = make_engine(config.effective_database_url)
     try:
         await migrate(engine)  # brings a backup from an older version up to date
-        sessionmaker = make_sessionmaker(engine)
-        async with sessionmaker() as db, db.begin():
+        async with make_sessionmaker(engine)() as db, db.begin():
             await expiry.delete_uploads(db)  # uploads in progress cannot go on: their parts were not saved
-        report = RestoreReport(blobs_restored=len(blob_files))
-        swept = await sweep_expired(sessionmaker, store, now=now)
-        report.rooms_expired = swept.rooms
-        async with sessionmaker() as db:
+            while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
+                await expiry.delete_rooms(db, room_ids)
+                report.rooms_expired.extend(room_ids)
             report.rooms_restored = await db.scalar(select(func.count()).select_from(Room))
+            live_blobs = await expiry.live_blob_ids(db, now=now)
     finally:
         await engine.dispose()
+
+    for blob_id in live_blobs:
+        name = _blob_path(Path(), blob_id).as_posix()
+        if name in manifest["files"]:  # a blob deleted while the backup ran is listed as missing
+            await store.put(blob_id, _file_chunks(root / name), max_bytes=manifest["files"][name]["size"])
+            report.blobs_restored += 1
     return report
 
 
