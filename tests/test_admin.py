@@ -21,7 +21,7 @@ from server.blobs import BlobNotFound
 from server.config import Config
 from server.models import Room
 from tests.helpers import page_csrf
-from tests.retention import WEEK, seed_room
+from tests.retention import WEEK, seed_room, start_upload_with_part
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -225,3 +225,13 @@ async def test_admin_backup_and_restore_on_postgresql(postgres_url, monkeypatch,
         assert await connection.scalar(text("SELECT count(*) FROM envelopes")) == 1
     store = restored.app[app_keys.blob_store]
     assert await store.size(seeded.blob_id) == len(seeded.blob)
+
+    await start_upload_with_part(restored.app, seeded.room_id, seeded.alice.id, started=datetime.now(timezone.utc))
+    async with restored.app[app_keys.sessionmaker]() as db, db.begin():
+        await db.execute(update(Room).values(expires_at=datetime.now(timezone.utc) - WEEK))
+    code, out, err = await admin("purge-expired")
+    assert code == 0, err
+    assert "Deleted 1 expired room(s), 2 of their blob(s)" in out
+    async with restored.app[app_keys.engine].connect() as connection:
+        for table in ("rooms", "envelopes", "members", "blobs", "uploads", "upload_parts"):
+            assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
