@@ -10,9 +10,10 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from . import app_keys
-from .bus import Bus
+from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
+from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
 from .http import api, blobs, pages
 from .http.common import domain_errors
@@ -56,9 +57,25 @@ async def blob_store_ctx(app: web.Application):
     await store.close()
 
 
-async def bus_ctx(app: web.Application):
-    app[app_keys.bus] = Bus()
+async def rate_limiter_ctx(app: web.Application):
+    redis_url = app[app_keys.config].redis_url
+    limiter = RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+    app[app_keys.rate_limiter] = limiter
     yield
+    await limiter.close()
+
+
+async def bus_ctx(app: web.Application):
+    redis_url = app[app_keys.config].redis_url
+    if not redis_url:
+        app[app_keys.bus] = Bus()
+        yield
+        return
+    bus = RedisBus(redis_url)
+    await bus.start()
+    app[app_keys.bus] = bus
+    yield
+    await bus.close()
 
 
 def create_app(config: Config) -> web.Application:
@@ -66,7 +83,8 @@ def create_app(config: Config) -> web.Application:
     pages.check_vendor_files(config)
     app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
-    app[app_keys.pyscript_files] = {"wheels": pages.find_wheels(config)}
+    wheels = pages.find_wheels(config)
+    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
     storage = EncryptedCookieStorage(
         config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",
@@ -74,7 +92,7 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, bus_ctx, sweeper_ctx, backup_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, sweeper_ctx, backup_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(pages.routes)

@@ -15,6 +15,7 @@ engine = web.AppKey("engine", AsyncEngine)
 sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
 blob_store = web.AppKey("blob_store", BlobStore)
+rate_limiter = web.AppKey("rate_limiter", object)  # MemoryRateLimiter or RedisRateLimiter
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown

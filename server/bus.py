@@ -6,7 +6,11 @@ delivers them to its own connections.
 """
 
 import asyncio
+import json
+import logging
 from collections import defaultdict
+
+log = logging.getLogger(__name__)
 
 SUBSCRIBER_BACKLOG = 1000
 
@@ -50,3 +54,44 @@ class Bus:
         for user_id in user_ids:
             for subscription in tuple(self._subscriptions.get(user_id, ())):
                 subscription.put(frame)
+
+
+class RedisBus(Bus):
+    """Scale-out: every process publishes to one Redis channel and delivers
+    what it hears to its own connections (redis-py's asyncio client)."""
+
+    channel = "sealroom:bus"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._listener: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self.channel)
+        ready = asyncio.get_running_loop().create_future()
+        self._listener = asyncio.create_task(self._listen(pubsub, ready))
+        await ready
+
+    async def _listen(self, pubsub, ready) -> None:
+        try:
+            async for message in pubsub.listen():
+                if message["type"] == "subscribe":
+                    ready.set_result(None)
+                elif message["type"] == "message":
+                    event = json.loads(message["data"])
+                    self.deliver(event["users"], event["frame"])
+        finally:
+            await pubsub.aclose()
+
+    async def publish(self, user_ids, frame: dict) -> None:
+        await self._redis.publish(self.channel, json.dumps({"users": list(user_ids), "frame": frame}))
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        await self._redis.aclose()

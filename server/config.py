@@ -35,6 +35,7 @@ class Config:
     port: int = 8080
     data_dir: Path = Path("var")
     database_url: str = ""
+    redis_url: str = ""  # set to scale out: events cross processes through Redis
     secure_cookies: bool = False
     session_idle_seconds: int = 12 * 3600
     session_absolute_seconds: int = 7 * 24 * 3600
@@ -65,6 +66,7 @@ class Config:
             port=_int(env, "SEALROOM_PORT", 8080),
             data_dir=data_dir,
             database_url=env.get("SEALROOM_DATABASE_URL") or "",
+            redis_url=env.get("SEALROOM_REDIS_URL") or "",
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",

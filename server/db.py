@@ -36,8 +36,13 @@ def _upgrade(connection) -> None:
     command.upgrade(config, "head")
 
 
+MIGRATION_LOCK = 0x5EA1_500D  # PostgreSQL advisory lock: processes starting together migrate one at a time
+
+
 async def migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(_upgrade)
 
 

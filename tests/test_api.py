@@ -172,3 +172,18 @@ async def test_websocket_refuses_cross_site_origin(client):
         "Origin": "https://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
         "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "x3JJHMbDL1EzLkh9GBhXDw=="})
     assert response.status == 403
+
+
+async def test_password_guessing_is_rate_limited(client, new_client):
+    await register(client, "alice")
+    guesser = await new_client()
+    csrf = await page_csrf(guesser)
+    statuses = []
+    for attempt in range(12):
+        response = await guesser.post("/api/login", json={"username": "alice", "auth_key": f"{attempt:02d}" * 22},
+                                      headers={"X-CSRF-Token": csrf})
+        statuses.append(response.status)
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many attempts" in (await response.json())["message"]

@@ -138,3 +138,24 @@ async def test_incomplete_upload_leaves_no_blob(room, app_server):
     assert response.status == 200
     store = app_server.app[app_keys.blob_store]
     assert [blob async for blob in store.list_ids()] == []
+
+
+async def test_stale_uploads_are_forgotten_and_free_the_quota(room, app_server):
+    from datetime import datetime, timedelta, timezone
+
+    from server import app_keys
+    from server.domain.blobs import drop_stale_uploads, referenced_blob_ids, storage_used
+
+    alice, _, _, room_id = room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 100}')
+    upload_id = (await response.json())["upload"]
+    assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"x" * 50)).status == 200
+    sessionmaker = app_server.app[app_keys.sessionmaker]
+    async with sessionmaker() as db, db.begin():
+        assert await storage_used(db, alice.id) == 100
+        now = datetime.now(timezone.utc)
+        assert await drop_stale_uploads(db, now=now, older_than=timedelta(hours=1)) == []
+        parts = await drop_stale_uploads(db, now=now + timedelta(hours=2), older_than=timedelta(hours=1))
+        assert len(parts) == 1
+        assert await referenced_blob_ids(db, parts) == set()
+        assert await storage_used(db, alice.id) == 0

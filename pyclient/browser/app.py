@@ -23,6 +23,7 @@ from ..protocol.kdf import (
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
 from .files import Attachments, Cancelled
+from .sessions import SessionsPanel
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .expiry import Countdowns
 from .idb import Store
@@ -40,10 +41,19 @@ def _unb64(text: str) -> bytes:
 
 
 def make_backend():
-    if getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
+    # "sealroom.backend" = "pure" in localStorage forces the reference backend
+    # (troubleshooting, and the benchmarks' comparison).
+    forced_pure = js.localStorage.getItem("sealroom.backend") == "pure"
+    if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
     return PureBackend()  # no WebCrypto (plain-HTTP origin that is not localhost)
+
+
+def register_service_worker() -> None:
+    """Cache the pinned runtime for fast repeat loads and offline start (web/static/sw.js)."""
+    if getattr(js.navigator, "serviceWorker", None) is not None:
+        js.navigator.serviceWorker.register("/sw.js")
 
 
 class App:
@@ -63,6 +73,7 @@ class App:
         self.awaiting: dict[str, asyncio.Future] = {}
         self.registering = False
         self.files = Attachments(self)
+        self.sessions = SessionsPanel(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
@@ -75,6 +86,7 @@ class App:
         body.dataset.bootMs = str(round(js.performance.now()))
         body.dataset.backend = self.backend.name
         self.store = await Store.open()
+        register_service_worker()
         self.bind_events()
         try:
             self.me = (await self.api.call("GET", "/api/me"))["user"]
@@ -96,6 +108,7 @@ class App:
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
+        self.sessions.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)

@@ -119,3 +119,22 @@ async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, n
 
 def new_blob_id() -> str:
     return secrets.token_hex(16)
+
+
+async def drop_stale_uploads(db: AsyncSession, *, now: datetime, older_than: timedelta) -> list[str]:
+    """Forget uploads abandoned for ``older_than`` (a crash, a closed tab);
+    returns their part blob ids for the caller to delete from the store."""
+    stale = list(await db.scalars(select(Upload.id).where(Upload.created_at < now - older_than)))
+    if not stale:
+        return []
+    part_ids = list(await db.scalars(select(UploadPart.blob_id).where(UploadPart.upload_id.in_(stale))))
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(stale)))
+    await db.execute(delete(Upload).where(Upload.id.in_(stale)))
+    return part_ids
+
+
+async def referenced_blob_ids(db: AsyncSession, blob_ids: list[str]) -> set[str]:
+    """Which of these store ids a Blob row or a live upload part still needs."""
+    blobs = await db.scalars(select(Blob.id).where(Blob.id.in_(blob_ids)))
+    parts = await db.scalars(select(UploadPart.blob_id).where(UploadPart.blob_id.in_(blob_ids)))
+    return set(blobs) | set(parts)

@@ -58,9 +58,24 @@ def message_json(row) -> dict:
             "envelope": json.loads(row.body)}
 
 
+LOGIN_ATTEMPTS = 10       # per address and per username
+LOGIN_WINDOW_SECONDS = 300
+
+
+async def limit_attempts(request: web.Request, *keys: str) -> None:
+    """Slow down password guessing: a clear 429 with Retry-After."""
+    limiter = request.app[app_keys.rate_limiter]
+    for key in keys:
+        wait = await limiter.hit(key, LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS)
+        if wait:
+            raise ApiError("rate_limited", f"Too many attempts. Wait {wait} seconds and try again.",
+                           headers={"Retry-After": str(wait)})
+
+
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
+    await limit_attempts(request, f"register:{request.remote}")
     username = accounts.validate_username(body.get("username"))
     auth_key = accounts.validate_auth_key(body.get("auth_key"))
     password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
@@ -76,6 +91,7 @@ async def login(request: web.Request) -> web.Response:
     username, auth_key = body.get("username"), body.get("auth_key")
     if not isinstance(username, str) or not isinstance(auth_key, str):
         raise accounts.login_failed()
+    await limit_attempts(request, f"login-ip:{request.remote}", f"login-user:{accounts.username_key(username)}")
     async with transaction(request) as db:
         user = await accounts.find_user(db, username)
     password_hash = user.password_hash if user else accounts.DUMMY_HASH

@@ -47,9 +47,10 @@ def error_response(code: str, message: str, status: int | None = None) -> web.Re
 class ApiError(web.HTTPException):
     """Raised by handlers to stop with a JSON error body."""
 
-    def __init__(self, code: str, message: str, status: int | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None, headers: dict | None = None):
         self.status_code = status or STATUS_FOR_CODE.get(code, 400)
-        super().__init__(text=json.dumps({"error": code, "message": message}), content_type="application/json")
+        super().__init__(text=json.dumps({"error": code, "message": message}), content_type="application/json",
+                         headers=headers)
 
 
 async def json_body(request: web.Request, max_bytes: int = 64 * 1024) -> dict:

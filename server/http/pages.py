@@ -5,6 +5,7 @@ from the pinned npm packages, pure-Python wheels built at set-up, and the
 ``pyclient`` package zipped from the source tree at start-up.
 """
 
+import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -44,6 +45,13 @@ def find_wheels(config: Config) -> list[str]:
     return names
 
 
+def runtime_version(config: Config, wheels: list[str]) -> str:
+    """Changes whenever a pinned browser package changes, to renew the SW cache."""
+    digest = hashlib.sha256((config.node_modules_dir.parent / "package-lock.json").read_bytes())
+    digest.update("\n".join(wheels).encode())
+    return digest.hexdigest()[:16]
+
+
 def check_vendor_files(config: Config) -> None:
     missing = [name for name in PYODIDE_FILES if not (config.node_modules_dir / "pyodide" / name).exists()]
     if not (config.node_modules_dir / "@pyscript" / "core" / "dist" / "core.js").exists():
@@ -71,6 +79,21 @@ async def pyscript_config(request: web.Request) -> web.Response:
 async def pyclient_zip(request: web.Request) -> web.Response:
     return web.Response(body=request.app[app_keys.pyclient_zip], content_type="application/zip",
                         headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/sw.js")
+async def service_worker(request: web.Request) -> web.Response:
+    """At the root so its scope is the whole site; versioned by the pinned runtime."""
+    config = request.app[app_keys.config]
+    script = (config.web_dir / "static" / "sw.js").read_text()
+    return web.Response(text=script.replace("__VERSION__", request.app[app_keys.pyscript_files]["version"]),
+                        content_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/manifest.webmanifest")
+async def manifest(request: web.Request) -> web.FileResponse:
+    path = request.app[app_keys.config].web_dir / "static" / "manifest.webmanifest"
+    return web.FileResponse(path, headers={"Content-Type": "application/manifest+json"})
 
 
 @routes.get("/pyodide/{name}")

@@ -168,3 +168,18 @@ def test_empty_oversize_and_disguised_names_are_handled(people, tmp_path):
             assert download.value.suggested_filename == shown
     finally:
         small.stop()
+
+
+def test_upload_can_be_cancelled_and_keeps_the_files(pair, server):
+    alice, _ = pair
+    attach(alice, [("big.bin", "application/octet-stream", os.urandom(40 * 1024 * 1024))])
+    alice.page.click("#send")
+    expect(alice.page.locator("#upload-panel")).to_be_visible()
+    alice.page.click("#upload-cancel")
+    expect(alice.page.locator("#composer-error")).to_contain_text("Upload cancelled")
+    expect(alice.page.locator("#pending-files li")).to_have_count(1)
+    database = sqlite3.connect(server.data_dir / "sealroom.db")
+    assert database.execute("SELECT count(*) FROM uploads").fetchone() == (0,)
+    assert database.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
+    database.close()
+    assert not [p for p in (server.data_dir / "blobs").rglob("*") if p.is_file()]

@@ -119,3 +119,17 @@ def test_tampered_envelope_is_flagged_unverified(people, server):
     expect(tampered.locator(".badge")).to_have_text("⚠ Unverified")
     expect(tampered).not_to_contain_text("original words")
     expect(intact).to_have_attribute("data-status", "verified")
+
+
+def test_sessions_can_be_listed_and_signed_out_remotely(people, server):
+    phone, laptop = people("alice"), people("alice")
+    phone.register()
+    laptop.goto()
+    laptop.sign_in_form()
+    phone.page.click("#sessions-panel summary")
+    sessions = phone.page.locator("#session-list li")
+    expect(sessions).to_have_count(2)
+    phone.page.locator('#session-list li[data-current="false"] button').click()
+    expect(sessions).to_have_count(1)
+    assert laptop.page.request.get(server.url + "/api/me").status == 401
+    assert phone.page.request.get(server.url + "/api/me").status == 200

@@ -1,0 +1,47 @@
+"""The signed-in devices panel: list sessions and sign any of them out."""
+
+from .dom import by_id, clear, make, on, toast
+from .net import ApiError
+
+
+class SessionsPanel:
+    def __init__(self, app):
+        self.app = app
+
+    def bind(self) -> None:
+        on(by_id("sessions-panel"), "toggle", self.on_toggle, prevent_default=False)
+
+    async def on_toggle(self, _event) -> None:
+        if by_id("sessions-panel").open:
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        try:
+            sessions = (await self.app.api.call("GET", "/api/sessions"))["sessions"]
+        except ApiError as error:
+            toast(error.message)
+            return
+        listing = by_id("session-list")
+        clear(listing)
+        for session in sessions:
+            started = session["created_at"][:16].replace("T", " ")
+            agent = session["user_agent"][:60] or "unknown browser"
+            item = make("li", f"{agent} · since {started} UTC", "session", data_current=str(session["current"]).lower())
+            if session["current"]:
+                item.appendChild(make("strong", " (this browser)"))
+            else:
+                button = make("button", "Sign out", "link", type="button")
+                on(button, "click", self._revoker(session["id"]))
+                item.appendChild(button)
+            listing.appendChild(item)
+
+    def _revoker(self, session_id: str):
+        async def revoke(_event):
+            try:
+                await self.app.api.call("DELETE", f"/api/sessions/{session_id}")
+            except ApiError as error:
+                toast(error.message)
+                return
+            toast("That session is signed out.")
+            await self.refresh()
+        return revoke

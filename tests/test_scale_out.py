@@ -1,0 +1,87 @@
+"""Scale-out mode for real: two server instances on one PostgreSQL database,
+with events crossing between them through Redis pub/sub."""
+
+import json
+import secrets
+
+import asyncpg
+import pytest
+
+from server.app import create_app
+from server.config import Config
+from tests.helpers import register
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def pg_url():
+    name = f"sealroom_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def two_servers(aiohttp_server, tmp_path, pg_url):
+    config = Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL)
+    first = await aiohttp_server(create_app(config))
+    second = await aiohttp_server(create_app(config))
+    return first, second
+
+
+async def _next_frame(ws, kind: str) -> dict:
+    while True:
+        frame = json.loads((await ws.receive(timeout=10)).data)
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_message_sent_on_one_process_reaches_a_member_on_another(two_servers, aiohttp_client):
+    first, second = two_servers
+    alice_client, bob_client = await aiohttp_client(first), await aiohttp_client(second)
+    alice = await register(alice_client, "alice", 0)
+    bob = await register(bob_client, "bob", 1)
+    bob_ws = await bob_client.ws_connect("/ws")
+    await _next_frame(bob_ws, "hello")
+
+    room = (await (await alice.post("/api/rooms", {"name": "Across", "members": ["bob"]})).json())["room"]
+    assert (await _next_frame(bob_ws, "room"))["room"]["id"] == room["id"]
+
+    alice_ws = await alice_client.ws_connect("/ws")
+    await _next_frame(alice_ws, "hello")
+    envelope = await alice.envelope(room["id"], {alice.id: alice.public_key, bob.id: bob.public_key})
+    await alice_ws.send_str(json.dumps({"type": "send", "ref": "x", "room": room["id"], "envelope": envelope}))
+    assert (await _next_frame(alice_ws, "sent"))["ref"] == "x"
+    delivered = await _next_frame(bob_ws, "message")
+    assert delivered["envelope"] == envelope
+
+    history = await (await bob_client.get(f"/api/rooms/{room['id']}/messages")).json()
+    assert [m["envelope"] for m in history["messages"]] == [envelope]
+
+
+async def test_session_from_one_process_is_valid_on_the_other(two_servers, aiohttp_client):
+    first, second = two_servers
+    client = await aiohttp_client(first)
+    await register(client, "carol", None)
+    other = await aiohttp_client(second)
+    other.session.cookie_jar.update_cookies(
+        {"sealroom_session": client.session.cookie_jar.filter_cookies(client.make_url("/"))["sealroom_session"].value})
+    response = await other.get("/api/me")
+    assert response.status == 200
+    assert (await response.json())["user"]["username"] == "carol"
+
+
+async def test_rate_limit_is_shared_across_processes(two_servers):
+    from server import app_keys
+
+    first, second = two_servers
+    key = f"test:{secrets.token_hex(4)}"
+    limiters = [first.app[app_keys.rate_limiter], second.app[app_keys.rate_limiter]]
+    waits = [await limiters[i % 2].hit(key, 3, 60, now=1_000_000.0) for i in range(5)]
+    assert waits[:3] == [0, 0, 0] and all(wait > 0 for wait in waits[3:])

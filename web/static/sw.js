@@ -1,0 +1,55 @@
+// SealRoom service worker: makes repeat loads fast and lets the app start offline.
+// Pinned runtime files (Pyodide, PyScript, wheels) are served cache-first under a
+// cache named after their versions; the page, its config and the client code are
+// network-first so updates arrive at once. API calls and the WebSocket never touch
+// the cache: they carry only ciphertext, but they must always be live.
+const VERSION = "__VERSION__";
+const RUNTIME = `sealroom-runtime-${VERSION}`;
+const SHELL = `sealroom-shell-${VERSION}`;
+const CACHE_FIRST = ["/pyodide/", "/pyscript/", "/wheels/"];
+const NETWORK_FIRST = ["/static/", "/py/", "/pyscript.json", "/manifest.webmanifest"];
+
+self.addEventListener("install", () => self.skipWaiting());
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name !== RUNTIME && name !== SHELL) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+async function cacheFirst(request) {
+  const cache = await caches.open(RUNTIME);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
+async function networkFirst(request, cacheKey) {
+  const cache = await caches.open(SHELL);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(cacheKey || request, response.clone());
+    return response;
+  } catch (error) {
+    const hit = await cache.match(cacheKey || request);
+    if (hit) return hit;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (event.request.mode === "navigate" && url.pathname === "/") {
+    event.respondWith(networkFirst(event.request, "/"));
+  } else if (CACHE_FIRST.some((prefix) => url.pathname.startsWith(prefix))) {
+    event.respondWith(cacheFirst(event.request));
+  } else if (NETWORK_FIRST.some((prefix) => url.pathname.startsWith(prefix))) {
+    event.respondWith(networkFirst(event.request));
+  }
+});
