@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from . import app_keys, backup
 from .blobs import BlobStore
 from .db import truncate_wal
-from .domain import expiry
+from .domain import blobs, expiry
 from .http.common import app_now
 
 log = logging.getLogger("sealroom.jobs")
@@ -87,12 +87,9 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
     row that references it. Returns how many blobs were deleted.
     """
     async with sessionmaker() as db, db.begin():
-        upload_ids, part_blobs = await expiry.abandoned_uploads(db, started_before=now - ABANDONED_UPLOAD_AGE)
-    for blob_id in part_blobs:
+        part_blobs = await blobs.drop_stale_uploads(db, now=now, older_than=ABANDONED_UPLOAD_AGE)
+    for blob_id in part_blobs:  # if this is cut short, the orphan listing below finds the rest
         await store.delete(blob_id)
-    if upload_ids:
-        async with sessionmaker() as db, db.begin():
-            await expiry.delete_uploads(db, upload_ids)
     deleted = len(part_blobs)
 
     cutoff = now - grace
@@ -100,7 +97,7 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 
     async def flush() -> int:
         async with sessionmaker() as db, db.begin():
-            referenced = await expiry.referenced_blob_ids(db, candidates)
+            referenced = await blobs.referenced_blob_ids(db, candidates)
         orphans = [blob_id for blob_id in candidates if blob_id not in referenced]
         for blob_id in orphans:
             await store.delete(blob_id)

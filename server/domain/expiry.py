@@ -57,28 +57,10 @@ async def delete_rooms(db: AsyncSession, room_ids: list[str]) -> None:
     await db.execute(delete(Room).where(Room.id.in_(room_ids)))
 
 
-async def referenced_blob_ids(db: AsyncSession, blob_ids: list[str]) -> set[str]:
-    """Those of ``blob_ids`` that a blob row or an upload in progress holds."""
-    blobs = await db.scalars(select(Blob.id).where(Blob.id.in_(blob_ids)))
-    parts = await db.scalars(select(UploadPart.blob_id).where(UploadPart.blob_id.in_(blob_ids)))
-    return set(blobs) | set(parts)
-
-
-async def abandoned_uploads(db: AsyncSession, *, started_before: datetime) -> tuple[list[str], list[str]]:
-    """Uploads started before ``started_before`` and never completed: their
-    ids, and the blob ids of the parts they stored."""
-    upload_ids = list(await db.scalars(select(Upload.id).where(Upload.created_at < started_before)))
-    part_blobs = list(await db.scalars(select(UploadPart.blob_id).where(UploadPart.upload_id.in_(upload_ids))))
-    return upload_ids, part_blobs
-
-
-async def delete_uploads(db: AsyncSession, upload_ids: list[str] | None = None) -> None:
-    """Delete uploads in progress (all of them when ``upload_ids`` is None)."""
-    parts, uploads = delete(UploadPart), delete(Upload)
-    if upload_ids is not None:
-        parts, uploads = parts.where(UploadPart.upload_id.in_(upload_ids)), uploads.where(Upload.id.in_(upload_ids))
-    await db.execute(parts)
-    await db.execute(uploads)
+async def delete_uploads(db: AsyncSession) -> None:
+    """Delete every upload in progress (a restored backup holds none of their parts)."""
+    await db.execute(delete(UploadPart))
+    await db.execute(delete(Upload))
 
 
 
