@@ -1,6 +1,7 @@
 """Room expiry as the page shows it: time left, and when to warn.
 
-Pure functions (no ``js``), so they run and are tested in CPython too.
+Pure functions (no ``js``), so they run and are tested in CPython too; the
+words are chosen and translated in ``pyclient.browser.expiry``.
 """
 
 from datetime import datetime
@@ -25,24 +26,17 @@ def warning_level(seconds: float) -> str:
     return ""
 
 
-def countdown_text(seconds: float) -> str:
-    if seconds <= 0:
-        return "Expired"
-    seconds = int(seconds)
+def time_left(seconds: float) -> dict[str, int]:
+    """The two largest units worth showing: days and hours, hours and
+    minutes, minutes, or seconds."""
+    seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        left = f"{days} d {hours} h"
-    elif hours:
-        left = f"{hours} h {minutes} min"
-    elif minutes:
-        left = f"{minutes} min"
-    else:
-        left = f"{secs} s"
-    return f"Deleted in {left}"
-
-
-def warning_text(room_name: str, level: str) -> str:
-    when = "an hour" if level == "hour" else "24 hours"
-    return f"“{room_name}” and everything in it will be deleted in less than {when}."
+        return {"days": days, "hours": hours}
+    if hours:
+        return {"hours": hours, "minutes": minutes}
+    if minutes:
+        return {"minutes": minutes}
+    return {"seconds": secs}

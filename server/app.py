@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from . import app_keys
+from . import app_keys, i18n
 from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
@@ -86,6 +86,7 @@ def create_app(config: Config) -> web.Application:
     wheels = pages.find_wheels(config)
     app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
+    app[app_keys.catalogs] = i18n.load_catalogs(config.web_dir)
     storage = EncryptedCookieStorage(
         config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",
         secure=config.secure_cookies, max_age=config.session_absolute_seconds)

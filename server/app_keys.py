@@ -18,6 +18,7 @@ blob_store = web.AppKey("blob_store", BlobStore)
 rate_limiter = web.AppKey("rate_limiter", object)  # MemoryRateLimiter or RedisRateLimiter
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
+catalogs = web.AppKey("catalogs", dict)  # language -> {English text: translation}
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
 clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time forward
 

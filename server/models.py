@@ -133,3 +133,15 @@ class RequestNonce(Base):
 
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Invite(Base):
+    """A share link into a room. Only the token's SHA-256 is stored, so a
+    database leak does not hand out working links."""
+
+    __tablename__ = "invites"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

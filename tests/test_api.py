@@ -187,3 +187,36 @@ async def test_password_guessing_is_rate_limited(client, new_client):
     assert statuses[10:] == [429, 429]
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many attempts" in (await response.json())["message"]
+
+
+async def test_invite_link_lets_a_signed_in_user_join_until_it_expires(client, new_client):
+    alice = await register(client, "alice", 0)
+    bob_client = await new_client()
+    bob = await register(bob_client, "bob", 1)
+    room = (await (await alice.post("/api/rooms", {"name": "Open house"})).json())["room"]
+    invite = await (await alice.post(f"/api/rooms/{room['id']}/invites", {})).json()
+    assert invite["path"] == f"/?invite={invite['token']}"
+
+    response = await bob.post("/api/invites/accept", {"token": invite["token"]})
+    assert response.status == 200
+    assert {m["username"] for m in (await response.json())["room"]["members"]} == {"alice", "bob"}
+    assert (await bob_client.get(f"/api/rooms/{room['id']}")).status == 200
+    response = await bob.post("/api/invites/accept", {"token": "forged-token"})
+    assert response.status == 404
+    assert "not valid" in (await response.json())["message"]
+
+
+async def test_invites_are_stored_only_as_hashes(client, app_server):
+    import hashlib
+
+    from sqlalchemy import select
+
+    from server import app_keys
+    from server.models import Invite
+
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Hashes"})).json())["room"]
+    token = (await (await alice.post(f"/api/rooms/{room['id']}/invites", {})).json())["token"]
+    async with app_server.app[app_keys.sessionmaker]() as db:
+        stored = (await db.scalars(select(Invite.token_hash))).all()
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]

@@ -18,7 +18,7 @@ from server.config import Config, ConfigError
 from server.db import make_engine, make_sessionmaker, migrate
 from server.domain import expiry, rooms
 from server.domain.errors import NotFound
-from server.models import Blob, Envelope, Member, Room, Upload, UploadPart, User
+from server.models import Blob, Envelope, Invite, Member, Room, Upload, UploadPart, User
 from tests.helpers import signed
 from tests.retention import WEEK, Clock, scan, seed_room, start_upload_with_part, store_blob, ws_reply
 
@@ -123,6 +123,7 @@ async def test_expired_room_is_gone_from_api_websocket_store_and_disk(client, ne
     store = app[app_keys.blob_store]
     room = f"/api/rooms/{seeded.room_id}"
     assert (await bob_client.get(room)).status == 200
+    assert (await seeded.alice.post(f"{room}/invites", {})).status == 201
     for needle in seeded.sentinels():
         assert scan(config.data_dir, needle), "the scan must see the ciphertext while the room lives"
     bob_ws = await bob_client.ws_connect("/ws")
@@ -153,7 +154,7 @@ async def test_expired_room_is_gone_from_api_websocket_store_and_disk(client, ne
     assert frame == {"type": "room_expired", "room": seeded.room_id}
     with pytest.raises(BlobNotFound):
         await store.size(seeded.blob_id)
-    for model in (Room, Envelope, Member, Blob):
+    for model in (Room, Envelope, Member, Blob, Invite):
         assert await _count(app, model) == 0, model
     assert await _count(app, User) == 2  # accounts outlive rooms
 

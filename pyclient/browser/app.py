@@ -23,7 +23,10 @@ from ..protocol.kdf import (
 )
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint, format_fingerprint, format_safety_number, safety_number
 from .files import Attachments, Cancelled
+from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
+from . import i18n
+from .i18n import _
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .expiry import Countdowns
 from .idb import Store
@@ -58,6 +61,7 @@ def register_service_worker() -> None:
 
 class App:
     def __init__(self):
+        i18n.load()
         csrf = js.document.querySelector('meta[name="csrf-token"]').getAttribute("content")
         self.api = Api(csrf)
         self.backend = make_backend()
@@ -74,6 +78,7 @@ class App:
         self.registering = False
         self.files = Attachments(self)
         self.sessions = SessionsPanel(self)
+        self.invites = Invites(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
@@ -87,6 +92,7 @@ class App:
         body.dataset.backend = self.backend.name
         self.store = await Store.open()
         register_service_worker()
+        remember_invite_from_url()
         self.bind_events()
         try:
             self.me = (await self.api.call("GET", "/api/me"))["user"]
@@ -96,7 +102,7 @@ class App:
         unlock = js.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if not unlock:
             # Signed in, but this tab has never held the password: ask again.
-            self.show_auth(username=self.me["username"], note="Enter your password to unlock your key in this tab.")
+            self.show_auth(username=self.me["username"], note=_("Enter your password to unlock your key in this tab."))
             return
         await self.enter(_unb64(unlock))
 
@@ -109,6 +115,7 @@ class App:
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
         self.sessions.bind()
+        self.invites.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -120,9 +127,9 @@ class App:
         self.render_auth_mode()
 
     def render_auth_mode(self) -> None:
-        set_text("auth-title", "Create your account" if self.registering else "Sign in")
-        set_text("auth-submit", "Create account" if self.registering else "Sign in")
-        set_text("auth-switch", "Have an account? Sign in" if self.registering else "New here? Create an account")
+        set_text("auth-title", _("Create your account") if self.registering else _("Sign in"))
+        set_text("auth-submit", _("Create account") if self.registering else _("Sign in"))
+        set_text("auth-switch", _("Have an account? Sign in") if self.registering else _("New here? Create an account"))
         by_id("auth-password").setAttribute("autocomplete", "new-password" if self.registering else "current-password")
 
     async def on_auth_switch(self, _event) -> None:
@@ -133,13 +140,13 @@ class App:
         username = by_id("auth-username").value.strip()
         password = by_id("auth-password").value
         if len(password) < 8:
-            show_error("auth-error", "Use a password of at least 8 characters.")
+            show_error("auth-error", _("Use a password of at least 8 characters."))
             return
         button = by_id("auth-submit")
         button.disabled = True
         show_error("auth-error", None)
         try:
-            set_text("auth-submit", "Deriving your keys…")
+            set_text("auth-submit", _("Deriving your keys…"))
             master = await self.backend.pbkdf2_sha256(
                 account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
             auth_key, keystore_key = split_master_key(master)
@@ -161,7 +168,7 @@ class App:
         try:
             await self.load_or_create_key(keystore_key)
         except (ApiError, ProtocolError) as error:
-            self.show_auth(username=self.me["username"], note=f"Your key could not be unlocked: {error.message}")
+            self.show_auth(username=self.me["username"], note=_("Your key could not be unlocked: {reason}", reason=error.message))
             return
         show("boot", False)
         show("auth", False)
@@ -174,12 +181,13 @@ class App:
         self.socket.connect()
         await self.load_rooms()
         self.countdowns.start()
+        await self.invites.accept_pending()
         js.document.body.dataset.ready = "1"
 
     async def load_or_create_key(self, keystore_key: bytes) -> None:
         user_id = self.me["id"]
         if self.me["public_key"] is None:
-            self.step("Generating your RSA-3072 key pair in this page…")
+            self.step(_("Generating your RSA-3072 key pair in this page…"))
             started = js.performance.now()
             pair = await self.backend.generate_keypair(DEFAULT_RSA_BITS)
             js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
@@ -187,13 +195,13 @@ class App:
                 self.backend, keystore_key, user_id=user_id, public_key=pair.public_key,
                 private_key=pair.private_key, iv=os.urandom(16))
             await self.store.put("keys", user_id, {"public_key": _b64(pair.public_key), "sealed": _b64(sealed)})
-            self.step("Registering your public key…")
+            self.step(_("Registering your public key…"))
             self.me = (await self.api.call("PUT", "/api/me/key", {
                 "public_key": _b64(pair.public_key), "key_backup": _b64(sealed)}))["user"]
             self.private_key, self.public_key = pair.private_key, pair.public_key
-            toast("Your key pair was created in this page.")
+            toast(_("Your key pair was created in this page."))
             return
-        self.step("Unlocking your key…")
+        self.step(_("Unlocking your key…"))
         public_key = _unb64(self.me["public_key"])
         local = await self.store.get("keys", user_id)
         if local is None or _unb64(local["public_key"]) != public_key:
@@ -215,7 +223,7 @@ class App:
             self.socket.close()
         self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
-        self.show_auth(note="You are signed out.")
+        self.show_auth(note=_("You are signed out."))
 
     # ---- rooms ----------------------------------------------------------
 
@@ -254,7 +262,7 @@ class App:
         by_id("new-room-name").value = ""
         by_id("new-room-members").value = ""
         self.rooms[room["id"]] = room
-        toast(f"Room “{room['name']}” created.")
+        toast(_("Room “{name}” created.", name=room["name"]))
         await self.open_room(room["id"])
 
     async def on_add_member(self, _event) -> None:
@@ -266,7 +274,7 @@ class App:
             return
         show_error("add-member-error", None)
         by_id("add-member-name").value = ""
-        toast(f"{username} was added.")
+        toast(_("{name} was added.", name=username))
         await self.refresh_members()
 
     async def refresh_members(self) -> None:
@@ -294,21 +302,23 @@ class App:
         clear(member_list)
         for member in self.members.values():
             item = make("li", cls="member", data_user=member["username"])
-            item.appendChild(make("strong", member["username"] + (" (you)" if member["id"] == self.me["id"] else "")))
-            item.appendChild(make("div", "Fingerprint: " + format_fingerprint(bytes.fromhex(member["fingerprint"])),
+            item.appendChild(make("strong", member["username"] + (_(" (you)") if member["id"] == self.me["id"] else "")))
+            item.appendChild(make("div", _("Fingerprint: ") + format_fingerprint(bytes.fromhex(member["fingerprint"])),
                                   "fingerprint"))
             if member["id"] != self.me["id"]:
                 number = safety_number(self.me["id"], self.public_key, member["id"], _unb64(member["public_key"]))
-                item.appendChild(make("div", "Safety number: " + format_safety_number(number), "safety-number"))
+                item.appendChild(make("div", _("Safety number: ") + format_safety_number(number), "safety-number"))
             if member["id"] in self.changed_keys:
-                item.appendChild(make("div", f"⚠ {member['username']}'s key has changed since you first saw it. "
-                                             "Compare safety numbers before you trust it.", "error key-changed"))
+                item.appendChild(make("div", _("⚠ {name}'s key has changed since you first saw it. "
+                                               "Compare safety numbers before you trust it.", name=member["username"]),
+                                      "error key-changed"))
             member_list.appendChild(item)
 
     async def open_room(self, room_id: str) -> None:
         self.room_id = room_id
         self.render_rooms()
         show("room")
+        show("invite-panel", False)
         clear(by_id("messages"))
         try:
             await self.refresh_members()
@@ -318,7 +328,8 @@ class App:
             return
         room = self.rooms[room_id]
         set_text("room-name", room["name"])
-        set_text("room-expiry", f"This room and everything in it is deleted on {room['expires_at'][:16].replace('T', ' ')} UTC.")
+        set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
+                                  when=room["expires_at"][:16].replace("T", " ")))
         by_id("room-countdown").dataset.expires = room["expires_at"]
         await self.countdowns.refresh()
         for message in messages:
@@ -339,7 +350,7 @@ class App:
             self.files.pending = []  # files chosen for this room will never be sent
             self.files.render_pending()
         self.render_rooms()
-        toast(f"“{room['name']}” reached its expiry and was deleted, with everything in it.")
+        toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
     # ---- messages -------------------------------------------------------
 
@@ -369,18 +380,18 @@ class App:
         except ProtocolError as error:
             item.dataset.status = "unverified"
             item.dataset.failed = error.kind
-            badge.textContent = "⚠ Unverified"
-            item.appendChild(make("div", f"This message failed a security check ({error.kind.replace('_', ' ')}): "
-                                         f"{error.message}. It is not shown.", "body warning"))
+            badge.textContent = _("⚠ Unverified")
+            item.appendChild(make("div", _("This message failed a security check ({check}): {reason}. It is not shown.",
+                                           check=error.kind.replace("_", " "), reason=error.message), "body warning"))
         else:
             name = sender["username"]
             if envelope.sender in self.changed_keys:
                 item.dataset.status = "unverified"
                 item.dataset.failed = "key_changed"
-                badge.textContent = f"⚠ Unverified key: {name}'s key changed"
+                badge.textContent = _("⚠ Unverified key: {name}'s key changed", name=name)
             else:
                 item.dataset.status = "verified"
-                badge.textContent = f"✓ Verified from {name}"
+                badge.textContent = _("✓ Verified from {name}", name=name)
             if payload["body"]:
                 item.appendChild(make("div", payload["body"], "body"))
             if payload["kind"] == "files" and envelope.sender not in self.changed_keys:
@@ -404,10 +415,10 @@ class App:
                 payload = {"kind": "text", "body": text}
             await self.send_payload(payload, message_id)
         except Cancelled:
-            self.composer_error("Upload cancelled. Your files are still attached: send again when ready.")
+            self.composer_error(_("Upload cancelled. Your files are still attached: send again when ready."))
             return
         except (ApiError, asyncio.TimeoutError) as error:
-            self.composer_error(getattr(error, "message", "The server did not confirm the message. Try again."))
+            self.composer_error(getattr(error, "message", _("The server did not confirm the message. Try again.")))
             return
         finally:
             button.disabled = False
@@ -442,11 +453,11 @@ class App:
         if kind in ("sent", "error") and frame.get("ref") in self.awaiting:
             self.awaiting[frame["ref"]].set_result(frame)
         elif kind == "error":
-            toast(frame.get("message", "The server refused a request."))
+            toast(frame.get("message", _("The server refused a request.")))
         elif kind == "message" and frame["room"] == self.room_id:
             await self.show_message(frame)
         elif kind == "message":
-            toast(f"New message in {self.rooms.get(frame['room'], {}).get('name', 'a room')}.")
+            toast(_("New message in {room}.", room=self.rooms.get(frame["room"], {}).get("name", "…")))
         elif kind == "room_expired":
             await self.remove_room(frame["room"])
         elif kind == "room":

@@ -10,10 +10,30 @@ import asyncio
 
 import js
 
-from ..expiry import countdown_text, seconds_left, warning_level, warning_text
+from ..expiry import seconds_left, time_left, warning_level
 from .dom import toast
+from .i18n import _
 
 TICK_SECONDS = 1.0
+
+
+def countdown_text(seconds: float) -> str:
+    if seconds <= 0:
+        return _("Expired")
+    left = time_left(seconds)
+    if "days" in left:
+        return _("Deleted in {days} d {hours} h", **left)
+    if "hours" in left:
+        return _("Deleted in {hours} h {minutes} min", **left)
+    if "minutes" in left:
+        return _("Deleted in {minutes} min", **left)
+    return _("Deleted in {seconds} s", **left)
+
+
+def warning_text(room_name: str, level: str) -> str:
+    if level == "hour":
+        return _("“{room}” and everything in it will be deleted in less than an hour.", room=room_name)
+    return _("“{room}” and everything in it will be deleted in less than 24 hours.", room=room_name)
 
 
 class Countdowns:

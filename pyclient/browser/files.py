@@ -24,6 +24,7 @@ from ..protocol.attachment import (
     safe_file_name,
 )
 from ..protocol.request_sig import sign_request
+from .i18n import _
 from .dom import by_id, clear, make, on, set_text, show
 from .net import ApiError
 
@@ -85,11 +86,12 @@ class Attachments:
             file = files.item(index)
             name = safe_file_name(file.name)
             if file.size == 0:
-                problems.append(f"“{name}” is empty, so there is nothing to send.")
+                problems.append(_("“{name}” is empty, so there is nothing to send.", name=name))
             elif file.size > self.max_bytes:
-                problems.append(f"“{name}” is {human_size(file.size)}; the limit is {human_size(self.max_bytes)}.")
+                problems.append(_("“{name}” is {size}; the limit is {limit}.", name=name, size=human_size(file.size),
+                                                  limit=human_size(self.max_bytes)))
             elif len(self.pending) >= 10:
-                problems.append("A message can carry at most 10 files.")
+                problems.append(_("A message can carry at most 10 files."))
             else:
                 self.pending.append(file)
         self.app.composer_error(" ".join(problems) or None)
@@ -100,7 +102,7 @@ class Attachments:
         clear(listing)
         for index, file in enumerate(self.pending):
             item = make("li", f"{safe_file_name(file.name)} ({human_size(file.size)})", "pending-file")
-            remove = make("button", "✕", "link", type="button", aria_label="Remove this file")
+            remove = make("button", "✕", "link", type="button", aria_label=_("Remove this file"))
             on(remove, "click", self._remover(index))
             item.appendChild(remove)
             listing.appendChild(item)
@@ -138,7 +140,7 @@ class Attachments:
         try:
             for file in self.pending:
                 ref = await self.upload_one(room_id, message_id, file, lambda n, base=sent: self.progress(
-                    base + n, total, f"Encrypting and uploading {safe_file_name(file.name)}…"))
+                    base + n, total, _("Encrypting and uploading {name}…", name=safe_file_name(file.name))))
                 sent += blob_size(file.size)
                 refs.append(encode_file_ref(ref))
         finally:
@@ -182,9 +184,9 @@ class Attachments:
         for ref in refs:
             box = make("div", cls="attachment", data_state="pending", data_name=safe_file_name(ref.name))
             box.appendChild(make("div", f"{safe_file_name(ref.name)} · {human_size(ref.size)}", "attachment-name"))
-            status = make("div", "Encrypted file: not opened yet.", "attachment-status")
+            status = make("div", _("Encrypted file: not opened yet."), "attachment-status")
             box.appendChild(status)
-            button = make("button", "Download and verify", "attachment-open", type="button")
+            button = make("button", _("Download and verify"), "attachment-open", type="button")
             box.appendChild(button)
             container.appendChild(box)
             opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id)
@@ -202,25 +204,25 @@ class Attachments:
             return
         box.setAttribute("data-state", "loading")
         status = box.querySelector(".attachment-status")
-        status.textContent = "Downloading and verifying…"
+        status.textContent = _("Downloading and verifying…")
         try:
             parts = await self.download(ref, room=room, sender=sender, message_id=message_id,
                                         on_progress=lambda n: setattr(status, "textContent",
-                                                                      f"Verifying… {100 * n // max(ref.size, 1)}%"))
+                                                                      _("Verifying… {percent}%", percent=100 * n // max(ref.size, 1))))
         except ProtocolError as error:
             box.setAttribute("data-state", "refused")
             box.setAttribute("data-failed", error.kind)
-            status.textContent = f"⚠ Refused: this file failed the {error.kind.replace('_', ' ')} check " \
-                                 f"({error.message}). It was not saved or shown."
+            status.textContent = _("⚠ Refused: this file failed the {check} check ({reason}). It was not saved or shown.",
+                                   check=error.kind.replace("_", " "), reason=error.message)
             return
         except ApiError as error:
             box.setAttribute("data-state", "error")
-            status.textContent = f"Could not download: {error.message}"
+            status.textContent = _("Could not download: {reason}", reason=error.message)
             return
         blob = js.Blob.new(to_js(parts), to_js({"type": ref.mime}, dict_converter=js.Object.fromEntries))
         url = js.URL.createObjectURL(blob)
         box.setAttribute("data-state", "verified")
-        status.textContent = f"✓ Verified from {sender['username']}"
+        status.textContent = _("✓ Verified from {name}", name=sender["username"])
         button = box.querySelector(".attachment-open")
         button.remove()
         if ref.mime.startswith("image/"):
@@ -229,7 +231,7 @@ class Attachments:
             box.appendChild(make("video", cls="preview", src=url, controls=""))
         elif ref.mime.startswith("audio/"):
             box.appendChild(make("audio", cls="preview", src=url, controls=""))
-        box.appendChild(make("a", "Save", "attachment-save", href=url, download=safe_file_name(ref.name)))
+        box.appendChild(make("a", _("Save"), "attachment-save", href=url, download=safe_file_name(ref.name)))
 
     async def download(self, ref: FileRef, *, room: str, sender: dict, message_id: str, on_progress) -> list:
         """Plaintext chunks as Uint8Arrays, returned only if every check passed."""
@@ -243,7 +245,7 @@ class Attachments:
             try:
                 result = await reader.read()
             except Exception:
-                raise ApiError(0, "network", "The download was interrupted. Try again.") from None
+                raise ApiError(0, "network", _("The download was interrupted. Try again.")) from None
             if result.done:
                 break
             for chunk in await decryptor.feed(result.value.to_bytes()):

@@ -6,6 +6,8 @@ import json
 import js
 from pyodide.ffi import create_proxy, to_js
 
+from .i18n import _
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
@@ -30,7 +32,7 @@ class Api:
         try:
             return await js.fetch(path, to_js(options, dict_converter=js.Object.fromEntries))
         except Exception:
-            raise ApiError(0, "network", "The server cannot be reached. Check your connection and try again.") from None
+            raise ApiError(0, "network", _("The server cannot be reached. Check your connection and try again.")) from None
 
     async def call(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
                    raw: bytes | None = None) -> dict:
@@ -48,7 +50,7 @@ class Api:
             data = {}
         if not response.ok:
             raise ApiError(response.status, data.get("error", "error"),
-                           data.get("message", f"The server answered {response.status}."))
+                           data.get("message", _("The server answered {status}.", status=response.status)))
         if "csrf" in data:
             self.csrf = data["csrf"]
         return data

@@ -1,5 +1,6 @@
 """The signed-in devices panel: list sessions and sign any of them out."""
 
+from .i18n import _
 from .dom import by_id, clear, make, on, toast
 from .net import ApiError
 
@@ -25,12 +26,12 @@ class SessionsPanel:
         clear(listing)
         for session in sessions:
             started = session["created_at"][:16].replace("T", " ")
-            agent = session["user_agent"][:60] or "unknown browser"
-            item = make("li", f"{agent} · since {started} UTC", "session", data_current=str(session["current"]).lower())
+            agent = session["user_agent"][:60] or _("unknown browser")
+            item = make("li", _("{agent} · since {started} UTC", agent=agent, started=started), "session", data_current=str(session["current"]).lower())
             if session["current"]:
-                item.appendChild(make("strong", " (this browser)"))
+                item.appendChild(make("strong", _(" (this browser)")))
             else:
-                button = make("button", "Sign out", "link", type="button")
+                button = make("button", _("Sign out"), "link", type="button")
                 on(button, "click", self._revoker(session["id"]))
                 item.appendChild(button)
             listing.appendChild(item)
@@ -42,6 +43,6 @@ class SessionsPanel:
             except ApiError as error:
                 toast(error.message)
                 return
-            toast("That session is signed out.")
+            toast(_("That session is signed out."))
             await self.refresh()
         return revoke

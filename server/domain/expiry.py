@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Blob, Envelope, Member, Room, Upload, UploadPart
+from ..models import Blob, Envelope, Invite, Member, Room, Upload, UploadPart
 
 
 @dataclass
@@ -52,7 +52,7 @@ async def delete_rooms(db: AsyncSession, room_ids: list[str]) -> None:
     """
     uploads = select(Upload.id).where(Upload.room_id.in_(room_ids))
     await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
-    for model in (Upload, Envelope, Blob, Member):
+    for model in (Upload, Envelope, Blob, Invite, Member):
         await db.execute(delete(model).where(model.room_id.in_(room_ids)))
     await db.execute(delete(Room).where(Room.id.in_(room_ids)))
 

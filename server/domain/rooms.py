@@ -1,6 +1,8 @@
 """Rooms, members and envelopes, with expiry checked on every read and write."""
 
+import hashlib
 import json
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -11,7 +13,7 @@ from pyclient.errors import ProtocolError
 from pyclient.protocol.envelope import encode_envelope, parse_envelope
 from pyclient.protocol.keys import fingerprint
 
-from ..models import Envelope, Member, Room, User
+from ..models import Envelope, Invite, Member, Room, User
 from .accounts import find_user, new_id
 from .errors import Conflict, Invalid, NotFound, StaleMembers
 
@@ -130,3 +132,37 @@ async def history(db: AsyncSession, room: Room, *, before: int | None = None) ->
         query = query.where(Envelope.seq < before)
     result = await db.scalars(query.order_by(Envelope.seq.desc()).limit(HISTORY_PAGE))
     return list(reversed(list(result)))
+
+
+INVITE_LIFETIME = timedelta(hours=48)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_invite(db: AsyncSession, room: Room, creator: User, *, now: datetime) -> tuple[str, datetime]:
+    """A fresh share-link token, valid 48 hours and never past the room's expiry."""
+    token = secrets.token_urlsafe(24)
+    expires_at = min(now + INVITE_LIFETIME, room.expires_at)
+    db.add(Invite(token_hash=_token_hash(token), room_id=room.id, created_by=creator.id, expires_at=expires_at))
+    await db.flush()
+    return token, expires_at
+
+
+async def accept_invite(db: AsyncSession, token, user: User, *, now: datetime, max_members: int) -> Room:
+    if not isinstance(token, str) or len(token) > 64:
+        raise NotFound("This invite link is not valid.")
+    invite = await db.get(Invite, _token_hash(token))
+    room = await db.get(Room, invite.room_id) if invite else None
+    if invite is None or room is None or invite.expires_at <= now or room.expires_at <= now:
+        raise NotFound("This invite link is not valid or has expired. Ask for a new one.")
+    if user.public_key is None:
+        raise Invalid("Create your key before you join a room.")
+    if await db.get(Member, (room.id, user.id)) is None:
+        count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
+        if count >= max_members:
+            raise Invalid(f"A room holds at most {max_members} members.")
+        db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
+        await db.flush()
+    return room

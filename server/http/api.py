@@ -211,3 +211,26 @@ async def get_messages(request: web.Request) -> web.Response:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         rows = await rooms.history(db, room, before=int(before) if before else None)
     return web.json_response({"messages": [message_json(row) for row in rows]})
+
+
+@routes.post("/api/rooms/{room_id}/invites")
+async def create_invite(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        token, expires_at = await rooms.create_invite(db, room, user, now=utcnow(request))
+    return web.json_response({"token": token, "path": f"/?invite={token}", "expires_at": expires_at.isoformat()},
+                             status=201)
+
+
+@routes.post("/api/invites/accept")
+async def accept_invite(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    config = request.app[app_keys.config]
+    async with transaction(request) as db:
+        room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),
+                                         max_members=config.max_room_members)
+        members = await rooms.room_members(db, room.id)
+    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    return web.json_response({"room": room_json(room, members)})

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from .. import app_keys
+from .. import app_keys, i18n
 from ..domain.errors import DomainError
 
 STATUS_FOR_CODE = {
@@ -40,8 +40,9 @@ async def transaction(request: web.Request):
         yield db
 
 
-def error_response(code: str, message: str, status: int | None = None) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status or STATUS_FOR_CODE.get(code, 400))
+def error_response(code: str, message: str, status: int | None = None, headers=None) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status or STATUS_FOR_CODE.get(code, 400),
+                             headers=headers)
 
 
 class ApiError(web.HTTPException):
@@ -68,9 +69,20 @@ async def json_body(request: web.Request, max_bytes: int = 64 * 1024) -> dict:
     return body
 
 
+def translated(request: web.Request, message: str) -> str:
+    """The message in the reader's language, when the catalog has it."""
+    catalogs = request.app.get(app_keys.catalogs, {})
+    return i18n.translate(catalogs.get(i18n.pick_language(request), {}), message)
+
+
 @web.middleware
 async def domain_errors(request: web.Request, handler):
+    """Domain errors and ApiErrors become JSON bodies in the reader's language."""
     try:
         return await handler(request)
     except DomainError as error:
-        return error_response(error.code, error.message)
+        return error_response(error.code, translated(request, error.message))
+    except ApiError as error:
+        body = json.loads(error.text)
+        retry = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else None
+        return error_response(body["error"], translated(request, body["message"]), error.status_code, headers=retry)

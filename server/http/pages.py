@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp_jinja2
 from aiohttp import web
 
-from .. import app_keys
+from .. import app_keys, i18n
 from ..config import Config
 from .sessions import csrf_token
 
@@ -63,7 +63,20 @@ def check_vendor_files(config: Config) -> None:
 @routes.get("/")
 @aiohttp_jinja2.template("app.html")
 async def index(request: web.Request) -> dict:
-    return {"csrf": await csrf_token(request)}
+    language = i18n.pick_language(request)
+    catalog = request.app[app_keys.catalogs][language]
+    return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog,
+            "_": lambda text: i18n.translate(catalog, text)}
+
+
+@routes.get("/lang/{language}")
+async def choose_language(request: web.Request) -> web.Response:
+    language = request.match_info["language"]
+    if language not in i18n.LANGUAGES:
+        raise web.HTTPNotFound()
+    response = web.HTTPSeeOther("/")
+    response.set_cookie(i18n.COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    raise response
 
 
 @routes.get("/pyscript.json")

@@ -1,6 +1,7 @@
 """Two people in two browsers exchange a signed, encrypted message."""
 
 import base64
+import re
 import json
 import sqlite3
 
@@ -133,3 +134,19 @@ def test_sessions_can_be_listed_and_signed_out_remotely(people, server):
     expect(sessions).to_have_count(1)
     assert laptop.page.request.get(server.url + "/api/me").status == 401
     assert phone.page.request.get(server.url + "/api/me").status == 200
+
+
+def test_invite_link_brings_a_new_member_into_the_room(people):
+    alice, carol = people("alice"), people("carol")
+    alice.register()
+    carol.register()
+    alice.create_room("Party", [])
+    alice.page.click("#invite-create")
+    link = alice.page.locator("#invite-url")
+    expect(link).to_have_value(re.compile(r"/\?invite="))
+    carol.page.goto(link.input_value())
+    carol.wait_booted()
+    expect(carol.page.locator("#room-name")).to_have_text("Party")
+    expect(alice.page.locator('#member-list li[data-user="carol"]')).to_be_visible()
+    alice.send("welcome, carol")
+    expect(carol.messages().last.locator(".body")).to_have_text("welcome, carol")

@@ -1,0 +1,66 @@
+"""Share links into a room: make one, share it (Web Share, or copy), and join
+through one after signing in."""
+
+import js
+
+from .dom import by_id, on, show, toast
+from .i18n import _
+from .net import ApiError
+
+PENDING_INVITE = "sealroom.invite"
+
+
+def remember_invite_from_url() -> None:
+    """Keep ``?invite=TOKEN`` across sign-in, then clean it from the address bar."""
+    token = js.URLSearchParams.new(js.location.search).get("invite")
+    if token:
+        js.sessionStorage.setItem(PENDING_INVITE, token)
+        js.history.replaceState(None, "", "/")
+
+
+class Invites:
+    def __init__(self, app):
+        self.app = app
+
+    def bind(self) -> None:
+        on(by_id("invite-create"), "click", self.on_create)
+        on(by_id("invite-share"), "click", self.on_share)
+
+    async def on_create(self, _event) -> None:
+        try:
+            invite = await self.app.api.call("POST", f"/api/rooms/{self.app.room_id}/invites", {})
+        except ApiError as error:
+            toast(error.message)
+            return
+        by_id("invite-url").value = js.location.origin + invite["path"]
+        show("invite-panel")
+        toast(_("Anyone with this link can join the room for 48 hours. Share it privately."))
+
+    async def on_share(self, _event) -> None:
+        url = by_id("invite-url").value
+        if getattr(js.navigator, "share", None) is not None:
+            try:
+                await js.navigator.share(js.Object.fromEntries([["title", "SealRoom"], ["url", url]]))
+                return
+            except Exception:
+                pass  # cancelled, or not allowed here: fall back to copying
+        try:
+            await js.navigator.clipboard.writeText(url)
+            toast(_("Link copied."))
+        except Exception:
+            by_id("invite-url").select()
+            toast(_("Select the link and copy it."))
+
+    async def accept_pending(self) -> None:
+        token = js.sessionStorage.getItem(PENDING_INVITE)
+        if not token:
+            return
+        js.sessionStorage.removeItem(PENDING_INVITE)
+        try:
+            room = (await self.app.api.call("POST", "/api/invites/accept", {"token": token}))["room"]
+        except ApiError as error:
+            toast(error.message)
+            return
+        self.app.rooms[room["id"]] = room
+        toast(_("You joined “{name}”.", name=room["name"]))
+        await self.app.open_room(room["id"])
