@@ -35,7 +35,8 @@ class Config:
     port: int = 8080
     data_dir: Path = Path("var")
     database_url: str = ""
-    redis_url: str = ""  # set to scale out: events cross processes through Redis
+    redis_url: str = ""
+    auth_attempts: int = 10  # sign-in and registration attempts per address (and per username) in 5 minutes  # set to scale out: events cross processes through Redis
     secure_cookies: bool = False
     session_idle_seconds: int = 12 * 3600
     session_absolute_seconds: int = 7 * 24 * 3600
@@ -67,6 +68,7 @@ class Config:
             data_dir=data_dir,
             database_url=env.get("SEALROOM_DATABASE_URL") or "",
             redis_url=env.get("SEALROOM_REDIS_URL") or "",
+            auth_attempts=_int(env, "SEALROOM_AUTH_ATTEMPTS", 10),
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",

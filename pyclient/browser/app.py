@@ -448,9 +448,19 @@ class App:
                 return
             raise ApiError(400, reply["error"], reply["message"])
 
+    async def catch_up(self) -> None:
+        """After a reconnect: anything sent while the socket was down."""
+        await self.load_rooms()
+        if self.room_id in self.rooms:
+            messages = (await self.api.call("GET", f"/api/rooms/{self.room_id}/messages"))["messages"]
+            for message in messages:
+                await self.show_message(message)
+
     async def on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
-        if kind in ("sent", "error") and frame.get("ref") in self.awaiting:
+        if kind == "hello" and self.socket.connections > 1:
+            await self.catch_up()
+        elif kind in ("sent", "error") and frame.get("ref") in self.awaiting:
             self.awaiting[frame["ref"]].set_result(frame)
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))

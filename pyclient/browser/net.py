@@ -65,6 +65,7 @@ class Socket:
         self._closed = False
         self._proxies = []
         self.ready = asyncio.Event()
+        self.connections = 0  # how many times the socket has opened
 
     def connect(self) -> None:
         scheme = "wss" if js.location.protocol == "https:" else "ws"
@@ -75,6 +76,7 @@ class Socket:
             asyncio.ensure_future(self._on_frame(json.loads(event.data)))
 
         def on_open(_event):
+            self.connections += 1
             self.ready.set()
 
         def on_close(_event):

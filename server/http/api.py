@@ -58,7 +58,6 @@ def message_json(row) -> dict:
             "envelope": json.loads(row.body)}
 
 
-LOGIN_ATTEMPTS = 10       # per address and per username
 LOGIN_WINDOW_SECONDS = 300
 
 
@@ -66,7 +65,7 @@ async def limit_attempts(request: web.Request, *keys: str) -> None:
     """Slow down password guessing: a clear 429 with Retry-After."""
     limiter = request.app[app_keys.rate_limiter]
     for key in keys:
-        wait = await limiter.hit(key, LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS)
+        wait = await limiter.hit(key, request.app[app_keys.config].auth_attempts, LOGIN_WINDOW_SECONDS)
         if wait:
             raise ApiError("rate_limited", f"Too many attempts. Wait {wait} seconds and try again.",
                            headers={"Retry-After": str(wait)})

@@ -18,7 +18,6 @@ A queued frame about a room that has expired since is dropped, not delivered.
 
 import asyncio
 import json
-from datetime import datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -80,22 +79,14 @@ async def _dispatch(request, user, raw: str) -> dict:
     return reply
 
 
-def _room_expired(frame: dict, now: datetime) -> bool:
-    """True for a frame about a room whose ``expires_at`` has passed."""
-    expires_at = frame.get("expires_at")
-    if expires_at is None and isinstance(frame.get("room"), dict):
-        expires_at = frame["room"].get("expires_at")
-    return expires_at is not None and datetime.fromisoformat(expires_at) <= now
-
-
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
-        frame = await subscription.queue.get()
+        text, expires_at = await subscription.queue.get()
         if subscription.overflowed:
             await ws.close(code=4008, message=b"too far behind; reload")
             return
-        if not _room_expired(frame, utcnow(request)):
-            await ws.send_json(frame)
+        if expires_at is None or expires_at > utcnow(request):  # the room may have expired since
+            await ws.send_str(text)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:

@@ -150,3 +150,28 @@ def test_invite_link_brings_a_new_member_into_the_room(people):
     expect(alice.page.locator('#member-list li[data-user="carol"]')).to_be_visible()
     alice.send("welcome, carol")
     expect(carol.messages().last.locator(".body")).to_have_text("welcome, carol")
+
+
+def test_messages_sent_while_a_reader_was_offline_appear_after_reconnect(people):
+    alice, bob = people("alice"), people("bob")
+    link = {"blocked": False, "routes": []}
+
+    def websocket(route):
+        if link["blocked"]:
+            route.close()  # the network is down: every reconnect fails
+            return
+        route.connect_to_server()
+        link["routes"].append(route)
+
+    bob.page.route_web_socket(re.compile(r"/ws$"), websocket)
+    alice.register()
+    bob.register()
+    alice.create_room("Gaps", ["bob"])
+    bob.open_room("Gaps")
+    link["blocked"] = True
+    link["routes"][-1].close()
+    alice.send("sent during the gap")
+    bob.page.wait_for_timeout(2500)
+    expect(bob.messages()).to_have_count(0)
+    link["blocked"] = False
+    expect(bob.messages().last.locator(".body")).to_have_text("sent during the gap")
