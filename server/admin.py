@@ -16,12 +16,12 @@ safe to run while the server runs.
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
+from search_index import rebuild_async as rebuild_search_index
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -161,11 +161,7 @@ async def restore_command(ctx: Context, args) -> None:
 
 
 async def reindex(ctx: Context, args) -> None:
-    if importlib.util.find_spec("search_index") is None:
-        raise AdminError("Search is not part of this installation, so there is no index to rebuild.")
-    import search_index
-    # rebuild() runs its own event loop (it is also a plain function for scripts), so in a thread.
-    documents = await asyncio.to_thread(search_index.rebuild, ctx.config)
+    documents = await rebuild_search_index(ctx.config)
     print(f"The search index was rebuilt ({documents} documents).")
 
 
@@ -237,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("backup_dir", metavar="BACKUP_DIR")
     sub.set_defaults(run=restore_command)
 
-    commands.add_parser("reindex", help="rebuild the search index").set_defaults(run=reindex)
+    commands.add_parser("reindex", help="rebuild the search index (with the server stopped)").set_defaults(run=reindex)
     commands.add_parser("stats", help="counts and storage used").set_defaults(run=stats)
     return parser
 

@@ -2,6 +2,10 @@
 
 import logging
 import mimetypes
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
@@ -9,13 +13,16 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from search_index import IndexUpdater, open_or_rebuild
+from search_index.rebuild import index_dir
+
 from . import app_keys, i18n
 from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, pages
+from .http import api, blobs, pages, search
 from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
@@ -78,6 +85,22 @@ async def bus_ctx(app: web.Application):
     await bus.close()
 
 
+async def search_ctx(app: web.Application):
+    """The search index, rebuilt here if missing or damaged. Scaled out, each
+    process keeps a private copy, built at start and fed by the bus."""
+    config = app[app_keys.config]
+    directory = Path(tempfile.mkdtemp(prefix="sealroom-search-")) if config.redis_url else index_dir(config)
+    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=datetime.now(timezone.utc))
+    updater = IndexUpdater(index)
+    updater.start()
+    app[app_keys.search] = updater
+    app[app_keys.bus].event_listeners.append(updater.submit)
+    yield
+    await updater.close()
+    if config.redis_url:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
@@ -93,9 +116,11 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, sweeper_ctx, backup_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
+                            sweeper_ctx, backup_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
+    app.add_routes(search.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)

@@ -6,6 +6,8 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from search_index import IndexUpdater
+
 from .blobs import BlobStore
 from .bus import Bus
 from .config import Config
@@ -16,6 +18,7 @@ sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
 blob_store = web.AppKey("blob_store", BlobStore)
 rate_limiter = web.AppKey("rate_limiter", object)  # MemoryRateLimiter or RedisRateLimiter
+search = web.AppKey("search", IndexUpdater)  # the search index and its single writer task
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
 catalogs = web.AppKey("catalogs", dict)  # language -> {English text: translation}

@@ -43,8 +43,12 @@ class Subscription:
 
 
 class Bus:
+    """Frames for users' connections, and events for every process's caches
+    (the search index listens to those)."""
+
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self.event_listeners: list = []
 
     def subscribe(self, user_id: str) -> Subscription:
         subscription = Subscription(user_id)
@@ -60,6 +64,13 @@ class Bus:
 
     async def publish(self, user_ids, frame: dict) -> None:
         self.deliver(user_ids, frame)
+
+    async def publish_event(self, event: dict) -> None:
+        self.notify(event)
+
+    def notify(self, event: dict) -> None:
+        for listener in self.event_listeners:
+            listener(event)
 
     def deliver(self, user_ids, frame: dict) -> None:
         text = json.dumps(frame, separators=(",", ":"))  # once, however many sockets get it
@@ -95,13 +106,19 @@ class RedisBus(Bus):
                 if message["type"] == "subscribe":
                     ready.set_result(None)
                 elif message["type"] == "message":
-                    event = json.loads(message["data"])
-                    self.deliver(event["users"], event["frame"])
+                    data = json.loads(message["data"])
+                    if "event" in data:
+                        self.notify(data["event"])
+                    else:
+                        self.deliver(data["users"], data["frame"])
         finally:
             await pubsub.aclose()
 
     async def publish(self, user_ids, frame: dict) -> None:
         await self._redis.publish(self.channel, json.dumps({"users": list(user_ids), "frame": frame}))
+
+    async def publish_event(self, event: dict) -> None:
+        await self._redis.publish(self.channel, json.dumps({"event": event}))
 
     async def close(self) -> None:
         if self._listener is not None:

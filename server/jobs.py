@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from search_index import room_removed_event
+
 from . import app_keys, backup
 from .blobs import BlobStore
 from .db import truncate_wal
@@ -118,10 +120,12 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 # ---- inside the server ---------------------------------------------------
 
 async def sweep_now(app: web.Application) -> PurgeReport:
-    """One expiry sweep, telling connected members which rooms are gone."""
+    """One expiry sweep, telling connected members and the search index which rooms are gone."""
     report = await sweep_expired(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
                                  notify=app[app_keys.bus].publish)
     if report.rooms:
+        for room_id in report.rooms:  # every process drops it from its own search index
+            await app[app_keys.bus].publish_event(room_removed_event(room_id))
         await truncate_wal(app[app_keys.engine])
         log.info("deleted %d expired room(s) and %d blob(s)", len(report.rooms), report.blobs_deleted)
     return report

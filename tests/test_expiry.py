@@ -284,3 +284,23 @@ async def test_blob_download_and_upload_are_refused_once_the_room_expires(client
     assert response.status == 404 and "expired" in (await response.json())["message"]
     response = await as_bob("POST", f"/api/rooms/{seeded.room_id}/uploads", b'{"size": 5}')
     assert response.status == 404
+
+
+async def test_expired_room_leaves_the_search_index(client, new_client, app_server, clock):
+    seeded = await seed_room(client, await new_client(), name="Quarterly plans")
+    updater = app_server.app[app_keys.search]
+    before = clock()
+
+    async def room_names(now):
+        await updater.flush()
+        results = updater.index.search("quarterly", user_id=seeded.alice.id, co_member_ids={seeded.bob.id}, now=now)
+        return [hit.to_json()["name"] for hit in results.rooms]
+
+    assert await room_names(before) == ["Quarterly plans"]
+    response = await client.get("/api/search", params={"q": "quarterly"})
+    assert [room["name"] for room in (await response.json())["rooms"]] == ["Quarterly plans"]
+    clock.advance(WEEK)
+    response = await client.get("/api/search", params={"q": "quarterly"})
+    assert (await response.json())["rooms"] == []  # filtered at once, before any sweep
+    await jobs.sweep_now(app_server.app)
+    assert await room_names(before) == []  # and then removed from the index itself

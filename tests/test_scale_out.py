@@ -1,6 +1,7 @@
 """Scale-out mode for real: two server instances on one PostgreSQL database,
 with events crossing between them through Redis pub/sub."""
 
+import asyncio
 import json
 import secrets
 
@@ -85,3 +86,22 @@ async def test_rate_limit_is_shared_across_processes(two_servers):
     limiters = [first.app[app_keys.rate_limiter], second.app[app_keys.rate_limiter]]
     waits = [await limiters[i % 2].hit(key, 3, 60, now=1_000_000.0) for i in range(5)]
     assert waits[:3] == [0, 0, 0] and all(wait > 0 for wait in waits[3:])
+
+
+async def test_room_created_on_one_process_is_searchable_on_the_other(two_servers, aiohttp_client):
+    from server import app_keys
+
+    first, second = two_servers
+    alice_client = await aiohttp_client(first)
+    alice = await register(alice_client, "alice", 0)
+    await alice.post("/api/rooms", {"name": "Phòng Họp Nguyễn"})
+    other = await aiohttp_client(second)
+    other.session.cookie_jar.update_cookies(
+        {"sealroom_session": alice_client.session.cookie_jar.filter_cookies(alice_client.make_url("/"))["sealroom_session"].value})
+    for _ in range(50):
+        await second.app[app_keys.search].flush()
+        found = (await (await other.get("/api/search", params={"q": "nguyen"})).json())["rooms"]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert [room["name"] for room in found] == ["Phòng Họp Nguyễn"]

@@ -31,6 +31,7 @@ from .dom import by_id, clear, make, on, set_text, show, show_error, toast
 from .expiry import Countdowns
 from .idb import Store
 from .net import Api, ApiError, Socket
+from .search import SearchPanel
 
 UNLOCK_KEY = "sealroom.keystore"
 
@@ -79,6 +80,7 @@ class App:
         self.files = Attachments(self)
         self.sessions = SessionsPanel(self)
         self.invites = Invites(self)
+        self.search = SearchPanel(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
@@ -116,6 +118,7 @@ class App:
         self.files.bind()
         self.sessions.bind()
         self.invites.bind()
+        self.search.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -223,6 +226,7 @@ class App:
             self.socket.close()
         self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
+        self.search.forget()
         self.show_auth(note=_("You are signed out."))
 
     # ---- rooms ----------------------------------------------------------
@@ -230,6 +234,7 @@ class App:
     async def load_rooms(self) -> None:
         rooms = (await self.api.call("GET", "/api/rooms"))["rooms"]
         self.rooms = {room["id"]: room for room in rooms}
+        self.search.keep_rooms(self.rooms)
         self.render_rooms()
 
     def render_rooms(self) -> None:
@@ -396,6 +401,7 @@ class App:
                 item.appendChild(make("div", payload["body"], "body"))
             if payload["kind"] == "files" and envelope.sender not in self.changed_keys:
                 self.files.render(item, payload["files"], room=envelope.room, sender=sender, message_id=envelope.id)
+            self.search.remember(self.room_id, message, name, payload["body"])
         meta.appendChild(make("time", message["created_at"][11:16]))
         container.appendChild(item)
         container.scrollTop = container.scrollHeight

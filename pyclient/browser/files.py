@@ -24,8 +24,8 @@ from ..protocol.attachment import (
     safe_file_name,
 )
 from ..protocol.request_sig import sign_request
-from .i18n import _
 from .dom import by_id, clear, make, on, set_text, show
+from .i18n import _
 from .net import ApiError
 
 INLINE_KINDS = ("image/", "video/", "audio/")

@@ -1,7 +1,7 @@
 """The signed-in devices panel: list sessions and sign any of them out."""
 
-from .i18n import _
 from .dom import by_id, clear, make, on, toast
+from .i18n import _
 from .net import ApiError
 
 

@@ -14,6 +14,7 @@ from .. import app_keys
 from ..domain import accounts, rooms
 from ..domain.errors import Invalid
 from .common import ApiError, json_body, transaction, utcnow
+from .search import index_room, index_user
 from .sessions import authenticate, begin_login, csrf_token, end_login
 
 routes = web.RouteTableDef()
@@ -80,6 +81,7 @@ async def register(request: web.Request) -> web.Response:
     password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
     async with transaction(request) as db:
         user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
+    await index_user(request.app, user)
     token = await begin_login(request, user)
     return web.json_response({"user": user_json(user), "csrf": token}, status=201)
 
@@ -173,6 +175,7 @@ async def create_room(request: web.Request) -> web.Response:
             now=utcnow(request), retention=timedelta(seconds=config.room_retention_seconds),
             max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
+    await index_room(request.app, room, members)
     await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
     return web.json_response({"room": room_json(room, members)}, status=201)
 
@@ -196,6 +199,7 @@ async def add_member(request: web.Request) -> web.Response:
         added = await rooms.add_member(db, room, body.get("username"), now=utcnow(request),
                                        max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
+    await index_room(request.app, room, members)
     await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
     return web.json_response({"member": user_json(added)}, status=201)
 
@@ -231,5 +235,6 @@ async def accept_invite(request: web.Request) -> web.Response:
         room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),
                                          max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
+    await index_room(request.app, room, members)
     await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
     return web.json_response({"room": room_json(room, members)})
