@@ -27,6 +27,7 @@ from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
+from .jobs import backup_ctx, sweeper_ctx
 
 log = logging.getLogger("sealroom")
 mimetypes.add_type("application/wasm", ".wasm")
@@ -45,7 +46,15 @@ async def database_ctx(app: web.Application):
 def make_blob_store(config: Config) -> BlobStore:
     if not config.blob_store:
         return LocalBlobStore(config.data_dir / "blobs")
-    raise ConfigError(f"SEALROOM_BLOB_STORE={config.blob_store!r} is not a supported blob store")
+    if config.blob_store.startswith("s3://"):
+        from .blobs.s3 import S3BlobStore, S3ConfigError  # aiobotocore loads only when S3 is used
+        try:
+            return S3BlobStore.from_url(config.blob_store, endpoint_url=config.s3_endpoint_url,
+                                        region=config.s3_region)
+        except S3ConfigError as error:
+            raise ConfigError(f"SEALROOM_BLOB_STORE: {error}") from None
+    raise ConfigError(f"SEALROOM_BLOB_STORE={config.blob_store!r} is not a supported blob store; "
+                      "leave it empty for DATA_DIR/blobs or write s3://bucket/prefix")
 
 
 async def blob_store_ctx(app: web.Application):
@@ -107,7 +116,8 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx])
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
+                            sweeper_ctx, backup_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)

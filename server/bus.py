@@ -9,10 +9,20 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from datetime import datetime
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBER_BACKLOG = 1000
+
+
+def room_expiry(frame: dict) -> datetime | None:
+    """The ``expires_at`` of the room a frame is about, if it carries one, so
+    that a socket can drop a queued frame once its room has expired."""
+    expires_at = frame.get("expires_at")
+    if expires_at is None and isinstance(frame.get("room"), dict):
+        expires_at = frame["room"].get("expires_at")
+    return datetime.fromisoformat(expires_at) if isinstance(expires_at, str) else None
 
 
 class Subscription:
@@ -21,12 +31,13 @@ class Subscription:
 
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
+        # (frame as JSON text, expiry of the room it is about or None)
+        self.queue: asyncio.Queue[tuple[str, datetime | None]] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
         self.overflowed = False
 
-    def put(self, frame: str) -> None:
+    def put(self, frame: str, room_expires_at: datetime | None = None) -> None:
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait((frame, room_expires_at))
         except asyncio.QueueFull:
             self.overflowed = True
 
@@ -63,9 +74,10 @@ class Bus:
 
     def deliver(self, user_ids, frame: dict) -> None:
         text = json.dumps(frame, separators=(",", ":"))  # once, however many sockets get it
+        expires_at = room_expiry(frame)
         for user_id in user_ids:
             for subscription in tuple(self._subscriptions.get(user_id, ())):
-                subscription.put(text)
+                subscription.put(text, expires_at)
 
 
 class RedisBus(Bus):

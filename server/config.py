@@ -43,6 +43,13 @@ class Config:
     room_retention_seconds: int = 7 * 24 * 3600
     max_room_members: int = 32
     blob_store: str = ""  # "" = DATA_DIR/blobs; "s3://bucket/prefix" = S3-compatible
+    s3_endpoint_url: str = ""  # "" = AWS; set for MinIO, R2, B2... (credentials: AWS_* variables)
+    s3_region: str = "us-east-1"
+    sweep_interval_seconds: int = 15  # expired rooms are deleted within this (plus one sweep) of expiry
+    orphan_grace_seconds: int = 3600  # a blob with no row is removed only once this old
+    backup_dir: Path | None = None  # None = DATA_DIR/backups
+    backup_interval_seconds: int = 24 * 3600  # 0 turns scheduled backups off
+    backup_keep_seconds: int = 0  # 0 = the room retention; never longer than it
     max_upload_bytes: int = 100 * 1024 * 1024
     user_quota_bytes: int = 1024 * 1024 * 1024
     web_dir: Path = REPO_ROOT / "web"
@@ -66,10 +73,35 @@ class Config:
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",
+            s3_endpoint_url=env.get("SEALROOM_S3_ENDPOINT_URL") or "",
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            sweep_interval_seconds=_bounded(env, "SEALROOM_SWEEP_INTERVAL_SECONDS", 15, 3600),
+            orphan_grace_seconds=_int(env, "SEALROOM_ORPHAN_GRACE_SECONDS", 3600),
+            backup_dir=Path(env["SEALROOM_BACKUP_DIR"]).resolve() if env.get("SEALROOM_BACKUP_DIR") else None,
+            backup_interval_seconds=_int(env, "SEALROOM_BACKUP_INTERVAL_SECONDS", 24 * 3600),
+            backup_keep_seconds=_int(env, "SEALROOM_BACKUP_KEEP_SECONDS", 0),
             max_upload_bytes=_bounded(env, "SEALROOM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 2 * 1024 ** 3),
             user_quota_bytes=_int(env, "SEALROOM_USER_QUOTA_BYTES", 1024 ** 3),
             test_pages=env.get("SEALROOM_TEST_PAGES", "") == "1",
         )
+
+    def __post_init__(self):
+        if self.room_retention_seconds < 1:
+            raise ConfigError("SEALROOM_ROOM_RETENTION_SECONDS must be at least 1.")
+        if self.backup_keep_seconds > self.room_retention_seconds:
+            raise ConfigError(
+                "SEALROOM_BACKUP_KEEP_SECONDS must not be longer than the room retention "
+                f"({self.room_retention_seconds} s): a backup must not outlive the rooms it holds.")
+        if self.backup_interval_seconds < 0 or self.backup_keep_seconds < 0 or self.orphan_grace_seconds < 0:
+            raise ConfigError("Backup and orphan-sweep durations cannot be negative.")
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
+
+    @property
+    def effective_backup_keep_seconds(self) -> int:
+        return self.backup_keep_seconds or self.room_retention_seconds
 
     @property
     def effective_database_url(self) -> str:

@@ -48,3 +48,16 @@ async def migrate(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def truncate_wal(engine: AsyncEngine) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it.
+
+    Until then the WAL file can still hold pages of rows that were just
+    deleted; secure_delete zeroes them in the database file only.
+    Best effort: a reader holding an old snapshot makes it a partial
+    checkpoint, and the next sweep tries again.
+    """
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as connection:
+            await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

@@ -26,6 +26,7 @@ from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
+from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
@@ -84,6 +85,7 @@ class App:
         self.sessions = SessionsPanel(self)
         self.invites = Invites(self)
         self.search = SearchPanel(self)
+        self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
 
     # ---- boot and account ------------------------------------------------
 
@@ -195,6 +197,7 @@ class App:
         self.socket = Socket(self.on_frame)
         self.socket.connect()
         await self.load_rooms()
+        self.countdowns.start()
         await self.invites.accept_pending()
         js.document.body.dataset.ready = "1"
 
@@ -216,6 +219,7 @@ class App:
             js.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if self.socket:
             self.socket.close()
+        self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
         self.search.forget()
         self.show_auth(note=_("You are signed out."))
@@ -235,6 +239,7 @@ class App:
             item = make("li")
             button = make("button", room["name"], "active" if room["id"] == self.room_id else None,
                           type="button", data_room=room["id"])
+            button.appendChild(make("span", cls="countdown", data_expires=room["expires_at"]))
             on(button, "click", self._opener(room["id"]))
             item.appendChild(button)
             room_list.appendChild(item)
@@ -298,8 +303,27 @@ class App:
         set_text("room-name", room["name"])
         set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
                                   when=room["expires_at"][:16].replace("T", " ")))
+        by_id("room-countdown").dataset.expires = room["expires_at"]
+        await self.countdowns.refresh()
         for message in messages:
             await self.show_message(message)
+
+    async def remove_room(self, room_id: str) -> None:
+        """The room expired: drop it from the page (the server has deleted it)."""
+        room = self.rooms.pop(room_id, None)
+        if room is None:
+            return
+        if self.room_id == room_id:
+            self.room_id, self.members = None, {}
+            show("room", False)
+            clear(by_id("messages"))
+            clear(by_id("member-list"))
+            by_id("room-countdown").removeAttribute("data-expires")
+            set_text("room-countdown", "")
+            self.files.pending = []  # files chosen for this room will never be sent
+            self.files.render_pending()
+        self.render_rooms()
+        toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
     # ---- messages -------------------------------------------------------
 
@@ -440,6 +464,8 @@ class App:
             await self.show_message(frame)
         elif kind == "message":
             toast(_("New message in {room}.", room=self.rooms.get(frame["room"], {}).get("name", "…")))
+        elif kind == "room_expired":
+            await self.remove_room(frame["room"])
         elif kind == "room":
             await self.load_rooms()
             if frame["room"]["id"] == self.room_id:

@@ -9,9 +9,18 @@
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 BLOB_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    id: str
+    size: int
+    modified: datetime  # timezone-aware UTC
 
 
 class BlobNotFound(Exception):
@@ -43,5 +52,12 @@ class BlobStore(Protocol):
 
     def list_ids(self) -> AsyncIterator[str]:
         """Every complete blob's id (for the orphan sweep and backups)."""
+
+    def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        """Every complete blob with its size and last-modified time."""
+
+    async def clean_partials(self, older_than: float = 3600.0) -> int:
+        """Remove what interrupted writes left behind, if older than
+        ``older_than`` seconds; return how many were removed."""
 
     async def close(self) -> None: ...

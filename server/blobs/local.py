@@ -6,9 +6,10 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 
-from .base import BLOB_ID_RE, BlobNotFound, BlobTooLarge, check_blob_id
+from .base import BLOB_ID_RE, BlobInfo, BlobNotFound, BlobTooLarge, check_blob_id
 
 
 class LocalBlobStore:
@@ -64,11 +65,20 @@ class LocalBlobStore:
         self._path(blob_id).unlink(missing_ok=True)
 
     async def list_ids(self) -> AsyncIterator[str]:
-        for path in sorted(self.root.glob("??/*")):
-            if BLOB_ID_RE.fullmatch(path.name):
-                yield path.name
+        async for info in self.list_blobs():
+            yield info.id
 
-    def clean_partials(self, older_than: float = 3600.0) -> int:
+    async def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        paths = await asyncio.to_thread(lambda: sorted(self.root.glob("??/*")))  # may be a long listing
+        for path in paths:
+            if BLOB_ID_RE.fullmatch(path.name):
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # deleted since the listing
+                    continue
+                yield BlobInfo(path.name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+
+    async def clean_partials(self, older_than: float = 3600.0) -> int:
         """Remove temporary files a crash left behind; returns how many.
 
         Only old ones: another process may be writing a recent one.

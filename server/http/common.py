@@ -24,9 +24,14 @@ STATUS_FOR_CODE = {
 }
 
 
-def utcnow(request: web.Request) -> datetime:
-    clock = request.app.get(app_keys.clock)
+def app_now(app: web.Application) -> datetime:
+    """The time: the app's injected clock if a test set one, else UTC now."""
+    clock = app.get(app_keys.clock)
     return clock() if clock else datetime.now(timezone.utc)
+
+
+def utcnow(request: web.Request) -> datetime:
+    return app_now(request.app)
 
 
 @asynccontextmanager

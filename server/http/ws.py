@@ -5,13 +5,15 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "hello", user: USER_ID}
     -> {type: "send", ref: STR, room: ROOM_ID, envelope: ENVELOPE}
     <- {type: "sent", ref: STR, room: ROOM_ID, seq: INT}
-    <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, envelope: ENVELOPE}
+    <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, expires_at: ISO8601, envelope: ENVELOPE}
     <- {type: "room", room: ROOM}                 you were added, or members changed
+    <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
     <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
 
 The handler parses a frame, dispatches it to ``handle_<type>`` and turns
 domain errors into error frames. A bad frame never closes the connection.
+A queued frame about a room that has expired since is dropped, not delivered.
 """
 
 import asyncio
@@ -47,7 +49,8 @@ async def handle_send(request, user, frame) -> dict:
         room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
         row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request))
         member_ids = [m.id for m in await rooms.room_members(db, room.id)]
-    await request.app[app_keys.bus].publish(member_ids, {"type": "message", **message_json(row)})
+    await request.app[app_keys.bus].publish(
+        member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
     return {"type": "sent", "room": room.id, "seq": row.seq}
 
 
@@ -76,13 +79,14 @@ async def _dispatch(request, user, raw: str) -> dict:
     return reply
 
 
-async def _pump(ws: web.WebSocketResponse, subscription) -> None:
+async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
-        text = await subscription.queue.get()
+        text, expires_at = await subscription.queue.get()
         if subscription.overflowed:
             await ws.close(code=4008, message=b"too far behind; reload")
             return
-        await ws.send_str(text)
+        if expires_at is None or expires_at > utcnow(request):  # the room may have expired since
+            await ws.send_str(text)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -94,7 +98,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     bus = request.app[app_keys.bus]
     subscription = bus.subscribe(user.id)
     request.app[app_keys.websockets].add(ws)
-    pump = asyncio.create_task(_pump(ws, subscription))
+    pump = asyncio.create_task(_pump(request, ws, subscription))
     try:
         await ws.send_json({"type": "hello", "user": user.id})
         async for message in ws:

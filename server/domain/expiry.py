@@ -1,0 +1,71 @@
+"""Expiry and purging: the rows of rooms that are gone.
+
+A room is unreachable from ``expires_at`` on (every read checks it); these
+functions then delete what is left. They only touch the database: the caller
+deletes the blobs from the store (``server.jobs``), because the store is I/O
+the database transaction must not wait on.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import Blob, Envelope, Invite, Member, Room, Upload, UploadPart
+
+
+@dataclass
+class RoomContents:
+    """What deleting a room removes: who to tell, and which blobs to delete."""
+
+    room_id: str
+    member_ids: list[str] = field(default_factory=list)
+    blob_ids: list[str] = field(default_factory=list)
+
+
+async def expired_room_ids(db: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    result = await db.scalars(
+        select(Room.id).where(Room.expires_at <= now).order_by(Room.expires_at).limit(limit))
+    return list(result)
+
+
+async def room_contents(db: AsyncSession, room_ids: list[str]) -> list[RoomContents]:
+    contents = {room_id: RoomContents(room_id) for room_id in room_ids}
+    for room_id, user_id in await db.execute(
+            select(Member.room_id, Member.user_id).where(Member.room_id.in_(room_ids))):
+        contents[room_id].member_ids.append(user_id)
+    for room_id, blob_id in await db.execute(select(Blob.room_id, Blob.id).where(Blob.room_id.in_(room_ids))):
+        contents[room_id].blob_ids.append(blob_id)
+    for room_id, blob_id in await db.execute(  # parts of uploads still in progress
+            select(Upload.room_id, UploadPart.blob_id).join(UploadPart, UploadPart.upload_id == Upload.id)
+            .where(Upload.room_id.in_(room_ids))):
+        contents[room_id].blob_ids.append(blob_id)
+    return list(contents.values())
+
+
+async def delete_rooms(db: AsyncSession, room_ids: list[str]) -> None:
+    """Delete the rooms and every row in them.
+
+    Explicit deletes rather than ``ON DELETE CASCADE`` alone, so that the
+    result does not depend on SQLite's ``foreign_keys`` pragma being on.
+    """
+    uploads = select(Upload.id).where(Upload.room_id.in_(room_ids))
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
+    for model in (Upload, Envelope, Blob, Invite, Member):
+        await db.execute(delete(model).where(model.room_id.in_(room_ids)))
+    await db.execute(delete(Room).where(Room.id.in_(room_ids)))
+
+
+async def delete_uploads(db: AsyncSession) -> None:
+    """Delete every upload in progress (a restored backup holds none of their parts)."""
+    await db.execute(delete(UploadPart))
+    await db.execute(delete(Upload))
+
+
+
+async def live_blob_ids(db: AsyncSession, *, now: datetime) -> list[str]:
+    """Every blob of a room that has not expired."""
+    result = await db.scalars(
+        select(Blob.id).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
+    return list(result)

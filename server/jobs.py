@@ -1,0 +1,200 @@
+"""Background jobs: the expiry sweeper, the orphan sweep and scheduled backups.
+
+The functions at the top take their dependencies as arguments, so the admin
+CLI runs the very same code; the ``*_ctx`` functions at the bottom run them
+inside the server as ``cleanup_ctx`` tasks.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from search_index import room_removed_event
+
+from . import app_keys, backup
+from .blobs import BlobStore
+from .db import truncate_wal
+from .domain import blobs, expiry
+from .http.common import app_now
+
+log = logging.getLogger("sealroom.jobs")
+
+SWEEP_BATCH = 100  # rooms per transaction, so one sweep never holds the database for long
+ORPHAN_BATCH = 500
+ORPHAN_SWEEP_EVERY = 3600.0  # seconds between orphan sweeps inside the server
+BACKUP_PRUNE_EVERY = 3600.0
+ABANDONED_UPLOAD_AGE = timedelta(days=1)  # an upload not completed by then is given up
+
+Notify = Callable[[list[str], dict], Awaitable[None]]
+
+
+@dataclass
+class PurgeReport:
+    rooms: list[str] = field(default_factory=list)
+    blobs_deleted: int = 0
+
+
+async def purge_rooms(sessionmaker: async_sessionmaker, store: BlobStore, room_ids: list[str], *,
+                      notify: Notify | None = None) -> PurgeReport:
+    """Delete rooms with their envelopes, members and blobs.
+
+    Blobs go first, rows last: if the process dies half-way, the rows are
+    still there to say which blobs the next sweep must delete.
+    """
+    report = PurgeReport()
+    if not room_ids:
+        return report
+    async with sessionmaker() as db, db.begin():
+        contents = await expiry.room_contents(db, room_ids)
+    for room in contents:
+        for blob_id in room.blob_ids:
+            await store.delete(blob_id)
+            report.blobs_deleted += 1
+    async with sessionmaker() as db, db.begin():
+        await expiry.delete_rooms(db, room_ids)
+    report.rooms.extend(room_ids)
+    if notify is not None:
+        for room in contents:
+            await notify(room.member_ids, {"type": "room_expired", "room": room.room_id})
+    return report
+
+
+async def sweep_expired(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime,
+                        notify: Notify | None = None, batch_size: int = SWEEP_BATCH) -> PurgeReport:
+    """Delete every room whose ``expires_at`` has passed, one batch at a time."""
+    total = PurgeReport()
+    while True:
+        async with sessionmaker() as db, db.begin():
+            room_ids = await expiry.expired_room_ids(db, now=now, limit=batch_size)
+        if not room_ids:
+            return total
+        report = await purge_rooms(sessionmaker, store, room_ids, notify=notify)
+        total.rooms.extend(report.rooms)
+        total.blobs_deleted += report.blobs_deleted
+        await asyncio.sleep(0)  # let requests in between batches
+
+
+async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime,
+                        grace: timedelta) -> int:
+    """Delete uploads abandoned for a day with their parts, then blobs that
+    nothing references and that are older than ``grace``.
+
+    The grace period covers a write in flight: a blob is stored before the
+    row that references it. Returns how many blobs were deleted.
+    """
+    async with sessionmaker() as db, db.begin():
+        part_blobs = await blobs.drop_stale_uploads(db, now=now, older_than=ABANDONED_UPLOAD_AGE)
+    for blob_id in part_blobs:  # if this is cut short, the orphan listing below finds the rest
+        await store.delete(blob_id)
+    deleted = len(part_blobs)
+
+    cutoff = now - grace
+    candidates: list[str] = []
+
+    async def flush() -> int:
+        async with sessionmaker() as db, db.begin():
+            referenced = await blobs.referenced_blob_ids(db, candidates)
+        orphans = [blob_id for blob_id in candidates if blob_id not in referenced]
+        for blob_id in orphans:
+            await store.delete(blob_id)
+        candidates.clear()
+        return len(orphans)
+
+    async for info in store.list_blobs():
+        if info.modified < cutoff:
+            candidates.append(info.id)
+        if len(candidates) >= ORPHAN_BATCH:
+            deleted += await flush()
+    if candidates:
+        deleted += await flush()
+    await store.clean_partials(older_than=grace.total_seconds())
+    return deleted
+
+
+# ---- inside the server ---------------------------------------------------
+
+async def sweep_now(app: web.Application) -> PurgeReport:
+    """One expiry sweep, telling connected members and the search index which rooms are gone."""
+    report = await sweep_expired(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
+                                 notify=app[app_keys.bus].publish)
+    if report.rooms:
+        for room_id in report.rooms:  # every process drops it from its own search index
+            await app[app_keys.bus].publish_event(room_removed_event(room_id))
+        await truncate_wal(app[app_keys.engine])
+        log.info("deleted %d expired room(s) and %d blob(s)", len(report.rooms), report.blobs_deleted)
+    return report
+
+
+async def orphan_sweep_now(app: web.Application) -> int:
+    config = app[app_keys.config]
+    deleted = await sweep_orphans(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
+                                  grace=timedelta(seconds=config.orphan_grace_seconds))
+    if deleted:
+        log.info("deleted %d orphan blob(s)", deleted)
+    return deleted
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable], name: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:  # a failed run must not stop the schedule; the next one retries
+            log.exception("%s failed; it will run again in %s s", name, seconds)
+
+
+@contextlib.asynccontextmanager
+async def _background(*tasks: asyncio.Task):
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def sweeper_ctx(app: web.Application):
+    """Expiry sweeper. Its first sweep runs before the server takes requests,
+    so rooms that expired while it was down (or in a restored backup) are
+    deleted at once."""
+    try:
+        await sweep_now(app)
+    except Exception:  # expiry is still enforced on every read; the next sweep retries
+        log.exception("the start-up expiry sweep failed")
+    interval = app[app_keys.config].sweep_interval_seconds
+    sweeper = asyncio.create_task(_every(interval, lambda: sweep_now(app), "expiry sweep"))
+    orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep"))
+    async with _background(sweeper, orphans):
+        yield
+
+
+async def backup_ctx(app: web.Application):
+    """Scheduled backups into the backup directory; backups older than the
+    keep time are deleted every hour (or every interval, if shorter)."""
+    config = app[app_keys.config]
+    if not config.backup_interval_seconds:
+        yield
+        return
+    root, keep = config.effective_backup_dir, timedelta(seconds=config.effective_backup_keep_seconds)
+
+    async def make_backup() -> None:
+        path = await backup.create_backup(config, app[app_keys.blob_store], root, now=app_now(app))
+        log.info("backup written to %s", path)
+
+    async def prune() -> None:
+        for old in await asyncio.to_thread(backup.prune_backups, root, now=app_now(app), keep=keep):
+            log.info("backup %s was older than %s and was deleted", old, keep)
+
+    await prune()
+    async with _background(
+            asyncio.create_task(_every(config.backup_interval_seconds, make_backup, "scheduled backup")),
+            asyncio.create_task(_every(min(config.backup_interval_seconds, BACKUP_PRUNE_EVERY), prune, "backup pruning"))):
+        yield
