@@ -30,7 +30,8 @@ async def pg_url():
 
 @pytest.fixture
 async def two_servers(aiohttp_server, tmp_path, pg_url):
-    config = Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL)
+    # Many sign-ups from 127.0.0.1 in one shared Redis: the attempt limit is tested elsewhere.
+    config = Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL, auth_attempts=10_000)
     first = await aiohttp_server(create_app(config))
     second = await aiohttp_server(create_app(config))
     return first, second
