@@ -343,7 +343,7 @@ class App:
             envelope = parse_envelope(message["envelope"])
             sender = self.members.get(envelope.sender)
             if sender is None or sender["public_key"] is None:
-                raise BadSignature("the sender is not a member of this room")
+                raise BadSignature(_("the sender is not a member of this room"))
             payload, trusted, signer_key = await self.open_from(sender, envelope)
         except ProtocolError as error:
             item.dataset.status = "unverified"

@@ -24,6 +24,7 @@ from ..protocol import key_export, keystore
 from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import by_id, make, on, show, show_error, toast
+from .i18n import _
 from .net import ApiError
 
 MIN_PASSPHRASE = 12
@@ -67,7 +68,7 @@ class KeyRing:
 
     async def _create(self) -> None:
         app = self.app
-        app.step("Generating your RSA-3072 key pair in this page…")
+        app.step(_("Generating your RSA-3072 key pair in this page…"))
         started = js.performance.now()
         pair = await app.backend.generate_keypair(DEFAULT_RSA_BITS)
         js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
@@ -77,15 +78,15 @@ class KeyRing:
         self.record = {"public_key": _b64(pair.public_key), "sealed": _b64(sealed), "earlier": [],
                        "exported_at": None}
         await self._save()
-        app.step("Registering your public key…")
+        app.step(_("Registering your public key…"))
         app.me = (await app.api.call("PUT", "/api/me/key", {
             "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None}))["user"]
         self.pairs = [(pair.private_key, pair.public_key)]
-        toast("Your key pair was created in this page.")
+        toast(_("Your key pair was created in this page."))
 
     async def _unlock(self) -> None:
         app = self.app
-        app.step("Unlocking your key…")
+        app.step(_("Unlocking your key…"))
         public_key = _unb64(app.me["public_key"])
         record = await app.store.get("keys", self.user_id)
         if record is None or _unb64(record["public_key"]) != public_key:
@@ -134,7 +135,7 @@ class KeyRing:
         return self.current
 
     def public_keys(self) -> list[bytes]:
-        return [public for _, public in self.pairs]
+        return [public for _private, public in self.pairs]
 
     def has_backup(self) -> bool:
         return bool(self.app.me.get("key_backup")) or bool(self.record.get("exported_at"))
@@ -154,33 +155,32 @@ class KeyRing:
         toggle = make("input", id="server-backup-toggle", type="checkbox")
         label.appendChild(toggle)
         label.appendChild(js.document.createTextNode(
-            " Keep an encrypted backup on the server (it cannot open it; your password does)"))
+            " " + _("Keep an encrypted backup on the server (it cannot open it; your password does)")))
         panel.appendChild(label)
         on(toggle, "change", self.on_toggle_backup, prevent_default=False)
 
         export_form = make("form", id="export-form", cls="key-form")
-        export_form.appendChild(make("p", "A key file lets you use your key in another browser. It is "
-                                          "encrypted with the passphrase you choose here: keep both safe.", "hint"))
-        for field_id, text in (("export-passphrase", "Passphrase (12+ characters)"),
-                               ("export-passphrase-again", "Passphrase again")):
+        export_form.appendChild(make("p", _("A key file lets you use your key in another browser. It is "
+                                            "encrypted with the passphrase you choose here: keep both safe."), "hint"))
+        for field_id, text in (("export-passphrase", _("Passphrase (12+ characters)")),
+                               ("export-passphrase-again", _("Passphrase again"))):
             field_label = make("label", text)
             field_label.appendChild(make("input", id=field_id, type="password", autocomplete="new-password",
                                          required="", minlength=str(MIN_PASSPHRASE)))
             export_form.appendChild(field_label)
-        export_form.appendChild(make("button", "Download key file", id="export-submit", type="submit"))
+        export_form.appendChild(make("button", _("Download key file"), id="export-submit", type="submit"))
         export_form.appendChild(make("p", cls="error", id="export-error", role="alert", hidden=""))
         on(export_form, "submit", self.on_export)
         details = make("details", id="export-panel")
-        details.appendChild(make("summary", "Export key file…"))
+        details.appendChild(make("summary", _("Export key file…")))
         details.appendChild(export_form)
         panel.appendChild(details)
 
         rotate = make("details", id="rotate-panel")
-        rotate.appendChild(make("summary", "Rotate key…"))
-        rotate.appendChild(make("p", "Makes a new key pair. Your old messages stay readable: the old private key "
-                                     "is kept, encrypted. Everyone in your rooms will see that your key changed "
-                                     "and should compare safety numbers with you again.", "hint"))
-        button = make("button", "Make a new key pair", id="rotate-submit", type="button")
+        rotate.appendChild(make("summary", _("Rotate key…")))
+        rotate.appendChild(make("p", _("Makes a new key pair. Your old messages stay readable: the old private key is kept, "
+                                       "encrypted. Everyone in your rooms will see that your key changed and should compare safety numbers with you again."), "hint"))
+        button = make("button", _("Make a new key pair"), id="rotate-submit", type="button")
         on(button, "click", self.on_rotate)
         rotate.appendChild(button)
         panel.appendChild(rotate)
@@ -190,12 +190,12 @@ class KeyRing:
         toggle.checked = bool(self.app.me.get("key_backup"))
         parts = []
         if self.app.me.get("key_backup"):
-            parts.append("An encrypted backup of your key is on the server; your password opens it.")
+            parts.append(_("An encrypted backup of your key is on the server; your password opens it."))
         if self.record.get("exported_at"):
-            parts.append(f"Key file exported {self.record['exported_at'][:16].replace('T', ' ')} UTC.")
+            parts.append(_("Key file exported {when} UTC.", when=self.record["exported_at"][:16].replace("T", " ")))
         if not parts:
-            parts.append("⚠ Your key exists only in this browser. If this browser's data is cleared, or you lose "
-                         "this device, you lose your key and your messages. Export a key file now.")
+            parts.append(_("⚠ Your key exists only in this browser. If this browser's data is cleared, or you lose "
+                           "this device, you lose your key and your messages. Export a key file now."))
         status = by_id("backup-status")
         status.textContent = " ".join(parts)
         status.className = "hint" if self.has_backup() else "error backup-missing"
@@ -206,8 +206,8 @@ class KeyRing:
         wanted = bool(by_id("server-backup-toggle").checked)
         if not wanted and not self.record.get("exported_at"):
             by_id("server-backup-toggle").checked = True
-            show_error("export-error", "Export a key file first: without it, turning the server backup off "
-                                       "would leave your key only in this browser.")
+            show_error("export-error", _("Export a key file first: without it, turning the server backup off "
+                                         "would leave your key only in this browser."))
             by_id("export-panel").open = True
             return
         sealed = self.record["sealed"] if wanted else None
@@ -217,16 +217,16 @@ class KeyRing:
             toast(error.message)
         else:
             self.app.me = reply["user"]
-            toast("Server backup is on." if wanted else "Server backup is off: the server deleted your sealed key.")
+            toast(_("Server backup is on.") if wanted else _("Server backup is off: the server deleted your sealed key."))
         self.render_status()
 
     async def on_export(self, _event) -> None:
         passphrase = by_id("export-passphrase").value
         if len(passphrase) < MIN_PASSPHRASE:
-            show_error("export-error", f"Use a passphrase of at least {MIN_PASSPHRASE} characters.")
+            show_error("export-error", _("Use a passphrase of at least {count} characters.", count=MIN_PASSPHRASE))
             return
         if passphrase != by_id("export-passphrase-again").value:
-            show_error("export-error", "The two passphrases differ.")
+            show_error("export-error", _("The two passphrases differ."))
             return
         show_error("export-error", None)
         button = by_id("export-submit")
@@ -243,7 +243,7 @@ class KeyRing:
         self.record["exported_at"] = js.Date.new().toISOString()
         await self._save()
         self.render_status()
-        toast("Key file downloaded. Keep it and its passphrase safe.")
+        toast(_("Key file downloaded. Keep it and its passphrase safe."))
 
     @staticmethod
     def _download(filename: str, text: str) -> None:
@@ -278,7 +278,7 @@ class KeyRing:
         app.me = reply["user"]
         await app.on_key_rotated()
         self.render_status()
-        toast("Your new key is in use. Export a new key file: the old one does not hold it.")
+        toast(_("Your new key is in use. Export a new key file: the old one does not hold it."))
 
     # ---- importing a key file ----------------------------------------------
 
@@ -287,18 +287,17 @@ class KeyRing:
         if self.import_section is None:
             section = self.import_section = make("section", id="key-import", cls="card")
             form = make("form", id="import-form", cls="key-form")
-            form.appendChild(make("h2", "Import your key file"))
-            form.appendChild(make("p", "Your account has a key, but it is not in this browser and there is no "
-                                       "backup on the server. Choose the key file you exported and type its "
-                                       "passphrase.", "hint"))
-            file_label = make("label", "Key file")
+            form.appendChild(make("h2", _("Import your key file")))
+            form.appendChild(make("p", _("Your account has a key, but it is not in this browser and there is no backup "
+                                         "on the server. Choose the key file you exported and type its passphrase."), "hint"))
+            file_label = make("label", _("Key file"))
             file_label.appendChild(make("input", id="import-file", type="file", accept="application/json,.json",
                                         required=""))
             form.appendChild(file_label)
-            pass_label = make("label", "Passphrase")
+            pass_label = make("label", _("Passphrase"))
             pass_label.appendChild(make("input", id="import-passphrase", type="password", required=""))
             form.appendChild(pass_label)
-            form.appendChild(make("button", "Import key", id="import-submit", type="submit"))
+            form.appendChild(make("button", _("Import key"), id="import-submit", type="submit"))
             form.appendChild(make("p", cls="error", id="import-error", role="alert", hidden=""))
             section.appendChild(form)
             by_id("boot").parentNode.appendChild(section)
@@ -315,21 +314,21 @@ class KeyRing:
     async def import_file(self) -> bool:
         files = by_id("import-file").files
         if files.length == 0:
-            show_error("import-error", "Choose your key file.")
+            show_error("import-error", _("Choose your key file."))
             return False
         try:
             export = key_export.parse_key_export(json.loads(await files.item(0).text()))
             user_id, pairs = await key_export.import_keys(self.app.backend, export, by_id("import-passphrase").value)
         except ValueError:
-            show_error("import-error", "This is not a SealRoom key file.")
+            show_error("import-error", _("This is not a SealRoom key file."))
             return False
         except ProtocolError as error:
-            show_error("import-error", "The passphrase is wrong, or the file was altered."
-                       if error.kind == "bad_mac" else f"This key file cannot be used: {error.message}.")
+            show_error("import-error", _("The passphrase is wrong, or the file was altered.")
+                       if error.kind == "bad_mac" else _("This key file cannot be used: {reason}.", reason=error.message))
             return False
         if user_id != self.user_id or pairs[0][1] != _unb64(self.app.me["public_key"]):
-            show_error("import-error", "This key file holds another account's key, or an older key of yours. "
-                                       "Use the file you exported last.")
+            show_error("import-error", _("This key file holds another account's key, or an older key of yours. "
+                                         "Use the file you exported last."))
             return False
         entries = [{"public_key": _b64(public), "sealed": _b64(await self._seal(private, public))}
                    for private, public in pairs]
@@ -337,7 +336,7 @@ class KeyRing:
         await self._save()
         self.pairs = pairs
         by_id("import-passphrase").value = ""
-        toast("Your key was imported into this browser.")
+        toast(_("Your key was imported into this browser."))
         return True
 
     # ---- warnings before losing the key -----------------------------------
@@ -347,7 +346,7 @@ class KeyRing:
         if self.has_backup() or self.logout_warned:
             return True
         self.logout_warned = True
-        toast("⚠ You have no backup of your key. Your key stays in this browser after you log out, but if its "
-              "data is cleared you lose it. Export a key file first, or click “Log out” again.", 10)
+        toast(_("⚠ You have no backup of your key. Your key stays in this browser after you log out, but if its "
+                "data is cleared you lose it. Export a key file first, or click “Log out” again."), 10)
         by_id("export-panel").open = True
         return False

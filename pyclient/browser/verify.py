@@ -12,6 +12,7 @@ import base64
 from .. import trust
 from ..protocol.keys import format_fingerprint, format_safety_number, safety_number
 from .dom import by_id, clear, make, on
+from .i18n import _
 
 BANNER_ID = "key-warning"
 
@@ -71,35 +72,34 @@ class Verification:
         is_me = member["id"] == self.me["id"]
         state = self.statuses.get(member["id"], "")
         item = make("li", cls="member", data_user=member["username"], data_trust=state or "self")
-        item.appendChild(make("strong", member["username"] + (" (you)" if is_me else "")))
+        item.appendChild(make("strong", member["username"] + (_(" (you)") if is_me else "")))
         if member["public_key"] is None:
-            item.appendChild(make("div", "Has no key yet: cannot receive messages.", "hint"))
+            item.appendChild(make("div", _("Has no key yet: cannot receive messages."), "hint"))
             return item
-        item.appendChild(make("div", "Fingerprint: " + format_fingerprint(bytes.fromhex(member["fingerprint"])),
+        item.appendChild(make("div", _("Fingerprint: ") + format_fingerprint(bytes.fromhex(member["fingerprint"])),
                               "fingerprint"))
         if is_me:
             return item
         number = safety_number(self.me["id"], self.my_public_key, member["id"],
                                base64.b64decode(member["public_key"]))
-        item.appendChild(make("div", "Safety number: " + format_safety_number(number), "safety-number"))
+        item.appendChild(make("div", _("Safety number: ") + format_safety_number(number), "safety-number"))
         details = make("details", cls="safety-qr")
-        details.appendChild(make("summary", "Show as QR code"))
+        details.appendChild(make("summary", _("Show as QR code")))
         details.appendChild(make("img", cls="safety-qr-code", src=safety_qr_data_uri(number),
-                                 alt=f"QR code of your safety number with {member['username']}",
+                                 alt=_("QR code of your safety number with {name}", name=member["username"]),
                                  data_number=number))
         item.appendChild(details)
         if state == trust.CHANGED:
-            item.appendChild(make("div", f"⚠ {member['username']}'s key has changed since you first saw it. "
-                                         "It may be a new device, or someone (even the server) pretending to be "
-                                         "them. Compare safety numbers in person or on a call before you trust it.",
+            item.appendChild(make("div", _("⚠ {name}'s key has changed since you first saw it. It may be a new device, or someone (even the server) "
+                                           "pretending to be them. Compare safety numbers in person or on a call before you trust it.",
+                                           name=member["username"]),
                                   "error key-changed"))
         if state == trust.VERIFIED:
-            item.appendChild(make("div", "✓ You verified this key", "trust-verified"))
+            item.appendChild(make("div", _("✓ You verified this key"), "trust-verified"))
         else:
-            button = make("button", "Mark as verified", "verify-button", type="button")
-            item.appendChild(make("div", "Compare the safety number with "
-                                         f"{member['username']} (read it aloud or scan the QR code), "
-                                         "then mark the key as verified.", "hint"))
+            button = make("button", _("Mark as verified"), "verify-button", type="button")
+            item.appendChild(make("div", _("Compare the safety number with {name} (read it aloud or scan the QR code), "
+                                           "then mark the key as verified.", name=member["username"]), "hint"))
 
             async def verify(_event, member=member):
                 await self.mark_verified(member)
@@ -115,7 +115,7 @@ class Verification:
             by_id("room").insertBefore(self.banner, by_id("members-panel"))
         banner = self.banner
         names = sorted(members[user_id]["username"] for user_id in self.changed() if user_id in members)
-        banner.textContent = (f"⚠ Security warning: the key of {', '.join(names)} changed. Messages under the new "
-                              "key are marked “unverified key” until you compare safety numbers and mark it as "
-                              "verified.") if names else ""
+        banner.textContent = _("⚠ Security warning: the key of {names} changed. Messages under the new key are marked "
+                               "“unverified key” until you compare safety numbers and mark it as verified.",
+                               names=", ".join(names)) if names else ""
         banner.hidden = not names
