@@ -220,3 +220,20 @@ async def test_invites_are_stored_only_as_hashes(client, app_server):
     async with app_server.app[app_keys.sessionmaker]() as db:
         stored = (await db.scalars(select(Invite.token_hash))).all()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+
+
+async def test_revoked_session_loses_its_open_websocket_at_once(client, new_client):
+    await register(client, "alice")
+    ws = await client.ws_connect("/ws")
+    assert json.loads((await ws.receive()).data)["type"] == "hello"
+    laptop = await new_client()
+    csrf = await page_csrf(laptop)
+    response = await laptop.post("/api/login", json={"username": "alice", "auth_key": "A" * 43 + "="},
+                                 headers={"X-CSRF-Token": csrf})
+    laptop_csrf = (await response.json())["csrf"]
+    sessions = (await (await laptop.get("/api/sessions")).json())["sessions"]
+    phone_session = next(s["id"] for s in sessions if not s["current"])
+    response = await laptop.delete(f"/api/sessions/{phone_session}", headers={"X-CSRF-Token": laptop_csrf})
+    assert response.status == 200
+    closing = await ws.receive(timeout=5)
+    assert closing.type.name in ("CLOSE", "CLOSED", "CLOSING") and ws.close_code == 4001

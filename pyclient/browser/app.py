@@ -194,7 +194,7 @@ class App:
         self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
         self.keyring.render()
-        self.socket = Socket(self.on_frame)
+        self.socket = Socket(self.on_frame, self.on_signed_out)
         self.socket.connect()
         await self.load_rooms()
         self.countdowns.start()
@@ -208,6 +208,10 @@ class App:
         if self.room_id is not None:
             await self.open_room(self.room_id)
 
+    async def on_signed_out(self) -> None:
+        """This session was signed out elsewhere (the signed-in browsers list)."""
+        self.forget_session(_("This browser was signed out. Sign in again to continue."))
+
     async def on_logout(self, _event) -> None:
         if self.me and self.public_key and not self.keyring.confirm_logout():
             return
@@ -215,6 +219,10 @@ class App:
             await self.api.call("POST", "/api/logout")
         except ApiError as error:
             toast(error.message)
+        self.forget_session(_("You are signed out."))
+
+    def forget_session(self, note: str) -> None:
+        """Drop everything this tab unlocked, and show the sign-in form."""
         if self.me:
             js.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if self.socket:
@@ -222,7 +230,7 @@ class App:
         self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
         self.search.forget()
-        self.show_auth(note=_("You are signed out."))
+        self.show_auth(note=note)
 
     # ---- rooms ----------------------------------------------------------
 

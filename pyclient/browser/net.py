@@ -56,11 +56,15 @@ class Api:
         return data
 
 
+SIGNED_OUT = 4001  # close code: this session was signed out or revoked
+
+
 class Socket:
     """One WebSocket with reconnects; frames arrive on ``frames`` (a queue)."""
 
-    def __init__(self, on_frame):
+    def __init__(self, on_frame, on_signed_out=None):
         self._on_frame = on_frame
+        self.on_signed_out = on_signed_out
         self._ws = None
         self._closed = False
         self._proxies = []
@@ -79,9 +83,13 @@ class Socket:
             self.connections += 1
             self.ready.set()
 
-        def on_close(_event):
+        def on_close(event):
             self.ready.clear()
-            if not self._closed:
+            if event.code == SIGNED_OUT:
+                self._closed = True
+                if self.on_signed_out is not None:
+                    asyncio.ensure_future(self.on_signed_out())
+            elif not self._closed:
                 asyncio.get_running_loop().call_later(2.0, self.connect)
 
         for name, handler in (("message", on_message), ("open", on_open), ("close", on_close)):

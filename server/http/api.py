@@ -110,8 +110,11 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/api/logout")
 async def logout(request: web.Request) -> web.Response:
-    await authenticate(request)
-    return web.json_response({"csrf": await end_login(request)})
+    user = await authenticate(request)
+    session_id = request[app_keys.session_id]
+    csrf = await end_login(request)
+    await request.app[app_keys.bus].publish([user.id], {"type": "session_ended", "session": session_id})
+    return web.json_response({"csrf": csrf})
 
 
 @routes.get("/api/me")
@@ -190,9 +193,11 @@ async def get_sessions(request: web.Request) -> web.Response:
 @routes.delete("/api/sessions/{session_id}")
 async def delete_session(request: web.Request) -> web.Response:
     user = await authenticate(request)
+    session_id = request.match_info["session_id"]
     async with transaction(request) as db:
-        await accounts.revoke_session(db, user.id, request.match_info["session_id"])
-    return web.json_response({"revoked": request.match_info["session_id"]})
+        await accounts.revoke_session(db, user.id, session_id)
+    await request.app[app_keys.bus].publish([user.id], {"type": "session_ended", "session": session_id})
+    return web.json_response({"revoked": session_id})
 
 
 @routes.get("/api/rooms")

@@ -11,6 +11,9 @@ Frames (``->`` client to server, ``<-`` server to client):
     -> {type: "ping"}            <- {type: "pong"}
     <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
 
+A sign-out or a revoked session closes that session's sockets at once
+(close code 4001), on every process.
+
 The handler parses a frame, dispatches it to ``handle_<type>`` and turns
 domain errors into error frames. A bad frame never closes the connection.
 A queued frame about a room that has expired since is dropped, not delivered.
@@ -79,13 +82,20 @@ async def _dispatch(request, user, raw: str) -> dict:
     return reply
 
 
+SESSION_ENDED = '{"type":"session_ended"'
+
+
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
         text, expires_at = await subscription.queue.get()
         if subscription.overflowed:
             await ws.close(code=4008, message=b"too far behind; reload")
             return
-        if expires_at is None or expires_at > utcnow(request):  # the room may have expired since
+        if text.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
+            if json.loads(text)["session"] == request[app_keys.session_id]:
+                await ws.close(code=4001, message=b"signed out")
+                return
+        elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
             await ws.send_str(text)
 
 

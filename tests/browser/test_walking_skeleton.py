@@ -134,6 +134,7 @@ def test_sessions_can_be_listed_and_signed_out_remotely(people, server):
     expect(sessions).to_have_count(1)
     assert laptop.page.request.get(server.url + "/api/me").status == 401
     assert phone.page.request.get(server.url + "/api/me").status == 200
+    expect(laptop.page.locator("#auth-error")).to_have_text("This browser was signed out. Sign in again to continue.")
 
 
 def test_invite_link_brings_a_new_member_into_the_room(people):
