@@ -22,6 +22,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from search_index import rebuild_async as rebuild_search_index
+from search_index import room_removed_event
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import backup, jobs
 from .app import make_blob_store
 from .blobs.base import BlobNotFound
+from .bus import RedisBus
 from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate, truncate_wal
 from .domain import admin
@@ -122,18 +124,41 @@ async def rooms_list(ctx: Context, args) -> None:
     print(f"{len(rows)} room(s)")
 
 
+@contextlib.asynccontextmanager
+async def running_servers(config: Config):
+    """Scaled out, the CLI tells the running servers through Redis which rooms
+    it deleted: their members' pages drop them and every search index forgets
+    them. (On the embedded default, run ``reindex`` with the server stopped.)"""
+    if not config.redis_url:
+        yield None
+        return
+    bus = RedisBus(config.redis_url)
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+async def _purge(ctx: Context, purge) -> jobs.PurgeReport:
+    async with running_servers(ctx.config) as bus:
+        report = await purge(bus.publish if bus else None)
+        for room_id in report.rooms if bus else ():
+            await bus.publish_event(room_removed_event(room_id))
+    await truncate_wal(ctx.engine)
+    return report
+
+
 async def rooms_purge(ctx: Context, args) -> None:
     _require_yes(args, f"delete {len(args.room_ids)} room(s) and everything in them")
     async with ctx.sessionmaker() as db:
         room_ids = await admin.existing_room_ids(db, args.room_ids)
-    report = await jobs.purge_rooms(ctx.sessionmaker, ctx.store, room_ids)
-    await truncate_wal(ctx.engine)
+    report = await _purge(ctx, lambda notify: jobs.purge_rooms(ctx.sessionmaker, ctx.store, room_ids, notify=notify))
     print(f"Deleted {len(report.rooms)} room(s) and {report.blobs_deleted} blob(s).")
 
 
 async def purge_expired(ctx: Context, args) -> None:
-    report = await jobs.sweep_expired(ctx.sessionmaker, ctx.store, now=_now())
-    await truncate_wal(ctx.engine)
+    report = await _purge(ctx, lambda notify: jobs.sweep_expired(ctx.sessionmaker, ctx.store, now=_now(),
+                                                                 notify=notify))
     orphans = await jobs.sweep_orphans(ctx.sessionmaker, ctx.store, now=_now(),
                                        grace=timedelta(seconds=ctx.config.orphan_grace_seconds))
     print(f"Deleted {len(report.rooms)} expired room(s), {report.blobs_deleted} of their blob(s), "
@@ -168,6 +193,7 @@ async def reindex(ctx: Context, args) -> None:
 async def stats(ctx: Context, args) -> None:
     async with ctx.sessionmaker() as db:
         counts = await admin.counts(db, now=_now())
+        processes, connections = await admin.live_connections(db, now=_now())
     stored_blobs = stored_bytes = 0
     async for info in ctx.store.list_blobs():
         stored_blobs += 1
@@ -176,7 +202,8 @@ async def stats(ctx: Context, args) -> None:
     rows = [[name.replace("_", " "), value] for name, value in counts.items() if name != "blob_bytes"]
     rows += [["blob bytes (database)", _size(counts["blob_bytes"])],
              ["blobs in store", stored_blobs], ["blob store size", _size(stored_bytes)],
-             ["database size", _size(database_bytes)]]
+             ["database size", _size(database_bytes)],
+             ["server processes running", processes], ["open connections", connections]]
     print(_table(["WHAT", "COUNT"], rows))
 
 

@@ -8,11 +8,15 @@ inside the server as ``cleanup_ctx`` tasks.
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from search_index import room_removed_event
@@ -20,7 +24,7 @@ from search_index import room_removed_event
 from . import app_keys, backup
 from .blobs import BlobStore
 from .db import truncate_wal
-from .domain import blobs, expiry
+from .domain import admin, blobs, expiry
 from .http.common import app_now
 
 log = logging.getLogger("sealroom.jobs")
@@ -174,6 +178,28 @@ async def sweeper_ctx(app: web.Application):
     orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep"))
     async with _background(sweeper, orphans):
         yield
+
+
+PRESENCE_EVERY = 15  # seconds
+
+
+async def report_presence(app: web.Application, process_id: str) -> None:
+    async with app[app_keys.sessionmaker]() as db, db.begin():
+        await admin.report_process(db, process_id, len(app[app_keys.websockets]), now=app_now(app))
+
+
+async def presence_ctx(app: web.Application):
+    """Each process reports its open connections, for ``sealroom-admin stats``."""
+    process_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+    await report_presence(app, process_id)
+    reporter = asyncio.create_task(_every(PRESENCE_EVERY, lambda: report_presence(app, process_id), "presence"))
+    async with _background(reporter):
+        yield
+    try:
+        async with app[app_keys.sessionmaker]() as db, db.begin():
+            await admin.forget_process(db, process_id)
+    except SQLAlchemyError:  # the row goes stale within a minute anyway
+        log.warning("could not remove this process from server_processes at shutdown")
 
 
 async def backup_ctx(app: web.Application):

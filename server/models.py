@@ -159,3 +159,14 @@ class Invite(Base):
     room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServerProcess(Base):
+    """One running server process and its open WebSockets, refreshed every few
+    seconds, so ``sealroom-admin stats`` can count connections across processes."""
+
+    __tablename__ = "server_processes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connections: Mapped[int]
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ from server.app import create_app
 from server.blobs import BlobNotFound
 from server.config import Config
 from server.models import Room
-from tests.helpers import page_csrf
+from tests.helpers import page_csrf, register
 from tests.retention import WEEK, seed_room, start_upload_with_part
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,3 +235,17 @@ async def test_admin_backup_and_restore_on_postgresql(postgres_url, monkeypatch,
     async with restored.app[app_keys.engine].connect() as connection:
         for table in ("rooms", "envelopes", "members", "blobs", "uploads", "upload_parts"):
             assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+
+
+async def test_stats_counts_open_connections_across_processes(client, admin, app_server):
+    from server.jobs import report_presence
+
+    await register(client, "alice")
+    ws = await client.ws_connect("/ws")
+    await ws.receive()
+    await report_presence(app_server.app, "test-process")
+    stats = (await admin("stats"))[1]
+    rows = {line.rsplit(None, 1)[0].strip(): line.split()[-1] for line in stats.splitlines()[1:]}
+    assert rows["open connections"] == "1"
+    assert rows["server processes running"] == "2"  # the app's own reporter, and this one
+    await ws.close()

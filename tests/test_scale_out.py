@@ -29,7 +29,7 @@ async def pg_url():
 
 
 @pytest.fixture
-async def two_servers(aiohttp_server, tmp_path, pg_url):
+async def two_servers(pg_url, aiohttp_server, tmp_path):  # pg_url first: the database outlives the servers
     # Many sign-ups from 127.0.0.1 in one shared Redis: the attempt limit is tested elsewhere.
     config = Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL, auth_attempts=10_000)
     first = await aiohttp_server(create_app(config))
@@ -106,3 +106,20 @@ async def test_room_created_on_one_process_is_searchable_on_the_other(two_server
             break
         await asyncio.sleep(0.1)
     assert [room["name"] for room in found] == ["Phòng Họp Nguyễn"]
+
+
+async def test_admin_purge_reaches_connected_members_through_redis(aiohttp_server, aiohttp_client, tmp_path,
+                                                                   monkeypatch):
+    from server.admin import main as admin_main
+
+    config = Config(data_dir=tmp_path / "data", redis_url=REDIS_URL, auth_attempts=10_000)
+    server = await aiohttp_server(create_app(config))
+    client = await aiohttp_client(server)
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Doomed"})).json())["room"]
+    ws = await client.ws_connect("/ws")
+    await _next_frame(ws, "hello")
+    monkeypatch.setenv("SEALROOM_DATA_DIR", str(config.data_dir))
+    monkeypatch.setenv("SEALROOM_REDIS_URL", REDIS_URL)
+    assert await asyncio.to_thread(admin_main, ["rooms", "purge", room["id"], "--yes"]) == 0
+    assert (await _next_frame(ws, "room_expired"))["room"] == room["id"]

@@ -1,12 +1,12 @@
 """What the admin CLI reads and changes: users, rooms and counts."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Blob, Envelope, Member, Room, User, UserSession
+from ..models import Blob, Envelope, Member, Room, ServerProcess, User, UserSession
 from .accounts import find_user
 from .errors import NotFound
 
@@ -104,3 +104,27 @@ async def counts(db: AsyncSession, *, now: datetime) -> dict[str, int]:
         "blobs": await count(Blob),
         "blob_bytes": await db.scalar(select(func.coalesce(func.sum(Blob.size), 0))),
     }
+
+
+PROCESS_STALE_AFTER = timedelta(seconds=60)
+
+
+async def report_process(db: AsyncSession, process_id: str, connections: int, *, now: datetime) -> None:
+    row = await db.get(ServerProcess, process_id)
+    if row is None:
+        db.add(ServerProcess(id=process_id, connections=connections, seen_at=now))
+    else:
+        row.connections, row.seen_at = connections, now
+    await db.execute(delete(ServerProcess).where(ServerProcess.seen_at < now - 10 * PROCESS_STALE_AFTER))
+
+
+async def forget_process(db: AsyncSession, process_id: str) -> None:
+    await db.execute(delete(ServerProcess).where(ServerProcess.id == process_id))
+
+
+async def live_connections(db: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """``(server processes running, open WebSockets)`` as reported in the last minute."""
+    processes, connections = (await db.execute(
+        select(func.count(), func.coalesce(func.sum(ServerProcess.connections), 0)).where(
+            ServerProcess.seen_at >= now - PROCESS_STALE_AFTER))).one()
+    return int(processes), int(connections)
