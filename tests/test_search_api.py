@@ -84,6 +84,22 @@ async def test_adding_a_member_makes_the_room_searchable_for_them(team):
     assert [user["name"] for user in data["users"]] == ["alice.nguyen"]
 
 
+async def test_renamed_room_is_found_by_its_new_name_only(team):
+    alice, bob, _carol = team
+    rooms = (await (await alice.client.get("/api/rooms")).json())["rooms"]
+    client = alice.client
+    response = await client.patch(f"/api/rooms/{rooms[0]['id']}", json={"name": "Du lịch Đà Lạt"},
+                                  headers=alice.headers())
+    assert response.status == 200
+    await _settled(client)
+    _status, data = await _search(bob.client, "da lat")
+    assert [room["name"] for room in data["rooms"]] == ["Du lịch Đà Lạt"]
+    _status, data = await _search(bob.client, "ke hoach")
+    assert data["rooms"] == []
+    response = await client.patch(f"/api/rooms/{rooms[0]['id']}", json={"name": "   "}, headers=alice.headers())
+    assert response.status == 400
+
+
 @pytest.mark.parametrize("query, message", [
     ("", "Type something to search for."),
     ("   ", "Type something to search for."),

@@ -118,6 +118,7 @@ class App:
         on(by_id("logout"), "click", self.on_logout)
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("add-member-form"), "submit", self.on_add_member)
+        on(by_id("rename-form"), "submit", self.on_rename)
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
         self.sessions.bind()
@@ -272,6 +273,20 @@ class App:
         self.rooms[room["id"]] = room
         toast(_("Room “{name}” created.", name=room["name"]))
         await self.open_room(room["id"])
+
+    async def on_rename(self, _event) -> None:
+        try:
+            room = (await self.api.call("PATCH", f"/api/rooms/{self.room_id}",
+                                        {"name": by_id("rename-name").value}))["room"]
+        except ApiError as error:
+            toast(error.message)
+            return
+        self.rooms[room["id"]] = room
+        set_text("room-name", room["name"])
+        by_id("rename-name").value = room["name"]
+        by_id("rename-panel").open = False
+        self.render_rooms()
+        toast(_("Room renamed to “{name}”.", name=room["name"]))
 
     async def on_add_member(self, _event) -> None:
         username = by_id("add-member-name").value.strip()
@@ -477,6 +492,7 @@ class App:
         elif kind == "room":
             await self.load_rooms()
             if frame["room"]["id"] == self.room_id:
+                set_text("room-name", frame["room"]["name"])  # a member may have renamed it
                 await self.refresh_members()
 
 

@@ -166,3 +166,9 @@ async def accept_invite(db: AsyncSession, token, user: User, *, now: datetime, m
         db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
         await db.flush()
     return room
+
+
+async def rename_room(db: AsyncSession, room: Room, name) -> Room:
+    room.name = validate_room_name(name)
+    await db.flush()
+    return room

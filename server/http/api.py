@@ -237,6 +237,19 @@ async def get_room(request: web.Request) -> web.Response:
     return web.json_response({"room": data})
 
 
+@routes.patch("/api/rooms/{room_id}")
+async def rename_room(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        await rooms.rename_room(db, room, body.get("name"))
+        members = await rooms.room_members(db, room.id)
+    await index_room(request.app, room, members)
+    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    return web.json_response({"room": room_json(room, members)})
+
+
 @routes.post("/api/rooms/{room_id}/members")
 async def add_member(request: web.Request) -> web.Response:
     user = await authenticate(request)

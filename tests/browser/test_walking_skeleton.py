@@ -176,3 +176,17 @@ def test_messages_sent_while_a_reader_was_offline_appear_after_reconnect(people)
     expect(bob.messages()).to_have_count(0)
     link["blocked"] = False
     expect(bob.messages().last.locator(".body")).to_have_text("sent during the gap")
+
+
+def test_renaming_a_room_shows_for_every_member(people):
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Plans", ["bob"])
+    bob.open_room("Plans")
+    alice.page.click("#rename-panel summary")
+    alice.page.fill("#rename-name", "Du lịch Đà Lạt")
+    alice.page.click("#rename-form button[type=submit]")
+    for person in (alice, bob):
+        expect(person.page.locator("#room-name")).to_have_text("Du lịch Đà Lạt")
+        expect(person.page.locator("#room-list button", has_text="Du lịch Đà Lạt")).to_be_visible()
