@@ -10,10 +10,11 @@ BROWSER_WHEELS := rsa==4.9.1 pyasn1==0.6.5 pyaes==1.6.1 segno==1.6.6
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built
 
-$(VENV)/.installed: requirements.txt requirements-test.txt
+$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-test.txt
+	$(PIP) install --quiet --no-deps -e .  # the sealroom-admin command
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
