@@ -77,12 +77,16 @@ async def add_member(db: AsyncSession, room: Room, username: str, *, now: dateti
     user = await _member_candidate(db, username)
     if await db.get(Member, (room.id, user.id)):
         raise Conflict(f"{user.username} is already in this room.")
+    await _join(db, room, user, now=now, max_members=max_members)
+    return user
+
+
+async def _join(db: AsyncSession, room: Room, user: User, *, now: datetime, max_members: int) -> None:
     count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
     if count >= max_members:
         raise Invalid(f"A room holds at most {max_members} members.")
     db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
     await db.flush()
-    return user
 
 
 async def list_rooms(db: AsyncSession, user_id: str, *, now: datetime) -> list[Room]:
@@ -160,11 +164,7 @@ async def accept_invite(db: AsyncSession, token, user: User, *, now: datetime, m
     if user.public_key is None:
         raise Invalid("Create your key before you join a room.")
     if await db.get(Member, (room.id, user.id)) is None:
-        count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
-        if count >= max_members:
-            raise Invalid(f"A room holds at most {max_members} members.")
-        db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
-        await db.flush()
+        await _join(db, room, user, now=now, max_members=max_members)
     return room
 
 

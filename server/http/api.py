@@ -33,6 +33,10 @@ def _unb64(value, field: str) -> bytes:
         raise Invalid(f"{field} is not valid base64.") from None
 
 
+def _optional_b64(value, field: str) -> bytes | None:
+    return None if value is None else _unb64(value, field)
+
+
 def user_json(user) -> dict:
     return {
         "id": user.id,
@@ -130,8 +134,7 @@ async def put_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
     public_key = _unb64(body.get("public_key"), "public_key")
-    backup = body.get("key_backup")
-    key_backup = None if backup is None else _unb64(backup, "key_backup")
+    key_backup = _optional_b64(body.get("key_backup"), "key_backup")
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
         await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup)
@@ -155,10 +158,9 @@ async def put_key_backup(request: web.Request) -> web.Response:
     """``{"key_backup": base64}`` turns the server-side backup on, ``null`` off."""
     user = await authenticate(request)
     body = await json_body(request)
-    backup = body.get("key_backup")
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
-        await accounts.set_key_backup(db, user, None if backup is None else _unb64(backup, "key_backup"))
+        await accounts.set_key_backup(db, user, _optional_b64(body.get("key_backup"), "key_backup"))
     return web.json_response({"user": me_json(user), "key_backup": user.key_backup is not None})
 
 
@@ -167,11 +169,10 @@ async def rotate_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
     public_key = _unb64(body.get("public_key"), "public_key")
-    backup = body.get("key_backup")
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
         await accounts.rotate_key(db, user, public_key=public_key,
-                                  key_backup=None if backup is None else _unb64(backup, "key_backup"),
+                                  key_backup=_optional_b64(body.get("key_backup"), "key_backup"),
                                   now=utcnow(request))
         room_list = await rooms.list_rooms(db, user.id, now=utcnow(request))
         member_ids = {room.id: [m.id for m in await rooms.room_members(db, room.id)] for room in room_list}
