@@ -155,6 +155,12 @@ class Attachments:
                                          json.dumps({"size": blob_size(size)}).encode())
         upload_id, part_size = started["upload"], started["part_size"]
         part, number, done = bytearray(), 0, 0
+        sending = None  # the previous part's upload, overlapped with encrypting the next
+
+        async def put(number: int, body: bytes) -> int:
+            await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", body)
+            return len(body)
+
         try:
             for index in range(chunk_count(size)):
                 if self.cancelled:
@@ -162,12 +168,18 @@ class Attachments:
                 buffer = await file.slice(index * CHUNK_SIZE, min(size, (index + 1) * CHUNK_SIZE)).arrayBuffer()
                 part += await encryptor.encrypt(js.Uint8Array.new(buffer).to_bytes())
                 if len(part) >= part_size or index == encryptor.count - 1:
-                    await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", bytes(part))
-                    done += len(part)
-                    report(done)
+                    if sending is not None:
+                        done += await sending
+                        report(done)
+                    sending = asyncio.ensure_future(put(number, bytes(part)))
                     number, part = number + 1, bytearray()
+            done += await sending
+            report(done)
+            sending = None
             blob = (await self.signed_json("POST", f"/api/uploads/{upload_id}/complete"))["blob"]
         except (Cancelled, ApiError):
+            if sending is not None:
+                await asyncio.gather(sending, return_exceptions=True)
             try:
                 await self.signed("DELETE", f"/api/uploads/{upload_id}")
             except ApiError:
@@ -237,13 +249,15 @@ class Attachments:
 
     async def download(self, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes,
                        on_progress) -> list:
-        """Plaintext chunks as Uint8Arrays, returned only if every check passed."""
+        """The plaintext as Blob parts, returned only if every check passed."""
         response = await self.signed("GET", f"/api/blobs/{ref.blob}")
         if not response.ok:
             await self.app.api.json(response)  # raises ApiError with the server's message
         decryptor = ChunkDecryptor(self.app.backend, ref)
         reader = response.body.getReader()
-        parts, done, last = [], 0, time.monotonic()
+        # Verified chunks move into a Blob every few chunks: the browser keeps
+        # Blob bytes outside the JS heap, so memory stays bounded by a few chunks.
+        held, parts, done, last = js.Blob.new(), [], 0, time.monotonic()
         while True:
             try:
                 result = await reader.read()
@@ -254,9 +268,11 @@ class Attachments:
             for chunk in await decryptor.feed(result.value.to_bytes()):
                 parts.append(to_js(chunk))
                 done += len(chunk)
+            if len(parts) >= 8:
+                held, parts = js.Blob.new(to_js([held, *parts])), []
             if time.monotonic() - last > 0.1:
                 on_progress(done)
                 last = time.monotonic()
         await decryptor.finish(room=room, sender=sender["id"], message_id=message_id,
                                sender_public_key=sender_key)
-        return parts
+        return [held, *parts]
