@@ -81,6 +81,12 @@ async def limit_attempts(request: web.Request, *keys: str) -> None:
                            headers={"Retry-After": str(wait)})
 
 
+async def announce_room(request: web.Request, room, members) -> None:
+    """After a room is created, renamed or joined: the search index and every member's page follow."""
+    await index_room(request.app, room, members)
+    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+
+
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
@@ -220,8 +226,7 @@ async def create_room(request: web.Request) -> web.Response:
             now=utcnow(request), retention=timedelta(seconds=config.room_retention_seconds),
             max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
-    await index_room(request.app, room, members)
-    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    await announce_room(request, room, members)
     return web.json_response({"room": room_json(room, members)}, status=201)
 
 
@@ -246,8 +251,7 @@ async def rename_room(request: web.Request) -> web.Response:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         await rooms.rename_room(db, room, body.get("name"))
         members = await rooms.room_members(db, room.id)
-    await index_room(request.app, room, members)
-    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    await announce_room(request, room, members)
     return web.json_response({"room": room_json(room, members)})
 
 
@@ -261,8 +265,7 @@ async def add_member(request: web.Request) -> web.Response:
         added = await rooms.add_member(db, room, body.get("username"), now=utcnow(request),
                                        max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
-    await index_room(request.app, room, members)
-    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    await announce_room(request, room, members)
     return web.json_response({"member": user_json(added)}, status=201)
 
 
@@ -297,6 +300,5 @@ async def accept_invite(request: web.Request) -> web.Response:
         room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),
                                          max_members=config.max_room_members)
         members = await rooms.room_members(db, room.id)
-    await index_room(request.app, room, members)
-    await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+    await announce_room(request, room, members)
     return web.json_response({"room": room_json(room, members)})
