@@ -11,6 +11,7 @@ import js
 from pyodide.ffi import to_js
 
 from ..errors import ProtocolError
+from ..media import blob_type, preview_kind
 from ..protocol.attachment import (
     CHUNK_SIZE,
     ChunkDecryptor,
@@ -28,7 +29,6 @@ from .dom import by_id, clear, make, on, set_text, show
 from .i18n import _
 from .net import ApiError
 
-INLINE_KINDS = ("image/", "video/", "audio/")
 AUTO_LOAD_BYTES = 25 * 1024 * 1024
 
 
@@ -205,7 +205,7 @@ class Attachments:
             container.appendChild(box)
             opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id, sender_key=sender_key)
             on(button, "click", opener)
-            if ref.mime.startswith(INLINE_KINDS) and ref.size <= AUTO_LOAD_BYTES:
+            if preview_kind(ref.mime) and ref.size <= AUTO_LOAD_BYTES:
                 asyncio.ensure_future(opener(None))
 
     def _opener(self, box, ref: FileRef, **context):
@@ -233,17 +233,18 @@ class Attachments:
             box.setAttribute("data-state", "error")
             status.textContent = _("Could not download: {reason}", reason=error.message)
             return
-        blob = js.Blob.new(to_js(parts), to_js({"type": ref.mime}, dict_converter=js.Object.fromEntries))
+        kind = preview_kind(ref.mime)
+        blob = js.Blob.new(to_js(parts), to_js({"type": blob_type(ref.mime)}, dict_converter=js.Object.fromEntries))
         url = js.URL.createObjectURL(blob)
         box.setAttribute("data-state", "verified")
         status.textContent = _("✓ Verified from {name}", name=sender["username"])
         button = box.querySelector(".attachment-open")
         button.remove()
-        if ref.mime.startswith("image/"):
+        if kind == "image":
             box.appendChild(make("img", cls="preview", src=url, alt=safe_file_name(ref.name)))
-        elif ref.mime.startswith("video/"):
+        elif kind == "video":
             box.appendChild(make("video", cls="preview", src=url, controls=""))
-        elif ref.mime.startswith("audio/"):
+        elif kind == "audio":
             box.appendChild(make("audio", cls="preview", src=url, controls=""))
         box.appendChild(make("a", _("Save"), "attachment-save", href=url, download=safe_file_name(ref.name)))
 

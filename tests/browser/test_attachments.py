@@ -183,3 +183,61 @@ def test_upload_can_be_cancelled_and_keeps_the_files(pair, server):
     assert database.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
     database.close()
     assert not [p for p in (server.data_dir / "blobs").rglob("*") if p.is_file()]
+
+
+def _script_marker(name: str) -> str:
+    return f"fetch(location.origin + '/xss-ran/{name}')"
+
+
+HOSTILE_FILES = [
+    ("page.html", "text/html", f"<html><body><script>{_script_marker('html')}</script></body></html>".encode()),
+    ("drawing.svg", "image/svg+xml",
+     f'<svg xmlns="http://www.w3.org/2000/svg" onload="{_script_marker("svg")}"><circle r="5"/></svg>'.encode()),
+    ("feed.xml", "application/xhtml+xml",
+     f'<html xmlns="http://www.w3.org/1999/xhtml"><script>{_script_marker("xml")}</script></html>'.encode()),
+    ("tool.js", "text/javascript", _script_marker("js").encode()),
+    ("odd.bin", "application/x-made-up", b"<script>" + _script_marker("unknown").encode() + b"</script>"),
+    ("photo.png", "image/png", media.png()),
+]
+
+
+def test_attachment_html_never_runs_in_origin(pair, browser):
+    """A member's HTML, SVG, XML or script file is saved as octet-stream, never a document of ours."""
+    alice, bob = pair
+    attach(alice, HOSTILE_FILES)
+    alice.page.click("#send")
+    expect(bob.messages().last).to_have_attribute("data-status", "verified")
+
+    urls = {}
+    for name, _, _ in HOSTILE_FILES:
+        box = attachment(bob, name)
+        if box.locator(".attachment-open").count():
+            box.locator(".attachment-open").click()
+        expect(box).to_have_attribute("data-state", "verified")
+        urls[name] = box.locator("a.attachment-save, .preview").evaluate_all("nodes => nodes.map(n => n.href || n.src)")
+    expect(attachment(bob, "drawing.svg").locator(".preview")).to_have_count(0)  # SVG never previews
+    expect(attachment(bob, "photo.png").locator("img.preview")).to_be_visible()
+
+    context = bob.page.context
+    ran = []
+    context.on("request", lambda request: "/xss-ran/" in request.url and ran.append(request.url))
+    for name, opened in urls.items():  # every preview and download URL, opened in a tab of its own
+        for url in opened:
+            tab = context.new_page()
+            if name == "photo.png":
+                tab.goto(url)
+                assert tab.evaluate("document.contentType") == "image/png"
+            else:  # typed application/octet-stream: the tab saves it and shows no document
+                with tab.expect_download() as download, pytest.raises(Exception, match="Download is starting"):
+                    tab.goto(url)
+                assert download.value.suggested_filename
+            tab.close()
+    # Control: the same kind of payload typed as HTML does run, so the detector works.
+    control = bob.page.evaluate(
+        "src => URL.createObjectURL(new Blob([src], {type: 'text/html'}))",
+        f"<script>{_script_marker('control')}</script>")
+    tab = context.new_page()
+    with tab.expect_request("**/xss-ran/control"):
+        tab.goto(control)
+    tab.close()
+    assert [url for url in ran if not url.endswith("/control")] == []
