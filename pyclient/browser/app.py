@@ -26,6 +26,7 @@ from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from .dom import by_id, clear, make, on, set_text, show, show_error, toast
+from .env import IN_WORKER, document, now_ms, window
 from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
@@ -47,26 +48,30 @@ def _unb64(text: str) -> bytes:
 def make_backend():
     # "sealroom.backend" = "pure" in localStorage forces the reference backend
     # (troubleshooting, and the benchmarks' comparison).
-    forced_pure = js.localStorage.getItem("sealroom.backend") == "pure"
+    forced_pure = window.localStorage.getItem("sealroom.backend") == "pure"
     if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
-    # No WebCrypto (a plain-HTTP origin that is not localhost): the pure
-    # backend, in a worker so that RSA key generation cannot freeze the page.
+    if IN_WORKER:  # already off the main thread
+        from ..crypto.pure import PureBackend
+        return PureBackend()
+    # No cross-origin isolation and no WebCrypto (a plain-HTTP origin that is
+    # not localhost): Python runs on the main thread, so the pure backend gets
+    # a worker of its own, where RSA key generation cannot freeze the page.
     from .worker_backend import WorkerBackend
     return WorkerBackend()
 
 
 def register_service_worker() -> None:
     """Cache the pinned runtime for fast repeat loads and offline start (web/static/sw.js)."""
-    if getattr(js.navigator, "serviceWorker", None) is not None:
-        js.navigator.serviceWorker.register("/sw.js")
+    if getattr(window.navigator, "serviceWorker", None) is not None:
+        window.navigator.serviceWorker.register("/sw.js")
 
 
 class App:
     def __init__(self):
         i18n.load()
-        csrf = js.document.querySelector('meta[name="csrf-token"]').getAttribute("content")
+        csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content")
         self.api = Api(csrf)
         self.backend = make_backend()
         self.store: Store | None = None
@@ -93,19 +98,31 @@ class App:
         set_text("boot-step", text)
 
     async def start(self) -> None:
-        body = js.document.body
-        body.dataset.bootMs = str(round(js.performance.now()))
+        body = document.body
         body.dataset.backend = self.backend.name
+        body.dataset.thread = "worker" if IN_WORKER else "main"
         self.store = await Store.open()
         register_service_worker()
         remember_invite_from_url()
         self.bind_events()
+        body.dataset.pyReady = "1"
+        body.dataset.bootMs = str(round(now_ms()))
+        if body.getAttribute("data-queued-switch") == "1":  # "Create an account" chosen while Python was starting
+            self.registering = True
+            self.render_auth_mode()
+        if body.getAttribute("data-queued-submit") == "auth-form":  # submitted while Python was starting
+            body.removeAttribute("data-queued-submit")
+            await self.on_auth_submit(None)
+            return
+        if body.getAttribute("data-session") != "1":
+            self.show_auth()
+            return
         try:
             self.me = (await self.api.call("GET", "/api/me"))["user"]
         except ApiError:
             self.show_auth()
             return
-        unlock = js.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
+        unlock = window.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if not unlock:
             # Signed in, but this tab has never held the password: ask again.
             self.show_auth(username=self.me["username"], note=_("Enter your password to unlock your key in this tab."))
@@ -130,7 +147,8 @@ class App:
         show("chat", False)
         show("whoami", False)
         show("auth")
-        by_id("auth-username").value = username
+        if username:
+            by_id("auth-username").value = username
         show_error("auth-error", note or None)
         self.render_auth_mode()
 
@@ -168,7 +186,7 @@ class App:
             button.disabled = False
             self.render_auth_mode()
         by_id("auth-password").value = ""
-        js.sessionStorage.setItem(f"{UNLOCK_KEY}.{self.me['id']}", _b64(keystore_key))
+        window.sessionStorage.setItem(f"{UNLOCK_KEY}.{self.me['id']}", _b64(keystore_key))
         show("auth", False)
         show("boot")
         await self.enter(keystore_key)
@@ -200,7 +218,7 @@ class App:
         await self.load_rooms()
         self.countdowns.start()
         await self.invites.accept_pending()
-        js.document.body.dataset.ready = "1"
+        document.body.dataset.ready = "1"
 
     async def on_key_rotated(self) -> None:
         self.private_key, self.public_key = self.keyring.current
@@ -225,7 +243,7 @@ class App:
     def forget_session(self, note: str) -> None:
         """Drop everything this tab unlocked, and show the sign-in form."""
         if self.me:
-            js.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
+            window.sessionStorage.removeItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if self.socket:
             self.socket.close()
         self.countdowns.stop()

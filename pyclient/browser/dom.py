@@ -2,14 +2,15 @@
 
 import asyncio
 
-import js
 from pyodide.ffi import create_proxy
+
+from .env import document
 
 _proxies = []  # event handlers must outlive the call that registered them
 
 
 def by_id(element_id: str):
-    return js.document.getElementById(element_id)
+    return document.getElementById(element_id)
 
 
 def show(element_id: str, visible: bool = True) -> None:
@@ -21,7 +22,7 @@ def set_text(element_id: str, text: str) -> None:
 
 
 def make(tag: str, text: str | None = None, cls: str | None = None, **attrs):
-    element = js.document.createElement(tag)
+    element = document.createElement(tag)
     if text is not None:
         element.textContent = text
     if cls:
@@ -42,12 +43,14 @@ def show_error(element_id: str, message: str | None) -> None:
     element.hidden = not message
 
 
-def on(element, event: str, handler, prevent_default: bool = True) -> None:
-    """Run the coroutine function ``handler(event)`` for each DOM event."""
+def on(element, event: str, handler) -> None:
+    """Run the coroutine function ``handler(event)`` for each DOM event.
+
+    The handler runs after the event has been dispatched (in the worker), so it
+    cannot cancel it: web/static/shell.js cancels the defaults the app needs.
+    """
 
     def listener(evt):
-        if prevent_default:
-            evt.preventDefault()
         asyncio.ensure_future(handler(evt))
 
     proxy = create_proxy(listener)

@@ -12,6 +12,7 @@ import js
 
 from ..expiry import seconds_left, time_left, warning_level
 from .dom import toast
+from .env import document
 from .i18n import _
 
 TICK_SECONDS = 1.0
@@ -59,7 +60,7 @@ class Countdowns:
 
     async def refresh(self) -> None:
         now = js.Date.now() / 1000
-        for element in js.document.querySelectorAll("[data-expires]"):
+        for element in document.querySelectorAll("[data-expires]"):
             left = seconds_left(element.dataset.expires, now)
             element.textContent = countdown_text(left)
             element.dataset.warning = warning_level(left)

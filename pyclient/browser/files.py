@@ -26,6 +26,7 @@ from ..protocol.attachment import (
 )
 from ..protocol.request_sig import sign_request
 from .dom import by_id, clear, make, on, set_text, show
+from .env import on_files
 from .i18n import _
 from .net import ApiError
 
@@ -53,37 +54,18 @@ class Attachments:
     # ---- choosing files -------------------------------------------------
 
     def bind(self) -> None:
-        for input_id in ("file-input", "camera-input"):
-            on(by_id(input_id), "change", self.on_input, prevent_default=False)
-        room = by_id("room")
-        on(room, "dragover", self.on_dragover)
-        on(room, "drop", self.on_drop)
-        on(by_id("composer-text"), "paste", self.on_paste, prevent_default=False)
+        # Chosen, dropped and pasted files arrive from web/static/shell.js as
+        # File objects of this thread: reading them never crosses to the page.
+        on_files(self.add)
         on(by_id("upload-cancel"), "click", self.on_cancel)
-
-    async def on_input(self, event) -> None:
-        self.add(event.target.files)
-        event.target.value = ""
-
-    async def on_dragover(self, event) -> None:
-        event.dataTransfer.dropEffect = "copy"
-
-    async def on_drop(self, event) -> None:
-        self.add(event.dataTransfer.files)
-
-    async def on_paste(self, event) -> None:
-        if event.clipboardData and event.clipboardData.files.length:
-            event.preventDefault()
-            self.add(event.clipboardData.files)
 
     async def on_cancel(self, _event) -> None:
         self.cancelled = True
 
-    def add(self, files) -> None:
+    def add(self, files: list) -> None:
         """Refuse empty and oversize files now, before any byte is uploaded."""
         problems = []
-        for index in range(files.length):
-            file = files.item(index)
+        for file in files:
             name = safe_file_name(file.name)
             if file.size == 0:
                 problems.append(_("“{name}” is empty, so there is nothing to send.", name=name))

@@ -3,13 +3,13 @@ embedded as ``<script type="application/json" id="i18n-catalog">``."""
 
 import json
 
-import js
+from .env import document
 
 _catalog: dict[str, str] = {}
 
 
 def load() -> None:
-    element = js.document.getElementById("i18n-catalog")
+    element = document.getElementById("i18n-catalog")
     _catalog.clear()
     if element is not None:
         _catalog.update(json.loads(element.textContent))

@@ -4,6 +4,7 @@ through one after signing in."""
 import js
 
 from .dom import by_id, on, show, toast
+from .env import window
 from .i18n import _
 from .net import ApiError
 
@@ -12,10 +13,10 @@ PENDING_INVITE = "sealroom.invite"
 
 def remember_invite_from_url() -> None:
     """Keep ``?invite=TOKEN`` across sign-in, then clean it from the address bar."""
-    token = js.URLSearchParams.new(js.location.search).get("invite")
+    token = js.URLSearchParams.new(window.location.search).get("invite")
     if token:
-        js.sessionStorage.setItem(PENDING_INVITE, token)
-        js.history.replaceState(None, "", "/")
+        window.sessionStorage.setItem(PENDING_INVITE, token)
+        window.history.replaceState(None, "", "/")
 
 
 class Invites:
@@ -32,30 +33,30 @@ class Invites:
         except ApiError as error:
             toast(error.message)
             return
-        by_id("invite-url").value = js.location.origin + invite["path"]
+        by_id("invite-url").value = window.location.origin + invite["path"]
         show("invite-panel")
         toast(_("Anyone with this link can join the room for 48 hours. Share it privately."))
 
     async def on_share(self, _event) -> None:
         url = by_id("invite-url").value
-        if getattr(js.navigator, "share", None) is not None:
+        if getattr(window.navigator, "share", None) is not None:
             try:
-                await js.navigator.share(js.Object.fromEntries([["title", "SealRoom"], ["url", url]]))
+                await window.navigator.share(js.Object.fromEntries([["title", "SealRoom"], ["url", url]]))
                 return
             except Exception:
                 pass  # cancelled, or not allowed here: fall back to copying
         try:
-            await js.navigator.clipboard.writeText(url)
+            await window.navigator.clipboard.writeText(url)
             toast(_("Link copied."))
         except Exception:
             by_id("invite-url").select()
             toast(_("Select the link and copy it."))
 
     async def accept_pending(self) -> None:
-        token = js.sessionStorage.getItem(PENDING_INVITE)
+        token = window.sessionStorage.getItem(PENDING_INVITE)
         if not token:
             return
-        js.sessionStorage.removeItem(PENDING_INVITE)
+        window.sessionStorage.removeItem(PENDING_INVITE)
         try:
             room = (await self.app.api.call("POST", "/api/invites/accept", {"token": token}))["room"]
         except ApiError as error:

@@ -24,6 +24,7 @@ from ..protocol import key_export, keystore
 from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import by_id, make, on, show, show_error, toast
+from .env import document, now_ms, window
 from .i18n import _
 from .net import ApiError
 
@@ -69,9 +70,9 @@ class KeyRing:
     async def _create(self) -> None:
         app = self.app
         app.step(_("Generating your RSA-3072 key pair in this page…"))
-        started = js.performance.now()
+        started = now_ms()
         pair = await app.backend.generate_keypair(DEFAULT_RSA_BITS)
-        js.document.body.dataset.keygenMs = str(round(js.performance.now() - started))
+        document.body.dataset.keygenMs = str(round(now_ms() - started))
         sealed = await self._seal(pair.private_key, pair.public_key)
         checkbox = by_id("auth-server-backup")
         server_backup = checkbox is None or bool(checkbox.checked)
@@ -116,7 +117,7 @@ class KeyRing:
         await self.app.store.put("keys", self.user_id, self.record)
 
     def _ask_to_persist_storage(self) -> None:
-        storage = getattr(js.navigator, "storage", None)
+        storage = getattr(window.navigator, "storage", None)
         if storage is not None and hasattr(storage, "persist"):
             storage.persist()  # fewer evictions of IndexedDB under storage pressure; the answer is not needed
 
@@ -154,10 +155,10 @@ class KeyRing:
         label = make("label", cls="check")
         toggle = make("input", id="server-backup-toggle", type="checkbox")
         label.appendChild(toggle)
-        label.appendChild(js.document.createTextNode(
+        label.appendChild(document.createTextNode(
             " " + _("Keep an encrypted backup on the server (it cannot open it; your password does)")))
         panel.appendChild(label)
-        on(toggle, "change", self.on_toggle_backup, prevent_default=False)
+        on(toggle, "change", self.on_toggle_backup)
 
         export_form = make("form", id="export-form", cls="key-form")
         export_form.appendChild(make("p", _("A key file lets you use your key in another browser. It is "
@@ -250,7 +251,7 @@ class KeyRing:
         blob = js.Blob.new(to_js([text]), to_js({"type": "application/json"}, dict_converter=js.Object.fromEntries))
         url = js.URL.createObjectURL(blob)
         link = make("a", href=url, download=filename)
-        js.document.body.appendChild(link)
+        document.body.appendChild(link)
         link.click()
         link.remove()
         js.setTimeout(to_js(lambda: js.URL.revokeObjectURL(url)), 60_000)

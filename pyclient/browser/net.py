@@ -6,6 +6,7 @@ import json
 import js
 from pyodide.ffi import create_proxy, to_js
 
+from .env import window
 from .i18n import _
 
 
@@ -20,6 +21,8 @@ class Api:
 
     def __init__(self, csrf: str):
         self.csrf = csrf
+        # Absolute: in the worker a relative URL would resolve against the worker's script.
+        self.origin = window.location.origin
 
     async def fetch(self, method: str, path: str, body=None, headers: dict | None = None):
         """The raw Response; ``body`` is text or bytes. Network failures become ApiError."""
@@ -30,7 +33,7 @@ class Api:
         if body is not None:
             options["body"] = to_js(body) if isinstance(body, bytes) else body
         try:
-            return await js.fetch(path, to_js(options, dict_converter=js.Object.fromEntries))
+            return await js.fetch(self.origin + path, to_js(options, dict_converter=js.Object.fromEntries))
         except Exception:
             raise ApiError(0, "network", _("The server cannot be reached. Check your connection and try again.")) from None
 
@@ -72,8 +75,8 @@ class Socket:
         self.connections = 0  # how many times the socket has opened
 
     def connect(self) -> None:
-        scheme = "wss" if js.location.protocol == "https:" else "ws"
-        ws = js.WebSocket.new(f"{scheme}://{js.location.host}/ws")
+        scheme = "wss" if window.location.protocol == "https:" else "ws"
+        ws = js.WebSocket.new(f"{scheme}://{window.location.host}/ws")
         self._ws = ws
 
         def on_message(event):

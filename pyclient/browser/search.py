@@ -18,6 +18,7 @@ from pyodide.ffi import create_proxy, to_js
 
 from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
 from .dom import by_id, clear, make, toast
+from .env import document
 from .i18n import _
 from .net import ApiError
 
@@ -44,7 +45,7 @@ def marked(text: str, spans, cls: str | None = None):
         if is_match:
             element.appendChild(make("mark", piece))
         else:
-            element.appendChild(js.document.createTextNode(piece))
+            element.appendChild(document.createTextNode(piece))
     return element
 
 

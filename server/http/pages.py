@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 
 from .. import app_keys, i18n
 from ..config import Config
@@ -65,7 +66,11 @@ def check_vendor_files(config: Config) -> None:
 async def index(request: web.Request) -> dict:
     language = i18n.pick_language(request)
     catalog = request.app[app_keys.catalogs][language]
-    return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog,
+    # Whether a session cookie is present decides what is painted first: the
+    # sign-in form at once, or the chat's loading state. The client checks the
+    # session itself; this only saves an anonymous visitor a failed /api/me.
+    signed_in = bool((await get_session(request)).get("sid"))
+    return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog, "signed_in": signed_in,
             "_": lambda text: i18n.translate(catalog, text)}
 
 

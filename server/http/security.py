@@ -38,5 +38,9 @@ def _apply(response) -> None:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
+    # Cross-origin isolation gives the page SharedArrayBuffer, which PyScript
+    # needs for the worker that runs the client to reach the DOM synchronously.
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(self), camera=(self)")

@@ -181,3 +181,69 @@ def people(browser, server):
         context.close()
     for person in persons:
         assert person.external_requests == [], f"{person.name}'s page requested {person.external_requests}"
+
+
+class Link:
+    """A TCP relay in front of the server that the test can cut, as a network going down.
+
+    Playwright cannot route a WebSocket that a worker opens, and the client's
+    socket lives in its worker, so the cut happens on the wire instead.
+    """
+
+    def __init__(self, target_port: int):
+        import threading
+
+        self._target = ("127.0.0.1", target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.is_up = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self.is_up:
+                client.close()
+                continue
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self) -> None:
+        self.is_up = False
+        with self._lock:
+            for connection in self._open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._open.clear()
+
+    def up(self) -> None:
+        self.is_up = True
+
+    def close(self) -> None:
+        self.down()
+        self._listener.close()

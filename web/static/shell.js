@@ -1,0 +1,81 @@
+// The main thread's part of SealRoom: the few things that must happen
+// synchronously inside a DOM event, before Python in its worker sees it.
+//
+// The client (pyclient, in Python) runs in a PyScript worker so that Pyodide's
+// start-up, the crypto and the file loop never block input or rendering. The
+// worker reaches the DOM through PyScript's synchronous proxies, but it hears
+// events only after they have been dispatched: by then preventDefault() is too
+// late, and a drop's or a paste's files are gone. So this module
+//  - cancels the browser's default action for the app's forms, drops and the
+//    search boxes' keys (all of them are handled by Python);
+//  - hands chosen, dropped and pasted files to the worker as real File objects
+//    (structured clone: no bytes are copied and the page never reads them);
+//  - remembers a sign-in submitted before Python is ready, which Python then
+//    picks up (body[data-queued-submit]).
+// Without cross-origin isolation (a plain-HTTP address other than localhost)
+// the worker cannot reach the DOM, so Python runs on the main thread instead.
+
+const script = document.querySelector('script[type="py"]');
+if (!self.crossOriginIsolated) script.removeAttribute("worker");
+
+function toPython(message) {
+  if (script.xworker) script.xworker.postMessage(message);
+  else window.postMessage({ sealroom: message }, location.origin);
+}
+
+document.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!document.body.dataset.pyReady) {
+    document.body.dataset.queuedSubmit = event.target.id;
+  }
+}, true);
+
+// "New here? Create an account" before Python is ready: Python applies it on start.
+document.addEventListener("click", (event) => {
+  if (!document.body.dataset.pyReady && event.target.closest?.("#auth-switch")) {
+    const body = document.body.dataset;
+    body.queuedSwitch = body.queuedSwitch === "1" ? "0" : "1";
+  }
+});
+
+const comboKeys = new Set(["ArrowDown", "ArrowUp", "Enter", "Escape"]);
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (target.getAttribute?.("role") === "combobox" && comboKeys.has(event.key)
+      && target.getAttribute("aria-expanded") === "true") {
+    event.preventDefault();
+  }
+}, true);
+
+// Keep the focus in a search box while one of its results is clicked.
+document.addEventListener("mousedown", (event) => {
+  if (event.target.closest?.('[role="listbox"]')) event.preventDefault();
+}, true);
+
+function sendFiles(fileList) {
+  const files = Array.from(fileList || []);
+  if (files.length) toPython({ type: "files", files });
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches?.('input[type="file"][data-attach]')) {
+    sendFiles(event.target.files);
+    event.target.value = "";
+  }
+});
+
+for (const type of ["dragover", "drop"]) {
+  document.addEventListener(type, (event) => {
+    if (!event.target.closest?.("[data-drop-files]")) return;
+    event.preventDefault();
+    if (type === "dragover") event.dataTransfer.dropEffect = "copy";
+    else sendFiles(event.dataTransfer.files);
+  });
+}
+
+document.addEventListener("paste", (event) => {
+  if (event.target.closest?.("[data-drop-files]") && event.clipboardData?.files.length) {
+    event.preventDefault();
+    sendFiles(event.clipboardData.files);
+  }
+});
