@@ -8,7 +8,7 @@ BROWSER_WHEELS := rsa==4.9.1 pyasn1==0.6.5 pyaes==1.6.1 segno==1.6.6
 
 .PHONY: setup run test bench clean chromium
 
-setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built
+setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built build/vendor/.built
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ node_modules/.installed: package.json package-lock.json
 $(WHEELS)/.built: Makefile $(VENV)/.installed
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
 	$(PIP) wheel --quiet --no-deps --wheel-dir $(WHEELS) $(BROWSER_WHEELS)
+	touch $@
+
+# Pyodide and PyScript under versioned paths, each compressible file with a .gz beside it.
+build/vendor/.built: node_modules/.installed server/vendor.py $(VENV)/.installed
+	$(PY) -m server.vendor
 	touch $@
 
 run: setup

@@ -104,11 +104,12 @@ async def search_ctx(app: web.Application):
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
-    app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[security_headers, pages.cache_and_compress, domain_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
     wheels = pages.find_wheels(config)
-    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
+    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels),
+                                    "urls": pages.runtime_urls(config, wheels, app[app_keys.pyclient_zip])}
     app[app_keys.catalogs] = i18n.load_catalogs(config.web_dir)
     storage = EncryptedCookieStorage(
         config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",

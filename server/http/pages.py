@@ -1,8 +1,10 @@
 """The page, the PyScript configuration and the client's Python files.
 
 Everything the browser loads comes from this server: Pyodide and PyScript
-from the pinned npm packages, pure-Python wheels built at set-up, and the
-``pyclient`` package zipped from the source tree at start-up.
+from the pinned npm packages (prepared by ``server.vendor``), pure-Python
+wheels built at set-up, and the ``pyclient`` package zipped from the source
+tree at start-up. Runtime files live under versioned or content-hashed URLs
+and are cached as immutable; the page and its small files revalidate.
 """
 
 import hashlib
@@ -14,13 +16,13 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from .. import app_keys, i18n
+from .. import app_keys, i18n, vendor
 from ..config import Config
 from .sessions import csrf_token
 
 routes = web.RouteTableDef()
-# Only these npm files are served; the rest of node_modules stays private.
-PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+IMMUTABLE = "public, max-age=31536000, immutable"
+COMPRESSIBLE = ("text/html", "application/json", "text/javascript", "text/css", "application/manifest+json")
 VENDOR_WHEELS = ("rsa", "pyasn1", "pyaes", "segno")
 
 
@@ -53,12 +55,36 @@ def runtime_version(config: Config, wheels: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def runtime_urls(config: Config, wheels: list[str], pyclient_zip: bytes) -> dict:
+    """Where the page finds each part of the runtime; every URL changes with its content."""
+    pyodide = vendor.package_version(config.node_modules_dir, "pyodide")
+    pyscript = vendor.package_version(config.node_modules_dir, "@pyscript/core")
+    return {"pyodide": f"/pyodide/{pyodide}/", "pyscript": f"/pyscript/{pyscript}/",
+            "pyclient": f"/py/pyclient-{hashlib.sha256(pyclient_zip).hexdigest()[:16]}.zip",
+            "wheels": [f"/wheels/{name}" for name in wheels],
+            "static": static_version(config)}
+
+
+def static_version(config: Config) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((config.web_dir / "static").rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def check_vendor_files(config: Config) -> None:
-    missing = [name for name in PYODIDE_FILES if not (config.node_modules_dir / "pyodide" / name).exists()]
-    if not (config.node_modules_dir / "@pyscript" / "core" / "dist" / "core.js").exists():
+    try:
+        pyodide = vendor.pyodide_dir(config.node_modules_dir)
+        pyscript = vendor.pyscript_dir(config.node_modules_dir)
+    except FileNotFoundError:
+        raise SetupError("The npm packages pyodide and @pyscript/core are missing: run 'make setup'.") from None
+    missing = [name for name in vendor.PYODIDE_FILES if not (pyodide / name).exists()]
+    if not (pyscript / "core.js").exists():
         missing.append("@pyscript/core")
     if missing:
-        raise SetupError(f"Pyodide/PyScript files are missing ({', '.join(missing)}): run 'make setup'.")
+        raise SetupError(f"Pyodide/PyScript files are missing from {vendor.VENDOR_DIR} ({', '.join(missing)}): "
+                         "run 'make setup'.")
 
 
 @routes.get("/")
@@ -71,7 +97,7 @@ async def index(request: web.Request) -> dict:
     # session itself; this only saves an anonymous visitor a failed /api/me.
     signed_in = bool((await get_session(request)).get("sid"))
     return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog, "signed_in": signed_in,
-            "_": lambda text: i18n.translate(catalog, text)}
+            "urls": request.app[app_keys.pyscript_files]["urls"], "_": lambda text: i18n.translate(catalog, text)}
 
 
 @routes.get("/lang/{language}")
@@ -86,17 +112,22 @@ async def choose_language(request: web.Request) -> web.Response:
 
 @routes.get("/pyscript.json")
 async def pyscript_config(request: web.Request) -> web.Response:
-    files = {f"/wheels/{name}": "./*" for name in request.app[app_keys.pyscript_files]["wheels"]}
-    files["/py/pyclient.zip"] = "./*"
+    return web.json_response(pyscript_config_for(request.app), headers={"Cache-Control": "no-cache"})
+
+
+def pyscript_config_for(app: web.Application) -> dict:
+    urls = app[app_keys.pyscript_files]["urls"]
+    files = {url: "./*" for url in [*urls["wheels"], urls["pyclient"]]}
     # No "packages" key at all: even an empty list makes PyScript fetch micropip.
-    return web.json_response({"interpreter": "/pyodide/pyodide.mjs", "files": files},
-                             headers={"Cache-Control": "no-cache"})
+    return {"interpreter": urls["pyodide"] + "pyodide.mjs", "files": files}
 
 
-@routes.get("/py/pyclient.zip")
+@routes.get("/py/{name}")
 async def pyclient_zip(request: web.Request) -> web.Response:
+    if request.path != request.app[app_keys.pyscript_files]["urls"]["pyclient"]:
+        raise web.HTTPNotFound()
     return web.Response(body=request.app[app_keys.pyclient_zip], content_type="application/zip",
-                        headers={"Cache-Control": "no-cache"})
+                        headers={"Cache-Control": IMMUTABLE})
 
 
 @routes.get("/sw.js")
@@ -114,15 +145,26 @@ async def manifest(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers={"Content-Type": "application/manifest+json"})
 
 
-@routes.get("/pyodide/{name}")
-async def pyodide_file(request: web.Request) -> web.FileResponse:
-    name = request.match_info["name"]
-    if name not in PYODIDE_FILES:
-        raise web.HTTPNotFound()
-    return web.FileResponse(request.app[app_keys.config].node_modules_dir / "pyodide" / name)
-
-
 def add_static_routes(app: web.Application, config: Config) -> None:
-    app.router.add_static("/pyscript/", config.node_modules_dir / "@pyscript" / "core" / "dist")
+    urls = app[app_keys.pyscript_files]["urls"]
+    app.router.add_static(urls["pyodide"], vendor.pyodide_dir(config.node_modules_dir))
+    app.router.add_static(urls["pyscript"], vendor.pyscript_dir(config.node_modules_dir))
     app.router.add_static("/wheels/", config.wheels_dir)
     app.router.add_static("/static/", config.web_dir / "static")
+
+
+@web.middleware
+async def cache_and_compress(request: web.Request, handler):
+    """Immutable caching for versioned URLs; gzip for generated text (files come pre-compressed)."""
+    response = await handler(request)
+    urls = request.app[app_keys.pyscript_files]["urls"]
+    path = request.path
+    if path.startswith((urls["pyodide"], urls["pyscript"], "/wheels/")) or (
+            path.startswith("/static/") and request.query.get("v") == urls["static"]):
+        response.headers["Cache-Control"] = IMMUTABLE
+    elif path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
+    if (type(response) is web.Response and response.content_type in COMPRESSIBLE
+            and response.body is not None and len(response.body) > 1024):
+        response.enable_compression()
+    return response

@@ -12,6 +12,7 @@ import json
 from aiohttp import web
 
 from .. import app_keys
+from . import pages
 from ..config import REPO_ROOT
 
 PAGES_DIR = REPO_ROOT / "tests" / "browser" / "pages"
@@ -24,11 +25,9 @@ routes = web.RouteTableDef()
 
 @routes.get("/test/pyscript.json")
 async def test_pyscript_config(request: web.Request) -> web.Response:
-    files = {f"/wheels/{name}": "./*" for name in request.app[app_keys.pyscript_files]["wheels"]}
-    files["/py/pyclient.zip"] = "./*"
-    files["/test/vector_runner.py"] = "./vector_runner.py"
-    return web.json_response({"interpreter": "/pyodide/pyodide.mjs", "files": files},
-                             headers={"Cache-Control": "no-cache"})
+    config = pages.pyscript_config_for(request.app)
+    config["files"]["/test/vector_runner.py"] = "./vector_runner.py"
+    return web.json_response(config, headers={"Cache-Control": "no-cache"})
 
 
 @routes.get("/test/vector_runner.py")
@@ -59,5 +58,7 @@ async def page_file(request: web.Request) -> web.Response:
     content_type = _CONTENT_TYPES.get(path.suffix)
     if content_type is None or "/" in name or not path.is_file():
         raise web.HTTPNotFound()
-    return web.Response(body=path.read_bytes(), content_type=content_type,
-                        headers={"Cache-Control": "no-cache"})
+    body = path.read_bytes()
+    if path.suffix == ".html":  # the pinned PyScript's versioned URL
+        body = body.replace(b"/pyscript/", request.app[app_keys.pyscript_files]["urls"]["pyscript"].encode())
+    return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})

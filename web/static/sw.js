@@ -6,8 +6,9 @@
 const VERSION = "__VERSION__";
 const RUNTIME = `sealroom-runtime-${VERSION}`;
 const SHELL = `sealroom-shell-${VERSION}`;
-const CACHE_FIRST = ["/pyodide/", "/pyscript/", "/wheels/"];
-const NETWORK_FIRST = ["/static/", "/py/", "/pyscript.json", "/manifest.webmanifest"];
+// Runtime URLs carry their version or content hash, so a cached copy is never stale.
+const CACHE_FIRST = ["/pyodide/", "/pyscript/", "/wheels/", "/py/"];
+const NETWORK_FIRST = ["/static/", "/pyscript.json", "/manifest.webmanifest"];
 
 self.addEventListener("install", () => self.skipWaiting());
 

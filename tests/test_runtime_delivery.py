@@ -1,0 +1,57 @@
+"""The runtime reaches the browser compressed and cached: versioned URLs, immutable, gzip."""
+
+from server.http.pages import IMMUTABLE
+
+
+async def _config(client) -> dict:
+    response = await client.get("/pyscript.json")
+    assert response.headers["Cache-Control"] == "no-cache"
+    return await response.json()
+
+
+async def test_runtime_urls_are_versioned_and_immutable(client):
+    config = await _config(client)
+    interpreter = config["interpreter"]
+    assert interpreter.startswith("/pyodide/") and interpreter.count("/") == 3  # /pyodide/<version>/pyodide.mjs
+    for url in [interpreter, *config["files"]]:
+        response = await client.get(url)
+        assert response.status == 200, url
+        assert response.headers["Cache-Control"] == IMMUTABLE, url
+    assert (await client.get("/py/pyclient.zip")).status == 404  # only the content-hashed name
+
+
+async def test_webassembly_comes_precompressed(client):
+    interpreter = (await _config(client))["interpreter"]
+    wasm = interpreter.replace("pyodide.mjs", "pyodide.asm.wasm")
+    compressed = await client.get(wasm, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    plain = await client.get(wasm, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain.headers
+    assert int(compressed.headers["Content-Length"]) < int(plain.headers["Content-Length"]) / 2
+    assert (await plain.read())[:4] == b"\0asm"
+
+
+async def test_the_page_is_compressed_and_its_assets_versioned(client):
+    response = await client.get("/", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert response.headers["Content-Encoding"] == "gzip"
+    html = await client.get("/")
+    text = await html.text()
+    assert "/static/app.css?v=" in text and "/static/shell.js?v=" in text
+    version = text.split("/static/app.css?v=")[1].split('"')[0]
+    cached = await client.get(f"/static/app.css?v={version}")
+    assert cached.headers["Cache-Control"] == IMMUTABLE
+    stale = await client.get("/static/app.css?v=0000")
+    assert stale.headers["Cache-Control"] == "no-cache"
+
+
+async def test_an_anonymous_page_paints_sign_in_without_asking_the_api(client):
+    text = await (await client.get("/")).text()
+    assert 'data-session="0"' in text
+    assert '<section id="auth">' in text and '<section id="boot" aria-live="polite" hidden>' in text
+
+
+async def test_the_page_is_cross_origin_isolated(client):
+    response = await client.get("/")
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
