@@ -25,12 +25,13 @@ from .files import Attachments, Cancelled
 from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
-from .dom import by_id, clear, make, on, set_text, show, show_error, toast
+from .dom import append_trees, by_id, clear, on, set_text, show, show_error, toast, tree
 from .env import IN_WORKER, document, now_ms, window
 from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
+from .screens import Screens
 from .search import SearchPanel
 from .verify import Verification
 
@@ -82,6 +83,7 @@ class App:
         self.rooms: dict[str, dict] = {}
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
+        self.shown: set[int] = set()  # seqs of the open room's messages already on the page
         self.verification: Verification | None = None
         self.keyring = KeyRing(self)
         self.awaiting: dict[str, asyncio.Future] = {}
@@ -91,6 +93,7 @@ class App:
         self.invites = Invites(self)
         self.search = SearchPanel(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
+        self.screens = Screens(self.open_room_from_url, lambda: self.room_id)
 
     # ---- boot and account ------------------------------------------------
 
@@ -134,10 +137,12 @@ class App:
         on(by_id("auth-switch"), "click", self.on_auth_switch)
         on(by_id("logout"), "click", self.on_logout)
         on(by_id("new-room-form"), "submit", self.on_new_room)
+        on(by_id("room-list"), "click", self.on_room_chosen)
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("rename-form"), "submit", self.on_rename)
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
+        self.screens.bind()
         self.sessions.bind()
         self.invites.bind()
         self.search.bind()
@@ -217,6 +222,7 @@ class App:
         self.socket.connect()
         await self.load_rooms()
         self.countdowns.start()
+        await self.screens.apply_url()  # a deep link (#/room/ID) opens its room
         await self.invites.accept_pending()
         document.body.dataset.ready = "1"
 
@@ -225,7 +231,7 @@ class App:
         self.verification = Verification(self.store, self.me, self.public_key)
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
         if self.room_id is not None:
-            await self.open_room(self.room_id)
+            await self.open_room(self.room_id, navigate=False)
 
     async def on_signed_out(self) -> None:
         """This session was signed out elsewhere (the signed-in browsers list)."""
@@ -249,6 +255,7 @@ class App:
         self.countdowns.stop()
         self.me, self.private_key, self.room_id = None, b"", None
         self.search.forget()
+        window.history.replaceState(None, "", "/")
         self.show_auth(note=note)
 
     # ---- rooms ----------------------------------------------------------
@@ -262,20 +269,18 @@ class App:
     def render_rooms(self) -> None:
         room_list = by_id("room-list")
         clear(room_list)
-        for room in self.rooms.values():
-            item = make("li")
-            button = make("button", room["name"], "active" if room["id"] == self.room_id else None,
-                          type="button", data_room=room["id"])
-            button.appendChild(make("span", cls="countdown", data_expires=room["expires_at"]))
-            on(button, "click", self._opener(room["id"]))
-            item.appendChild(button)
-            room_list.appendChild(item)
+        append_trees(room_list, [
+            tree("li", tree("button", tree("span", room["name"], cls="room-label"),
+                            tree("span", cls="countdown", data_expires=room["expires_at"]),
+                            cls="active" if room["id"] == self.room_id else None, type="button",
+                            data_room=room["id"]))
+            for room in self.rooms.values()])
         show("no-rooms", not self.rooms)
 
-    def _opener(self, room_id: str):
-        async def open_room(_event):
-            await self.open_room(room_id)
-        return open_room
+    async def on_room_chosen(self, event) -> None:
+        button = event.target.closest("[data-room]")
+        if button is not None:
+            await self.open_room(button.getAttribute("data-room"))
 
     async def on_new_room(self, _event) -> None:
         name = by_id("new-room-name").value
@@ -286,6 +291,8 @@ class App:
             show_error("new-room-error", error.message)
             return
         show_error("new-room-error", None)
+        show("new-room-form", False)
+        by_id("new-room-toggle").setAttribute("aria-expanded", "false")
         by_id("new-room-name").value = ""
         by_id("new-room-members").value = ""
         self.rooms[room["id"]] = room
@@ -326,28 +333,38 @@ class App:
         self.verification.render(self.members, self.on_verified)
 
     async def on_verified(self) -> None:
-        await self.open_room(self.room_id)  # messages under the newly verified key lose their warning
+        await self.open_room(self.room_id, navigate=False)  # messages under the newly verified key lose their warning
 
-    async def open_room(self, room_id: str) -> None:
+    async def open_room(self, room_id: str, navigate: bool = True) -> bool:
+        """Show the room; ``navigate`` also makes it the current screen (a history entry)."""
+        if room_id not in self.rooms:
+            toast(_("This room does not exist any more, or you are not a member."))
+            return False
         self.room_id = room_id
         self.render_rooms()
         show("room")
         show("invite-panel", False)
         clear(by_id("messages"))
+        self.shown = set()
         try:
             await self.refresh_members()
             messages = (await self.api.call("GET", f"/api/rooms/{room_id}/messages"))["messages"]
         except ApiError as error:
             toast(error.message)
-            return
+            return False
         room = self.rooms[room_id]
         set_text("room-name", room["name"])
         set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
                                   when=room["expires_at"][:16].replace("T", " ")))
         by_id("room-countdown").dataset.expires = room["expires_at"]
         await self.countdowns.refresh()
-        for message in messages:
-            await self.show_message(message)
+        await self.show_messages(messages)
+        if navigate:
+            self.screens.go("room", room_id)
+        return True
+
+    async def open_room_from_url(self, room_id: str) -> bool:
+        return await self.open_room(room_id, navigate=False)
 
     async def remove_room(self, room_id: str) -> None:
         """The room expired: drop it from the page (the server has deleted it)."""
@@ -358,11 +375,13 @@ class App:
             self.room_id, self.members = None, {}
             show("room", False)
             clear(by_id("messages"))
+            self.shown = set()
             clear(by_id("member-list"))
             by_id("room-countdown").removeAttribute("data-expires")
             set_text("room-countdown", "")
             self.files.pending = []  # files chosen for this room will never be sent
             self.files.render_pending()
+            self.screens.go("list")
         self.render_rooms()
         toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
@@ -371,15 +390,27 @@ class App:
     def composer_error(self, message: str | None) -> None:
         show_error("composer-error", message)
 
-    async def show_message(self, message: dict) -> None:
+    async def show_messages(self, messages: list[dict]) -> None:
+        """Verify, open and show messages in one DOM update: from the worker each DOM call crosses to the page."""
+        items, attachments = [], []
+        for message in messages:
+            if message["seq"] in self.shown:
+                continue
+            self.shown.add(message["seq"])
+            item, files = await self.message_tree(message)
+            items.append(item)
+            if files is not None:
+                attachments.append((message["seq"], files))
         container = by_id("messages")
-        if container.querySelector(f'[data-seq="{message["seq"]}"]'):
-            return
-        item = make("li", cls="message", data_seq=message["seq"])
-        meta = make("div", cls="meta")
-        badge = make("span", cls="badge")
-        meta.appendChild(badge)
-        item.appendChild(meta)
+        append_trees(container, items)
+        for seq, (refs, context) in attachments:
+            self.files.render(container.querySelector(f'[data-seq="{seq}"]'), refs, **context)
+        if items:
+            container.scrollTop = container.scrollHeight
+
+    async def message_tree(self, message: dict) -> tuple[list, tuple | None]:
+        """The message as a DOM tree, and its attachments (refs, context) if it verified."""
+        sent_at = tree("time", message["created_at"][11:16])
         try:
             envelope = parse_envelope(message["envelope"])
             sender = self.members.get(envelope.sender)
@@ -387,29 +418,25 @@ class App:
                 raise BadSignature(_("the sender is not a member of this room"))
             payload, trusted, signer_key = await self.open_from(sender, envelope)
         except ProtocolError as error:
-            item.dataset.status = "unverified"
-            item.dataset.failed = error.kind
-            badge.textContent = _("⚠ Unverified")
-            item.appendChild(make("div", _("This message failed a security check ({check}): {reason}. It is not shown.",
-                                           check=error.kind.replace("_", " "), reason=error.message), "body warning"))
+            warning = _("This message failed a security check ({check}): {reason}. It is not shown.",
+                        check=error.kind.replace("_", " "), reason=error.message)
+            return tree("li", tree("div", tree("span", _("⚠ Unverified"), cls="badge"), sent_at, cls="meta"),
+                        tree("div", warning, cls="body warning"), cls="message", data_seq=message["seq"],
+                        data_status="unverified", data_failed=error.kind), None
+        name = sender["username"]
+        if trusted:
+            status, failed, badge = "verified", None, _("✓ Verified from {name}", name=name)
         else:
-            name = sender["username"]
-            if not trusted:
-                item.dataset.status = "unverified"
-                item.dataset.failed = "key_changed"
-                badge.textContent = _("⚠ Unverified key: {name}'s key changed", name=name)
-            else:
-                item.dataset.status = "verified"
-                badge.textContent = _("✓ Verified from {name}", name=name)
-            if payload["body"]:
-                item.appendChild(make("div", payload["body"], "body"))
-            if payload["kind"] == "files" and trusted:
-                self.files.render(item, payload["files"], room=envelope.room, sender=sender, message_id=envelope.id,
-                                  sender_key=signer_key)
-            self.search.remember(self.room_id, message, name, payload["body"])
-        meta.appendChild(make("time", message["created_at"][11:16]))
-        container.appendChild(item)
-        container.scrollTop = container.scrollHeight
+            status, failed, badge = "unverified", "key_changed", _("⚠ Unverified key: {name}'s key changed", name=name)
+        files = None
+        if payload["kind"] == "files" and trusted:
+            files = (payload["files"], {"room": envelope.room, "sender": sender, "message_id": envelope.id,
+                                        "sender_key": signer_key})
+        self.search.remember(self.room_id, message, name, payload["body"])
+        mine = "mine" if sender["id"] == self.me["id"] else "theirs"
+        body = tree("div", payload["body"], cls="body") if payload["body"] else None
+        return tree("li", tree("div", tree("span", badge, cls="badge"), sent_at, cls="meta"), body,
+                    cls=f"message {mine}", data_seq=message["seq"], data_status=status, data_failed=failed), files
 
     async def open_from(self, sender: dict, envelope) -> tuple[dict, bool, bytes]:
         """Open with the sender's pinned key, earlier trusted keys, then the server's current key.
@@ -490,8 +517,7 @@ class App:
         await self.load_rooms()
         if self.room_id in self.rooms:
             messages = (await self.api.call("GET", f"/api/rooms/{self.room_id}/messages"))["messages"]
-            for message in messages:
-                await self.show_message(message)
+            await self.show_messages(messages)
 
     async def on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
@@ -502,7 +528,7 @@ class App:
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))
         elif kind == "message" and frame["room"] == self.room_id:
-            await self.show_message(frame)
+            await self.show_messages([frame])
         elif kind == "message":
             toast(_("New message in {room}.", room=self.rooms.get(frame["room"], {}).get("name", "…")))
         elif kind == "room_expired":

@@ -1,10 +1,11 @@
 """Small DOM helpers. User data is only ever set as text, never as HTML."""
 
 import asyncio
+import json
 
 from pyodide.ffi import create_proxy
 
-from .env import document
+from .env import document, window
 
 _proxies = []  # event handlers must outlive the call that registered them
 
@@ -66,3 +67,19 @@ def toast(message: str, seconds: float = 4.0) -> None:
         show("toast", False)
 
     asyncio.get_running_loop().call_later(seconds, hide)
+
+
+def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:
+    """A DOM element described as data, for :func:`append_trees`: ``children`` are text or trees."""
+    attributes = {name.replace("_", "-"): str(value) for name, value in attrs.items() if value is not None}
+    if cls:
+        attributes["class"] = cls
+    return [tag, attributes, *[child for child in children if child is not None]]
+
+
+def append_trees(parent, trees: list, before=None) -> None:
+    """Build and append many elements in one call to the page (web/static/shell.js)."""
+    if trees and before is None:  # Python's None would not arrive as null
+        window.sealroomDom.append(parent, json.dumps(trees))
+    elif trees:
+        window.sealroomDom.append(parent, json.dumps(trees), before)

@@ -17,7 +17,7 @@ import js
 from pyodide.ffi import create_proxy, to_js
 
 from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
-from .dom import by_id, clear, make, toast
+from .dom import by_id, clear, make, show, toast
 from .env import document
 from .i18n import _
 from .net import ApiError
@@ -195,6 +195,7 @@ class SearchPanel:
             toast(_("That is you."))
             return
         # Offer a room with this person: the form is filled in, the user confirms.
+        show("new-room-form")
         by_id("new-room-members").value = hit["name"]
         name_input = by_id("new-room-name")
         name_input.value = f"{self.app.me['username']} & {hit['name']}"[:100]

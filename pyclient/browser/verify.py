@@ -112,7 +112,7 @@ class Verification:
     def _render_banner(self, members: dict) -> None:
         if self.banner is None:  # made once per page, above the member list
             self.banner = make("div", cls="error key-warning", id=BANNER_ID, role="alert")
-            by_id("room").insertBefore(self.banner, by_id("members-panel"))
+            by_id("room").insertBefore(self.banner, by_id("messages"))  # above the conversation
         banner = self.banner
         names = sorted(members[user_id]["username"] for user_id in self.changed() if user_id in members)
         banner.textContent = _("⚠ Security warning: the key of {names} changed. Messages under the new key are marked "

@@ -116,7 +116,9 @@ class Person:
         self.wait_booted()
 
     def wait_booted(self) -> None:
-        self.page.locator("#auth:not([hidden]), body[data-ready]").first.wait_for(timeout=BOOT_TIMEOUT_MS)
+        # The sign-in form is painted before Python starts: wait for Python too.
+        self.page.locator("body[data-py-ready] #auth:not([hidden]), body[data-ready]").first.wait_for(
+            timeout=BOOT_TIMEOUT_MS)
 
     def register(self, password: str = PASSWORD) -> None:
         self.goto()
@@ -134,6 +136,8 @@ class Person:
         self.page.locator("body[data-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
 
     def create_room(self, name: str, members: list[str]) -> None:
+        if self.page.locator("#new-room-form").is_hidden():
+            self.page.click("#new-room-toggle")
         self.page.fill("#new-room-name", name)
         self.page.fill("#new-room-members", ", ".join(members))
         self.page.click("#new-room-form button[type=submit]")
@@ -147,6 +151,11 @@ class Person:
         self.page.fill("#composer-text", text)
         self.page.click("#send")
         expect(self.page.locator("#composer-text")).to_have_value("")
+
+    def settings(self) -> None:
+        """Open the settings screen: keys, signed-in browsers, message search, log out."""
+        self.page.click("#settings-open")
+        expect(self.page.locator("#settings")).to_be_visible()
 
     def messages(self):
         return self.page.locator("#messages .message")

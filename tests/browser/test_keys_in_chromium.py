@@ -22,6 +22,8 @@ def register_without_server_backup(person) -> None:
 
 def export_key_file(person, tmp_path) -> str:
     page = person.page
+    if person.page.locator("#settings").is_hidden():
+        person.settings()
     expect(page.locator("#export-panel")).to_have_attribute("open", "")
     page.fill("#export-passphrase", PASSPHRASE)
     page.fill("#export-passphrase-again", PASSPHRASE)
@@ -41,6 +43,7 @@ def test_key_file_moves_the_key_to_a_browser_when_the_server_keeps_no_backup(peo
     database.close()
     expect(alice.page.locator("#backup-status")).to_contain_text("exists only in this browser")
 
+    alice.settings()
     alice.page.click("#logout")  # no backup yet: a warning, not a logout
     expect(alice.page.locator("#toast")).to_contain_text("no backup of your key")
     expect(alice.page.locator("#chat")).to_be_visible()
@@ -85,6 +88,7 @@ def test_rotation_keeps_old_messages_readable_and_warns_contacts(people):
     expect(bob.messages()).to_have_count(1)
     old_fingerprint = alice.page.text_content("#my-fingerprint")
 
+    alice.settings()
     alice.page.click("#rotate-panel summary")
     alice.page.click("#rotate-submit")
     expect(alice.page.locator("#my-fingerprint")).not_to_have_text(old_fingerprint)

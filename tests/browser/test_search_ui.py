@@ -64,6 +64,7 @@ def test_history_search_never_sends_plaintext_or_terms_to_the_server(people):
     alice.page.on("request", lambda request: requests.append(request.url))
     alice.page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
 
+    alice.settings()
     alice.page.fill("#history-input", "pho ha noi")
     hit = alice.page.locator("#history-results li")
     expect(hit).to_have_count(1)

@@ -46,6 +46,7 @@ def test_two_people_exchange_a_verified_message(people, server):
         expect(person.messages().first.locator(".body")).to_have_text("Xin chào Bob, see you at 7")
         expect(person.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
 
+    alice.settings()
     alice.page.click("#logout")
     expect(alice.page.locator("#auth")).to_be_visible()
     assert alice.page.request.get(server.url + "/api/me").status == 401
@@ -130,6 +131,7 @@ def test_sessions_can_be_listed_and_signed_out_remotely(people, server):
     phone.register()
     laptop.goto()
     laptop.sign_in_form()
+    phone.settings()
     phone.page.click("#sessions-panel summary")
     sessions = phone.page.locator("#session-list li")
     expect(sessions).to_have_count(2)

@@ -47,6 +47,16 @@ document.addEventListener("keydown", (event) => {
   }
 }, true);
 
+// Enter sends on a desktop; Shift+Enter, and Enter on a touch keyboard, add a line.
+const finePointer = matchMedia("(hover: hover) and (pointer: fine)");
+document.addEventListener("keydown", (event) => {
+  if (event.target.id === "composer-text" && event.key === "Enter" && !event.shiftKey
+      && !event.isComposing && finePointer.matches) {
+    event.preventDefault();
+    document.getElementById("composer").requestSubmit();
+  }
+});
+
 // Keep the focus in a search box while one of its results is clicked.
 document.addEventListener("mousedown", (event) => {
   if (event.target.closest?.('[role="listbox"]')) event.preventDefault();
@@ -79,3 +89,29 @@ document.addEventListener("paste", (event) => {
     sendFiles(event.clipboardData.files);
   }
 });
+
+// Python describes a piece of UI as a tree, ["li", {"class": "message"}, "text", [...]],
+// and this builds it in one call: from the worker, every DOM call is a round
+// trip to this thread, so a message costs one trip instead of twenty. Text
+// becomes text nodes and values go through setAttribute, never HTML; event
+// handler attributes are refused.
+function build(node) {
+  if (typeof node === "string") return document.createTextNode(node);
+  const [tag, attributes, ...children] = node;
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (/^on/i.test(name)) throw new Error(`refused event attribute ${name}`);
+    element.setAttribute(name, value);
+  }
+  for (const child of children) element.append(build(child));
+  return element;
+}
+
+window.sealroomDom = {
+  // Appends each tree of the JSON list to parent (or inserts them before `before`).
+  append(parent, json, before = null) {
+    const fragment = document.createDocumentFragment();
+    for (const tree of JSON.parse(json)) fragment.append(build(tree));
+    parent.insertBefore(fragment, before);
+  },
+};

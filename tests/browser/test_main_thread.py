@@ -1,0 +1,122 @@
+"""The page never freezes: with Python in its worker, no main-thread task after
+first paint runs over 50 ms, in the real app page (not a test page).
+
+A PerformanceObserver for long tasks is installed before any page script runs
+(Playwright's init script, so the page itself carries no hook) and counts every
+task the browser reports as long, for each flow: boot, sign-up with key
+generation, opening a room with 200 messages, sending a 100 MB file, and
+receiving it.
+"""
+
+import asyncio
+import os
+import secrets
+import threading
+
+import aiohttp
+from playwright.sync_api import expect
+
+from tests.helpers import b64, fixed_keypair
+
+from .conftest import BOOT_TIMEOUT_MS
+
+BUDGET_MS = 50
+OBSERVER = """
+window.__longTasks = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) window.__longTasks.push({start: entry.startTime, duration: entry.duration});
+}).observe({type: "longtask", buffered: true});
+"""
+
+
+def long_tasks_after_first_paint(person, since: float = 0.0) -> list[dict]:
+    paint = person.page.evaluate(
+        "performance.getEntriesByType('paint').map(e => e.startTime).reduce((a, b) => Math.min(a, b), Infinity)")
+    start = max(since, paint)
+    return [task for task in person.page.evaluate("window.__longTasks")
+            if task["start"] >= start and task["duration"] > BUDGET_MS]
+
+
+def now(person) -> float:
+    return person.page.evaluate("performance.now()")
+
+
+def seed_room(server_url: str, member: str, count: int) -> None:
+    """A third person, scripted over the API, opens a room with ``member`` and writes ``count`` messages."""
+    async def run():
+        from pyclient.crypto.pure import PureBackend
+        from pyclient.protocol.envelope import encode_envelope, seal
+
+        private_key, public_key = fixed_keypair(5)
+        async with aiohttp.ClientSession(server_url, headers={"Origin": server_url},
+                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # an IP host
+            page = await (await http.get("/")).text()
+            csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+            reply = await (await http.post("/api/register", json={"username": "carol", "auth_key": "B" * 43 + "="},
+                                           headers={"X-CSRF-Token": csrf})).json()
+            me, csrf = reply["user"]["id"], reply["csrf"]
+            headers = {"X-CSRF-Token": csrf}
+            await http.put("/api/me/key", json={"public_key": b64(public_key), "key_backup": b64(b"SRK1" + bytes(60))},
+                           headers=headers)
+            room = (await (await http.post("/api/rooms", json={"name": "Busy", "members": [member]},
+                                           headers=headers)).json())["room"]
+            recipients = {m["id"]: __import__("base64").b64decode(m["public_key"]) for m in room["members"]}
+            backend = PureBackend()
+            async with http.ws_connect("/ws") as ws:
+                await ws.receive_json()  # hello
+                for index in range(count):
+                    envelope = await seal(backend, room=room["id"], sender=me, message_id=secrets.token_hex(16),
+                                          sender_private_key=private_key, recipients=recipients,
+                                          payload={"kind": "text", "body": f"message {index}"},
+                                          random_bytes=secrets.token_bytes)
+                    await ws.send_json({"type": "send", "ref": str(index), "room": room["id"],
+                                        "envelope": encode_envelope(envelope)})
+                    while (await ws.receive_json())["type"] != "sent":
+                        pass
+
+    failure = []
+    thread = threading.Thread(target=lambda: failure.append(asyncio.run(run())))
+    thread.start()
+    thread.join(300)
+    assert failure == [None], "seeding the room failed"
+
+
+def test_no_main_thread_task_over_50_ms_in_any_flow(people, server, tmp_path):
+    alice, bob = people("alice"), people("bob")
+    for person in (alice, bob):
+        person.page.context.add_init_script(OBSERVER)
+
+    alice.goto()  # boot
+    expect(alice.page.locator("#auth-username")).to_be_editable()
+    alice.page.locator("body[data-py-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
+    assert alice.page.get_attribute("body", "data-thread") == "worker"
+    report = {"boot": long_tasks_after_first_paint(alice)}
+
+    mark = now(alice)  # sign-up with key generation
+    alice.page.click("#auth-switch")
+    alice.sign_in_form()
+    report["sign-up"] = long_tasks_after_first_paint(alice, mark)
+    bob.register()
+
+    seed_room(server.url, "alice", 200)
+    mark = now(alice)  # opening a room with 200 messages
+    alice.open_room("Busy")
+    expect(alice.page.locator('#messages .message[data-status="verified"]').last).to_contain_text("message 199", timeout=180_000)
+    report["open room"] = long_tasks_after_first_paint(alice, mark)
+    print("report so far", report)
+
+    alice.create_room("Files", ["bob"])
+    bob.open_room("Files")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(100 * 1024 * 1024))
+    mark, bob_mark = now(alice), now(bob)  # sending a 100 MB file, and receiving it
+    alice.page.set_input_files("#file-input", files=[str(big)])
+    alice.page.click("#send")
+    expect(alice.page.locator("#pending-files li")).to_have_count(0, timeout=300_000)
+    report["send 100 MB"] = long_tasks_after_first_paint(alice, mark)
+    box = bob.page.locator('#messages .attachment[data-name="big.bin"]')
+    box.locator(".attachment-open").click()
+    expect(box).to_have_attribute("data-state", "verified", timeout=300_000)
+    report["receive 100 MB"] = long_tasks_after_first_paint(bob, bob_mark)
+
+    assert {flow: tasks for flow, tasks in report.items() if tasks} == {}, report
