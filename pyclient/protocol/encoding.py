@@ -105,6 +105,20 @@ def _refuse_number(text):
     raise _NotCanonical(f"only integers are allowed, not {text!r}")
 
 
+def parse_json_text(text, what: str):
+    """JSON that is not MACed as text (the key file as saved): whitespace is
+    free, but duplicate keys, non-integer numbers and deep nesting are refused."""
+    if not isinstance(text, str):
+        raise ParseError(f"{what} must be JSON text")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_refuse_number,
+                          parse_constant=_refuse_number)
+    except _NotCanonical as error:
+        raise ParseError(f"{what} is not valid: {error}") from None
+    except (ValueError, RecursionError):
+        raise ParseError(f"{what} is not JSON") from None
+
+
 def canonical_json(value) -> bytes:
     """UTF-8 JSON, keys sorted, no spaces, non-ASCII characters unescaped."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True,

@@ -29,6 +29,7 @@ from .encoding import (
     check_fields,
     parse_canonical_json,
     parse_id,
+    parse_json_text,
     transcript,
     u32,
 )
@@ -76,6 +77,11 @@ def parse_key_export(obj) -> KeyExport:
                      iv=b64decode(obj["iv"], "iv", length=16),
                      ct=b64decode(obj["ct"], "key file ciphertext", max_length=MAX_CONTENTS_BYTES),
                      mac=b64decode(obj["mac"], "mac", length=32))
+
+
+def parse_key_export_text(text: str) -> KeyExport:
+    """The key file as the user picked it: JSON text, then :func:`parse_key_export`."""
+    return parse_key_export(parse_json_text(text, "the key file"))
 
 
 def encode_contents(user_id: str, pairs: list[tuple[bytes, bytes]]) -> bytes:
