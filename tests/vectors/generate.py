@@ -461,6 +461,15 @@ async def strictness(backend, keys, raw, pub) -> None:
         "kind": "account_keys", "expect": "success", "username": username, "password": password,
         "salt": salt.hex(), "master": master.hex(), "auth_key": auth_key.hex(), "keystore_key": keystore_key.hex()})
 
+    # Section 5: one envelope cannot show different plaintexts to different members.
+    # Alice wraps another (valid) message key for Bob and signs: Bob's MAC check fails.
+    other_wrap = WrappedKey(bob["user_id"], fingerprint(pub["bob"]),
+                            await backend.rsa_oaep_encrypt(pub["bob"], rng.randbytes(32)))
+    split = replace(good, keys=(good.keys[0], other_wrap))
+    envelope_vector("envelope_other_message_key_for_one_member", "The sender wraps a different message key for "
+                    "Bob than for herself, and signs: the ciphertext's MAC only holds under one key.", "bad_mac",
+                    replace(split, sig=await backend.sign(raw["alice"], signature_input(split))))
+
 
 if __name__ == "__main__":
     asyncio.run(main())
