@@ -4,16 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 WHEELS := build/wheels
-BROWSER_WHEELS := rsa==4.9.1 pyasn1==0.6.5 pyaes==1.6.1 segno==1.6.6
 
-.PHONY: setup run test bench clean chromium
+.PHONY: setup run test bench clean chromium lock audit
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built build/vendor/.built
 
-$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
+# Every package, direct or not, comes from requirements.lock at a pinned
+# version with its hashes (`make lock` rewrites it after requirements*.txt change).
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-test.txt
+	$(PIP) install --quiet --require-hashes -r requirements.lock
 	$(PIP) install --quiet --no-deps -e .  # the sealroom-admin command
 	touch $@
 
@@ -23,9 +23,9 @@ node_modules/.installed: package.json package-lock.json
 
 # pyaes is published as an sdist only, so every browser package is built as a
 # wheel here; PyScript unpacks them from the app's own /wheels/ route.
-$(WHEELS)/.built: Makefile $(VENV)/.installed
+$(WHEELS)/.built: Makefile requirements-browser.lock $(VENV)/.installed
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
-	$(PIP) wheel --quiet --no-deps --wheel-dir $(WHEELS) $(BROWSER_WHEELS)
+	$(PIP) wheel --quiet --no-deps --require-hashes --wheel-dir $(WHEELS) -r requirements-browser.lock
 	touch $@
 
 # Pyodide and PyScript under versioned paths, each compressible file with a .gz beside it.
@@ -39,8 +39,17 @@ run: setup
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: setup chromium
+test: setup chromium audit
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Fails only on a high or critical advisory (tools/audit.py says why); about 10 s.
+audit: setup
+	$(PY) tools/audit.py
+
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed
+	$(PY) -m piptools compile $(LOCK_FLAGS) -o requirements.lock requirements-test.txt
+	$(PY) -m piptools compile $(LOCK_FLAGS) -o requirements-browser.lock requirements-browser.txt
 
 bench: setup chromium
 	$(PY) bench/run.py

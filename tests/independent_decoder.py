@@ -87,11 +87,93 @@ def mac(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
 
 
+# Section 3: keys. DER that does not re-encode identically, other sizes or
+# exponents are refused; the refusal kind depends on where the key was used.
+def _spki_of(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _check_rsa(key) -> None:
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    if not 2048 <= key.key_size <= 4096 or public.public_numbers().e != 65537:
+        raise ValueError("RSA size or exponent")
+
+
+def load_public_key(spki: bytes, kind: str = "parse_error"):
+    try:
+        key = serialization.load_der_public_key(spki)
+        if not isinstance(key, rsa.RSAPublicKey) or _spki_of(key) != spki:
+            raise ValueError("not a canonical RSA SPKI")
+        _check_rsa(key)
+    except (ValueError, TypeError) as error:
+        raise Refused(kind, f"public key: {error}") from None
+    return key
+
+
+def load_private_key(pkcs8: bytes, spki: bytes):
+    """A PKCS#8 RSA key that re-encodes to itself and is the half of ``spki``."""
+    try:
+        key = serialization.load_der_private_key(pkcs8, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("not RSA")
+        again = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+        if again != pkcs8:
+            raise ValueError("not canonical DER, or trailing bytes")
+        _check_rsa(key)
+    except (ValueError, TypeError) as error:
+        raise Refused("parse_error", f"private key: {error}") from None
+    load_public_key(spki)
+    if _spki_of(key.public_key()) != spki:
+        raise Refused("parse_error", "the private key is not the half of this public key")
+    return key
+
+
+def verify(spki: bytes, signature: bytes, data: bytes) -> None:
+    public = load_public_key(spki, kind="bad_signature")
+    try:
+        public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise Refused("bad_signature", "signature") from None
+
+
+# Section 1: JSON that is encrypted and MACed must be canonical.
+def canonical_json(data: bytes):
+    def pairs(items):
+        if len({k for k, _ in items}) != len(items):
+            raise Refused("parse_error", "duplicate key")
+        return dict(items)
+
+    def no_float(text):
+        raise Refused("parse_error", "not an integer")
+
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_float=no_float,
+                           parse_constant=no_float)
+        again = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):
+        raise Refused("parse_error", "not UTF-8 JSON") from None
+    if again != data:
+        raise Refused("parse_error", "not canonical JSON")
+    return value
+
+
 # Section 4: accounts.
+def normalize_username(username: str) -> str:
+    return unicodedata.normalize("NFC", username).strip().lower()
+
+
+def account_salt(username: str) -> bytes:
+    return transcript(ACCOUNT_SALT, normalize_username(username).encode())
+
+
+def account_master(username: str, password: str) -> bytes:
+    return PBKDF2HMAC(hashes.SHA256(), 32, account_salt(username), 600_000).derive(
+        unicodedata.normalize("NFC", password).encode())
+
+
 def account_keys(username: str, password: str) -> tuple[bytes, bytes]:
-    name = unicodedata.normalize("NFC", username).strip().lower().encode()
-    salt = transcript(ACCOUNT_SALT, name)
-    master = PBKDF2HMAC(hashes.SHA256(), 32, salt, 600_000).derive(unicodedata.normalize("NFC", password).encode())
+    master = account_master(username, password)
     return hkdf(master, ACCOUNT_AUTH, 32), hkdf(master, ACCOUNT_KEYSTORE, 64)
 
 
@@ -104,7 +186,7 @@ def open_sealed_key(keystore_key: bytes, user_id: str, spki: bytes, blob: bytes)
     if not hmac.compare_digest(expected, tag):
         raise Refused("bad_mac", "sealed key MAC")
     pkcs8 = aes_ctr(keystore_key[:32], iv, ct)
-    serialization.load_der_private_key(pkcs8, password=None)  # must be a usable PKCS#8 key
+    load_private_key(pkcs8, spki)  # a valid MAC is not enough: it must be this public key's private half
     return pkcs8
 
 
@@ -158,19 +240,13 @@ def open_envelope(obj, *, room: str, sender_spki: bytes, me: str, my_pkcs8: byte
     for to, kfp, wk in keys:
         fields += [to.encode(), kfp, wk]
     signed = transcript(MESSAGE_SIG, *fields, iv, ct, tag)
-    public = serialization.load_der_public_key(sender_spki)
-    if not isinstance(public, rsa.RSAPublicKey):
-        raise Refused("bad_signature", "not RSA")
-    try:
-        public.verify(sig, signed, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        raise Refused("bad_signature", "signature") from None
+    verify(sender_spki, sig, signed)
     # Step 4: unwrap.
     mine = [k for k in keys if k[0] == me]
     if not mine or mine[0][1] != fingerprint(my_spki):
         raise Refused("wrong_key", "not for me")
     try:
-        message_key = serialization.load_der_private_key(my_pkcs8, password=None).decrypt(mine[0][2], OAEP)
+        message_key = load_private_key(my_pkcs8, my_spki).decrypt(mine[0][2], OAEP)
     except ValueError:
         raise Refused("wrong_key", "OAEP") from None
     if len(message_key) != 32:
@@ -181,13 +257,18 @@ def open_envelope(obj, *, room: str, sender_spki: bytes, me: str, my_pkcs8: byte
     if not hmac.compare_digest(expected, tag):
         raise Refused("bad_mac", "MAC")
     # Step 6: decrypt and parse.
-    try:
-        payload = json.loads(aes_ctr(okm[:32], iv, ct).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise Refused("parse_error", "payload") from None
-    if not isinstance(payload, dict) or payload.get("kind") != "text" or not isinstance(payload.get("body"), str):
-        raise Refused("parse_error", "payload kind")
-    return payload
+    payload = canonical_json(aes_ctr(okm[:32], iv, ct))
+    if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
+        raise Refused("parse_error", "payload")
+    if payload.get("kind") == "text" and set(payload) == {"kind", "body"}:
+        return payload
+    if payload.get("kind") == "files" and set(payload) == {"kind", "body", "files"}:
+        if not isinstance(payload["files"], list) or not 1 <= len(payload["files"]) <= 10:
+            raise Refused("parse_error", "files")
+        for ref in payload["files"]:
+            file_reference(ref)
+        return payload
+    raise Refused("parse_error", "payload kind")
 
 
 # Section 4.2: the key file.
@@ -211,13 +292,90 @@ def open_key_export(obj, passphrase: str) -> dict:
     okm = hkdf(master, KEY_EXPORT_KDF, 64)
     if not hmac.compare_digest(mac(okm[32:], transcript(KEY_EXPORT_MAC, u32(1), u32(iterations), salt, iv, ct)), tag):
         raise Refused("bad_mac", "key file MAC")
-    contents = json.loads(aes_ctr(okm[:32], iv, ct).decode("utf-8"))
-    if set(contents) != {"keys", "user_id"}:
+    contents = canonical_json(aes_ctr(okm[:32], iv, ct))
+    if not isinstance(contents, dict) or set(contents) != {"keys", "user_id"}:
         raise Refused("parse_error", "contents")
+    an_id(contents["user_id"])
+    if not isinstance(contents["keys"], list) or not 1 <= len(contents["keys"]) <= 32:
+        raise Refused("parse_error", "keys")
     for pair in contents["keys"]:
-        private = serialization.load_der_private_key(b64(pair["private_key"]), password=None)
-        spki = private.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        if spki != b64(pair["public_key"]):
-            raise Refused("parse_error", "private and public key do not match")
+        if not isinstance(pair, dict) or set(pair) != {"private_key", "public_key"}:
+            raise Refused("parse_error", "key pair")
+        load_private_key(b64(pair["private_key"]), b64(pair["public_key"]))
     return contents
+
+
+# Section 6: attachments.
+FILE_FIELDS = {"blob", "name", "mime", "size", "key", "iv", "sha256", "sig"}
+MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,127}\Z")
+CHUNK = 1 << 20
+FILE_KEYS, FILE_CHUNK, FILE_SIG = b"sealroom/v1/file-keys", b"sealroom/v1/file-chunk", b"sealroom/v1/file-sig"
+
+
+def u64(n: int) -> bytes:
+    return struct.pack(">Q", n)
+
+
+def file_reference(ref) -> dict:
+    if not isinstance(ref, dict) or set(ref) != FILE_FIELDS:
+        raise Refused("parse_error", "file reference fields")
+    an_id(ref["blob"])
+    name, mime, size = ref["name"], ref["mime"], ref["size"]
+    if not isinstance(name, str) or not 1 <= len(name) <= 255:
+        raise Refused("parse_error", "name")
+    if not isinstance(mime, str) or not MIME.match(mime):
+        raise Refused("parse_error", "mime")
+    if type(size) is not int or not 1 <= size <= 1 << 31:
+        raise Refused("parse_error", "size")
+    return {"blob": ref["blob"], "name": name, "mime": mime, "size": size, "key": b64(ref["key"], length=32),
+            "iv": b64(ref["iv"], length=16), "sha256": b64(ref["sha256"], length=32),
+            "sig": b64(ref["sig"], max_length=512)}
+
+
+def open_attachment(ref_obj, blob: bytes, *, room: str, sender: str, message_id: str, sender_spki: bytes) -> bytes:
+    ref = file_reference(ref_obj)
+    size = ref["size"]
+    okm = hkdf(ref["key"], FILE_KEYS, 64)
+    n = -(-size // CHUNK)
+    if len(blob) != size + 32 * n:
+        raise Refused("bad_mac", "blob length")
+    plaintext, offset = b"", 0
+    for i in range(n):
+        length = min(CHUNK, size - i * CHUNK)
+        ct, tag = blob[offset:offset + length], blob[offset + length:offset + length + 32]
+        offset += length + 32
+        final = b"\x01" if i == n - 1 else b"\x00"
+        if not hmac.compare_digest(mac(okm[32:], transcript(FILE_CHUNK, u64(i), final, ct)), tag):
+            raise Refused("bad_mac", f"chunk {i}")
+        counter = ((int.from_bytes(ref["iv"], "big") + i * CHUNK // 16) % (1 << 128)).to_bytes(16, "big")
+        plaintext += aes_ctr(okm[:32], counter, ct)
+    if hashlib.sha256(plaintext).digest() != ref["sha256"]:
+        raise Refused("bad_mac", "sha256")
+    verify(sender_spki, ref["sig"], transcript(FILE_SIG, room.encode(), sender.encode(), message_id.encode(),
+                                               ref["sha256"], u64(size)))
+    return plaintext
+
+
+# Section 7: signed requests. One spelling of each header.
+SIGNATURE_INPUT = re.compile(
+    r'sig1=(\("@method" "@path" "content-digest"\);created=(0|[1-9][0-9]{0,11});nonce="([A-Za-z0-9_-]{22})";'
+    r'keyid="([0-9a-f]{32})";alg="rsa-v1_5-sha256";tag="sealroom/v1/request-sig")\Z')
+
+
+def check_request(headers: dict, method: str, path: str, spki: bytes) -> str:
+    """The signature base, once the headers parse and the signature verifies."""
+    found = SIGNATURE_INPUT.match(headers.get("Signature-Input", ""))
+    signature, digest = headers.get("Signature", ""), headers.get("Content-Digest", "")
+    if not found or not (signature.startswith("sig1=:") and signature.endswith(":")):
+        raise Refused("parse_error", "Signature-Input or Signature")
+    if not (digest.startswith("sha-256=:") and digest.endswith(":")):
+        raise Refused("parse_error", "Content-Digest")
+    b64(digest[len("sha-256=:"):-1], length=32)
+    signature_bytes = b64(signature[len("sig1=:"):-1], max_length=512)
+    nonce = found.group(3)
+    if base64.urlsafe_b64encode(base64.urlsafe_b64decode(nonce + "==")).rstrip(b"=").decode() != nonce:
+        raise Refused("parse_error", "nonce has non-zero trailing bits")
+    base = "\n".join([f'"@method": {method}', f'"@path": {path}', f'"content-digest": {digest}',
+                      f'"@signature-params": {found.group(1)}'])
+    verify(spki, signature_bytes, base.encode())
+    return base

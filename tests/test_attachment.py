@@ -12,8 +12,11 @@ from pyclient.protocol.attachment import (
     ChunkDecryptor,
     ChunkEncryptor,
     FileRef,
+    UnverifiedChunk,
+    VerifiedFile,
     blob_size,
     chunk_iv,
+    decrypt_file,
     encode_file_ref,
     file_signature_input,
     parse_file_ref,
@@ -41,11 +44,11 @@ async def encrypt(data: bytes, backend=None):
 
 async def decrypt(ref, blob, public_key, piece=300_000) -> bytes:
     decryptor = ChunkDecryptor(CryptographyBackend(), ref)
-    out = b""
+    held = []
     for start in range(0, len(blob), piece):
-        out += b"".join(await decryptor.feed(blob[start:start + piece]))
+        held += await decryptor.feed(blob[start:start + piece])
     await decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE, sender_public_key=public_key)
-    return out
+    return b"".join(chunk.unverified_plaintext for chunk in held)
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +100,8 @@ async def test_swapped_chunks_are_detected(data):
 async def test_pure_backend_opens_what_another_backend_sealed():
     data = os.urandom(CHUNK_SIZE // 4)
     ref, blob, public_key = await encrypt(data)
-    decryptor = ChunkDecryptor(PureBackend(), ref)
-    assert b"".join(await decryptor.feed(blob)) == data
-    await decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE, sender_public_key=public_key)
+    assert await decrypt_file(PureBackend(), ref, blob, room=ROOM, sender=SENDER, message_id=MESSAGE,
+                              sender_public_key=public_key) == data
 
 
 async def test_forged_signature_is_refused():
@@ -136,3 +138,35 @@ async def test_file_ref_round_trip_and_strict_parse():
 ])
 def test_safe_file_name(name, safe):
     assert safe_file_name(name) == safe
+
+
+async def test_unverified_chunks_never_pass_for_plaintext():
+    """A caller cannot treat fed chunks as the file: they are wrapped and named
+    unverified, and only finish() returns the receipt that the file is whole."""
+    ref, blob, public_key = await encrypt(b"hello")
+    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    (chunk,) = await decryptor.feed(blob)
+    assert isinstance(chunk, UnverifiedChunk) and not isinstance(chunk, (bytes, bytearray))
+    with pytest.raises(TypeError):
+        b"".join([chunk])
+    receipt = await decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE, sender_public_key=public_key)
+    assert isinstance(receipt, VerifiedFile) and receipt.size == 5
+
+
+async def test_forged_file_gives_no_receipt_and_the_decryptor_stays_refused():
+    ref, blob, _ = await encrypt(b"hello")
+    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    await decryptor.feed(blob)
+    with pytest.raises(BadSignature):
+        await decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE, sender_public_key=fixed_keypair(1)[1])
+    for again in (decryptor.feed(b""), decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE,
+                                                        sender_public_key=fixed_keypair(0)[1])):
+        with pytest.raises(BadMac, match="already"):
+            await again
+
+
+async def test_decrypt_file_returns_nothing_for_a_truncated_file(data):
+    ref, blob, public_key = await encrypt(data)
+    with pytest.raises(BadMac):
+        await decrypt_file(CryptographyBackend(), ref, blob[:-1], room=ROOM, sender=SENDER, message_id=MESSAGE,
+                           sender_public_key=public_key)

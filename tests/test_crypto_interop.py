@@ -8,8 +8,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from pyclient.crypto.pure import PureBackend
-from pyclient.errors import WrongKey
-from pyclient.protocol.keys import encode_public_key, parse_private_key, parse_public_key
+from pyclient.errors import ParseError, WrongKey
+from pyclient.protocol.keys import encode_public_key, parse_private_key, parse_public_key, verify_signature
+from tests.cryptography_backend import CryptographyBackend
 
 OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
@@ -81,3 +82,22 @@ async def test_generated_keys_load_in_cryptography():
 def test_spki_round_trip_is_canonical(keypair):
     _, _, spki = keypair
     assert encode_public_key(*parse_public_key(spki)) == spki
+
+
+async def test_negative_modulus_or_oversized_signature_is_a_failed_check_not_a_crash(keypair):
+    """A hostile SPKI or signature must end as "does not verify", never as the
+    ValueError or OverflowError python-rsa raises on such numbers."""
+    private, pkcs8, spki = keypair
+    n, e = parse_public_key(spki)
+    negative = encode_public_key(-n, e)
+    with pytest.raises(ParseError, match="positive odd"):
+        parse_public_key(negative)
+    with pytest.raises(ParseError):
+        parse_public_key(encode_public_key(n, 3))
+    backend = PureBackend()
+    signature = await backend.sign(pkcs8, b"data")
+    assert not await backend.verify(negative, b"data", signature)
+    assert not await backend.verify(spki, b"data", b"\xff" * len(signature))
+    assert not await backend.verify(spki, b"data", signature + b"\0")
+    assert await verify_signature(CryptographyBackend(), spki, b"data", signature)
+    assert not await verify_signature(CryptographyBackend(), negative, b"data", signature)

@@ -249,8 +249,8 @@ class Attachments:
             if result.done:
                 break
             for chunk in await decryptor.feed(result.value.to_bytes()):
-                parts.append(to_js(chunk))
-                done += len(chunk)
+                parts.append(to_js(chunk.unverified_plaintext))  # held in a Blob, shown only after finish()
+                done += chunk.size
             if len(parts) >= 8:
                 held, parts = js.Blob.new(to_js([held, *parts])), []
             if time.monotonic() - last > 0.1:

@@ -318,7 +318,7 @@ class KeyRing:
             show_error("import-error", _("Choose your key file."))
             return False
         try:
-            export = key_export.parse_key_export(json.loads(await files.item(0).text()))
+            export = key_export.parse_key_export_text(await files.item(0).text())
             user_id, pairs = await key_export.import_keys(self.app.backend, export, by_id("import-passphrase").value)
         except ValueError:
             show_error("import-error", _("This is not a SealRoom key file."))

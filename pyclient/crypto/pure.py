@@ -14,7 +14,7 @@ import pyaes
 import rsa
 import rsa.core
 
-from ..errors import WrongKey
+from ..errors import ParseError, WrongKey
 from ..protocol.keys import encode_private_key, encode_public_key, parse_private_key, parse_public_key
 from .base import KeyPair
 
@@ -114,8 +114,16 @@ class PureBackend:
 
     async def verify(self, public_key: bytes, data: bytes, signature: bytes) -> bool:
         try:
-            return rsa.verify(data, signature, self._public(public_key)) == "SHA-256"
-        except rsa.VerificationError:
+            key = self._public(public_key)
+        except ParseError:
+            return False
+        # python-rsa raises OverflowError for a signature above the modulus;
+        # RFC 8017 8.2.2 says such a signature is simply invalid.
+        if len(signature) != rsa.common.byte_size(key.n) or int.from_bytes(signature, "big") >= key.n:
+            return False
+        try:
+            return rsa.verify(data, signature, key) == "SHA-256"
+        except (rsa.VerificationError, ValueError, OverflowError):
             return False
 
     async def pbkdf2_sha256(self, password: bytes, salt: bytes, iterations: int, length: int) -> bytes:

@@ -26,6 +26,7 @@ from .encoding import (
     transcript,
 )
 from .kdf import hkdf_sha256
+from .keys import verify_signature
 
 CHUNK_SIZE = 1024 * 1024          # plaintext bytes per chunk
 CHUNK_BLOCKS = CHUNK_SIZE // 16   # AES blocks per chunk
@@ -121,11 +122,34 @@ class ChunkEncryptor:
         return ct + mac
 
 
-class ChunkDecryptor:
-    """Feed blob bytes as they arrive; yields verified plaintext chunks.
+@dataclass(frozen=True)
+class UnverifiedChunk:
+    """One chunk's plaintext whose own MAC passed, while the file as a whole is
+    not yet checked: a truncated file, a wrong digest or a forged signature is
+    only known at :meth:`ChunkDecryptor.finish`. Hold these bytes out of sight
+    (the page keeps them in a Blob) and show or save nothing until ``finish``
+    returns a :class:`VerifiedFile`; throw them all away if anything raises."""
+    index: int
+    unverified_plaintext: bytes
 
-    ``finish`` then checks the whole-file digest and the sender's signature.
-    Callers must discard every chunk if any step raises.
+    @property
+    def size(self) -> int:
+        return len(self.unverified_plaintext)
+
+
+@dataclass(frozen=True)
+class VerifiedFile:
+    """The receipt ``finish`` returns: every chunk, the digest and the sender's
+    signature passed, so the chunks fed so far are the file the sender signed."""
+    size: int
+    sha256: bytes
+
+
+class ChunkDecryptor:
+    """Feed blob bytes as they arrive; get back :class:`UnverifiedChunk` s.
+
+    Memory stays bounded by one chunk. Only ``finish`` verifies the file, and a
+    decryptor that refused once refuses every later call.
     """
 
     def __init__(self, backend, ref: FileRef):
@@ -136,12 +160,25 @@ class ChunkDecryptor:
         self.buffer = bytearray()
         self.digest = hashlib.sha256()
         self.received = 0
+        self._state = "open"  # then "verified" or "refused"
 
     def _next_length(self) -> int:
         final = self.index == self.count - 1
         return (self.ref.size - self.index * CHUNK_SIZE if final else CHUNK_SIZE) + MAC_SIZE
 
-    async def feed(self, data: bytes) -> list[bytes]:
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise BadMac("this download was already " + ("refused" if self._state == "refused" else "finished"))
+
+    async def feed(self, data: bytes) -> list[UnverifiedChunk]:
+        self._check_open()
+        try:
+            return await self._feed(data)
+        except BaseException:
+            self._state = "refused"
+            raise
+
+    async def _feed(self, data: bytes) -> list[UnverifiedChunk]:
         self.received += len(data)
         if self.received > blob_size(self.ref.size):
             raise BadMac("the file is longer than its sender said: it was altered")
@@ -154,7 +191,7 @@ class ChunkDecryptor:
             out.append(await self._open(piece))
         return out
 
-    async def _open(self, piece: bytes) -> bytes:
+    async def _open(self, piece: bytes) -> UnverifiedChunk:
         ct, mac = piece[:-MAC_SIZE], piece[-MAC_SIZE:]
         final = self.index == self.count - 1
         expected = await self.backend.hmac_sha256(self.mac_key, chunk_mac_input(self.index, final, ct))
@@ -164,16 +201,30 @@ class ChunkDecryptor:
         plaintext = await self.backend.aes_ctr(self.enc_key, chunk_iv(self.ref.iv, self.index), ct)
         self.digest.update(plaintext)
         self.index += 1
-        return plaintext
+        return UnverifiedChunk(self.index - 1, plaintext)
 
-    async def finish(self, *, room: str, sender: str, message_id: str, sender_public_key: bytes) -> None:
+    async def finish(self, *, room: str, sender: str, message_id: str, sender_public_key: bytes) -> VerifiedFile:
+        self._check_open()
+        self._state = "refused"
         if self.index != self.count or self.buffer:
             raise BadMac("the file ended early: it was truncated")
         if not hmac.compare_digest(self.digest.digest(), self.ref.sha256):
             raise BadMac("the file's SHA-256 does not match what the sender signed")
         signed = file_signature_input(room, sender, message_id, self.ref.sha256, self.ref.size)
-        if not await self.backend.verify(sender_public_key, signed, self.ref.sig):
+        if not await verify_signature(self.backend, sender_public_key, signed, self.ref.sig):
             raise BadSignature("the sender's signature over the file does not verify")
+        self._state = "verified"
+        return VerifiedFile(self.ref.size, self.ref.sha256)
+
+
+async def decrypt_file(backend, ref: FileRef, blob: bytes, *, room: str, sender: str, message_id: str,
+                       sender_public_key: bytes) -> bytes:
+    """The whole plaintext, returned only once every check has passed (for
+    callers that can hold the file in memory: the CLI, tests)."""
+    decryptor = ChunkDecryptor(backend, ref)
+    chunks = await decryptor.feed(blob)
+    await decryptor.finish(room=room, sender=sender, message_id=message_id, sender_public_key=sender_public_key)
+    return b"".join(chunk.unverified_plaintext for chunk in chunks)
 
 
 def normalize_mime(mime: str) -> str:

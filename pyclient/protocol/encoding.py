@@ -3,11 +3,14 @@
 Base64 is the standard alphabet with padding; parsing rejects anything that
 does not re-encode to the same text, so one value has exactly one encoding.
 Signed and MACed inputs are built with :func:`transcript`, a length-prefixed
-concatenation that starts with a versioned label.
+concatenation that starts with a versioned label. JSON that is encrypted and
+MACed (the message payload, the key file's contents) is canonical, and a
+receiver refuses any other spelling of the same value (spec §1).
 """
 
 import base64
 import binascii
+import json
 import re
 
 from ..errors import ParseError
@@ -83,3 +86,56 @@ def check_fields(obj, required: set[str], what: str) -> dict:
     if unknown:
         raise ParseError(f"{what} has unknown field {', '.join(sorted(unknown))}")
     return obj
+
+
+class _NotCanonical(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _NotCanonical(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _refuse_number(text):
+    raise _NotCanonical(f"only integers are allowed, not {text!r}")
+
+
+def parse_json_text(text, what: str):
+    """JSON that is not MACed as text (the key file as saved): whitespace is
+    free, but duplicate keys, non-integer numbers and deep nesting are refused."""
+    if not isinstance(text, str):
+        raise ParseError(f"{what} must be JSON text")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_refuse_number,
+                          parse_constant=_refuse_number)
+    except _NotCanonical as error:
+        raise ParseError(f"{what} is not valid: {error}") from None
+    except (ValueError, RecursionError):
+        raise ParseError(f"{what} is not JSON") from None
+
+
+def canonical_json(value) -> bytes:
+    """UTF-8 JSON, keys sorted, no spaces, non-ASCII characters unescaped."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                      allow_nan=False).encode("utf-8")
+
+
+def parse_canonical_json(data: bytes, what: str):
+    """Parse ``data`` and require that it is exactly ``canonical_json`` of the result:
+    no whitespace, sorted and unique keys, integers only, the shortest escapes."""
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates,
+                           parse_float=_refuse_number, parse_constant=_refuse_number)
+        same = canonical_json(value) == data
+    except _NotCanonical as error:
+        raise ParseError(f"{what} is not canonical JSON: {error}") from None
+    except (UnicodeError, ValueError, RecursionError):
+        raise ParseError(f"{what} is not UTF-8 JSON") from None
+    if not same:
+        raise ParseError(f"{what} is not canonical JSON (spaces, key order or escapes)")
+    return value

@@ -8,7 +8,6 @@ signature, unwrap, MAC, decrypt. Nothing is decrypted before it verifies.
 """
 
 import hmac
-import json
 from dataclasses import dataclass
 
 from ..errors import BadMac, BadSignature, ParseError, UnknownVersion, WrongKey
@@ -19,14 +18,16 @@ from .encoding import (
     PROTOCOL_VERSION,
     b64decode,
     b64encode,
+    canonical_json,
     check_fields,
+    parse_canonical_json,
     parse_id,
     transcript,
     u32,
 )
 from .attachment import MAX_FILES, parse_file_ref
 from .kdf import hkdf_sha256
-from .keys import fingerprint
+from .keys import fingerprint, verify_signature
 
 ENVELOPE_TYPE = "message"
 IV_BYTES = 16
@@ -137,15 +138,12 @@ def signature_input(envelope: Envelope) -> bytes:
 
 
 def encode_payload(payload: dict) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return canonical_json(payload)
 
 
 def parse_payload(data: bytes) -> dict:
     """``{"kind": "text", "body"}`` or ``{"kind": "files", "body", "files": [FileRef...]}``."""
-    try:
-        payload = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ParseError("decrypted payload is not UTF-8 JSON") from None
+    payload = parse_canonical_json(data, "the decrypted payload")
     if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
         raise ParseError("decrypted payload is not a message SealRoom understands")
     if payload.get("kind") == "text":
@@ -185,7 +183,7 @@ async def open_envelope(backend, envelope: Envelope, *, room: str, sender_public
     """Verify, then decrypt. Raises a ``ProtocolError`` naming the failed check."""
     if envelope.room != room:
         raise BadSignature("the envelope was made for another room")
-    if not await backend.verify(sender_public_key, signature_input(envelope), envelope.sig):
+    if not await verify_signature(backend, sender_public_key, signature_input(envelope), envelope.sig):
         raise BadSignature("the sender's signature does not verify")
     mine = [k for k in envelope.keys if k.to == me]
     if not mine or mine[0].kfp != fingerprint(my_public_key):

@@ -16,7 +16,6 @@ the current key pair first, then earlier ones (after rotations).
 """
 
 import hmac
-import json
 from dataclasses import dataclass
 
 from ..errors import BadMac, ParseError, UnknownVersion
@@ -26,13 +25,16 @@ from .encoding import (
     PROTOCOL_VERSION,
     b64decode,
     b64encode,
+    canonical_json,
     check_fields,
+    parse_canonical_json,
     parse_id,
+    parse_json_text,
     transcript,
     u32,
 )
 from .kdf import account_password_bytes, hkdf_sha256
-from .keys import parse_private_key, parse_public_key
+from .keys import check_key_pair
 
 EXPORT_TYPE = "sealroom-key-export"
 EXPORT_KDF = "pbkdf2-sha256"
@@ -77,18 +79,20 @@ def parse_key_export(obj) -> KeyExport:
                      mac=b64decode(obj["mac"], "mac", length=32))
 
 
+def parse_key_export_text(text: str) -> KeyExport:
+    """The key file as the user picked it: JSON text, then :func:`parse_key_export`."""
+    return parse_key_export(parse_json_text(text, "the key file"))
+
+
 def encode_contents(user_id: str, pairs: list[tuple[bytes, bytes]]) -> bytes:
     """``pairs`` are ``(private_key, public_key)``, current first."""
     contents = {"keys": [{"private_key": b64encode(private), "public_key": b64encode(public)}
                          for private, public in pairs], "user_id": user_id}
-    return json.dumps(contents, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return canonical_json(contents)
 
 
 def parse_contents(data: bytes) -> tuple[str, list[tuple[bytes, bytes]]]:
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ParseError("the key file's contents are not UTF-8 JSON") from None
+    obj = parse_canonical_json(data, "the key file's contents")
     check_fields(obj, {"keys", "user_id"}, "key file contents")
     keys = obj["keys"]
     if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_KEYS:
@@ -98,8 +102,7 @@ def parse_contents(data: bytes) -> tuple[str, list[tuple[bytes, bytes]]]:
         check_fields(entry, {"private_key", "public_key"}, "key pair")
         private = b64decode(entry["private_key"], "private key", max_length=4096)
         public = b64decode(entry["public_key"], "public key", max_length=1024)
-        parse_private_key(private)
-        parse_public_key(public)
+        check_key_pair(private, public)
         pairs.append((private, public))
     return parse_id(obj["user_id"], "user id"), pairs
 

@@ -11,6 +11,7 @@ import hmac
 
 from ..errors import BadMac, ParseError
 from .encoding import LABEL_KEYSTORE_MAC, transcript
+from .keys import check_key_pair
 
 MAGIC = b"SRK1"
 _IV = 16
@@ -37,4 +38,11 @@ async def open_private_key(backend, keystore_key: bytes, *, user_id: str, public
     expected = await backend.hmac_sha256(mac_key, _mac_input(user_id, public_key, iv, ct))
     if not hmac.compare_digest(expected, mac):
         raise BadMac("the password does not open this key, or the sealed key was altered")
-    return await backend.aes_ctr(enc_key, iv, ct)
+    private_key = await backend.aes_ctr(enc_key, iv, ct)
+    # A valid MAC only says who sealed it; the contents must still be the
+    # private half of the public key the MAC names, or nothing is unlocked.
+    try:
+        check_key_pair(private_key, public_key)
+    except ParseError as error:
+        raise ParseError(f"the sealed key opened but is not your private key ({error.message})") from None
+    return private_key

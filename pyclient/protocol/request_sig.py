@@ -7,22 +7,21 @@ The ``tag`` parameter carries the versioned domain-separation label.
 """
 
 import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
 
 from ..errors import ParseError
-from .encoding import LABEL_REQUEST_SIG, parse_id
+from .encoding import LABEL_REQUEST_SIG, b64decode, parse_id
 
 COMPONENTS = '("@method" "@path" "content-digest")'
 ALGORITHM = "rsa-v1_5-sha256"
 TAG = LABEL_REQUEST_SIG.decode("ascii")
 NONCE_BYTES = 16
 _INPUT_RE = re.compile(
-    r'sig1=\("@method" "@path" "content-digest"\);created=(\d{1,12});nonce="([A-Za-z0-9_-]{22})";'
+    r'sig1=\("@method" "@path" "content-digest"\);created=(0|[1-9][0-9]{0,11});nonce="([A-Za-z0-9_-]{22})";'
     r'keyid="([0-9a-f]{32})";alg="rsa-v1_5-sha256";tag="sealroom/v1/request-sig"')
-_SIGNATURE_RE = re.compile(r"sig1=:([A-Za-z0-9+/]+={0,2}):")
+_SIGNATURE_RE = re.compile(r"sig1=:([A-Za-z0-9+/=]+):")
 _DIGEST_RE = re.compile(r"sha-256=:([A-Za-z0-9+/]{43}=):")
 
 
@@ -61,20 +60,31 @@ def encode_headers(params: SignatureParams, digest: str, signature: bytes) -> di
     }
 
 
+def _header(headers, name: str) -> str:
+    value = headers.get(name, "")
+    if not isinstance(value, str):
+        raise ParseError(f"the {name} header is malformed")
+    return value
+
+
 def parse_headers(headers) -> tuple[SignatureParams, str, bytes]:
-    """``(params, content_digest, signature)`` from request headers, strictly."""
-    match = _INPUT_RE.fullmatch(headers.get("Signature-Input", ""))
+    """``(params, content_digest, signature)`` from request headers, strictly:
+    one spelling only, so canonical base64 everywhere (no stray ``=``, no
+    non-zero trailing bits) and ``created`` without leading zeros."""
+    match = _INPUT_RE.fullmatch(_header(headers, "Signature-Input"))
     if not match:
         raise ParseError("the Signature-Input header is missing or not in SealRoom's form")
-    signature = _SIGNATURE_RE.fullmatch(headers.get("Signature", ""))
-    digest = headers.get("Content-Digest", "")
-    if not signature or not _DIGEST_RE.fullmatch(digest):
+    signature = _SIGNATURE_RE.fullmatch(_header(headers, "Signature"))
+    digest = _header(headers, "Content-Digest")
+    digest_match = _DIGEST_RE.fullmatch(digest)
+    if not signature or not digest_match:
         raise ParseError("the Signature or Content-Digest header is missing or malformed")
-    try:
-        signature_bytes = base64.b64decode(signature.group(1), validate=True)
-    except (binascii.Error, ValueError):
-        raise ParseError("the Signature header is not valid base64") from None
-    params = SignatureParams(created=int(match.group(1)), nonce=match.group(2), keyid=match.group(3))
+    signature_bytes = b64decode(signature.group(1), "the Signature header", max_length=512)
+    b64decode(digest_match.group(1), "the Content-Digest header", length=32)
+    nonce = match.group(2)
+    if base64.urlsafe_b64encode(base64.urlsafe_b64decode(nonce + "==")).decode("ascii").rstrip("=") != nonce:
+        raise ParseError("the signature nonce is not canonical base64url")
+    params = SignatureParams(created=int(match.group(1)), nonce=nonce, keyid=match.group(3))
     return params, digest, signature_bytes
 
 

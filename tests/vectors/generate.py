@@ -15,8 +15,12 @@ import hashlib
 import hmac
 import json
 import random
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
+
+import rsa
+import rsa.prime
 
 from pyclient.crypto.pure import PureBackend
 from pyclient.protocol import key_export, keystore, request_sig
@@ -28,8 +32,25 @@ from pyclient.protocol.attachment import (
     file_keys,
     file_signature_input,
 )
-from pyclient.protocol.envelope import encode_envelope, seal, signature_input
-from pyclient.protocol.keys import fingerprint, safety_number
+from pyclient.protocol.encoding import LABEL_ACCOUNT_SALT, transcript
+from pyclient.protocol.envelope import (
+    Envelope,
+    WrappedKey,
+    encode_envelope,
+    mac_input,
+    message_keys,
+    seal,
+    signature_input,
+)
+from pyclient.protocol.kdf import ACCOUNT_PBKDF2_ITERATIONS, split_master_key
+from pyclient.protocol.keys import (
+    encode_private_key,
+    encode_public_key,
+    fingerprint,
+    parse_private_key,
+    parse_public_key,
+    safety_number,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOM = "0f" * 16
@@ -41,22 +62,42 @@ def b64(data: bytes) -> str:
 
 
 def load_keys() -> dict:
+    """The three key pairs every other vector uses. keys.json is itself a vector
+    (kind ``key_pairs``): each private key must parse and match its public key."""
     path = HERE / "keys.json"
     if not path.exists():
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        keys = {}
+        from cryptography.hazmat.primitives.asymmetric import rsa as rsa_lib
+        pairs = {}
         for index, name in enumerate(("alice", "bob", "mallory")):
-            private = rsa.generate_private_key(65537, 3072)
-            keys[name] = {
+            private = rsa_lib.generate_private_key(65537, 3072)
+            pairs[name] = {
                 "user_id": f"{index + 1:02x}" * 16,
                 "private_key": b64(private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption())),
                 "public_key": b64(private.public_key().public_bytes(serialization.Encoding.DER,
                                                                     serialization.PublicFormat.SubjectPublicKeyInfo)),
             }
-        path.write_text(json.dumps(keys, indent=2) + "\n")
-    return json.loads(path.read_text())
+        write("keys", {"description": "The RSA-3072 key pairs (made with the cryptography library) that the "
+                                      "other vectors use; each private key is the half of its public key.",
+                       "kind": "key_pairs", "expect": "success", "pairs": pairs})
+    return json.loads(path.read_text())["pairs"]
+
+
+def deterministic_rsa_key(rng: random.Random, bits: int, e: int) -> tuple[bytes, bytes]:
+    """A (weak, on purpose) RSA key from the seeded generator, as (PKCS#8, SPKI)."""
+    def prime(nbits):
+        while True:
+            candidate = rng.getrandbits(nbits) | (3 << (nbits - 2)) | 1
+            if (candidate - 1) % e and rsa.prime.is_prime(candidate):
+                return candidate
+    while True:
+        p, q = prime(bits // 2), prime(bits // 2)
+        if p != q:
+            break
+    lcm = (p - 1) * (q - 1) // rsa.prime.gcd(p - 1, q - 1)
+    key = rsa.PrivateKey(p * q, e, pow(e, -1, lcm), p, q)
+    return encode_private_key(key.save_pkcs1("DER")), encode_public_key(p * q, e)
 
 
 def write(name: str, vector: dict) -> None:
@@ -209,6 +250,7 @@ async def main() -> None:
                                            expect="parse_error", description="An extra field."))
     write("key_export_unknown_version", dict(export_vector, file=dict(export_vector["file"], v=2),
                                              expect="unknown_version", description="A version 2 key file."))
+    await strictness(backend, keys, raw, pub)
 
 
 async def attachments(backend, rng, keys, raw, pub) -> None:
@@ -252,11 +294,181 @@ async def request_signature(backend, rng, alice, raw) -> None:
         "description": "Alice signs a blob download (RFC 9421 shape).", "kind": "request_signature",
         "expect": "success", "method": "GET", "path": path, "headers": headers, "signature_base": base.decode(),
         "private_key": alice["private_key"], "public_key": alice["public_key"]})
-    write("request_signature_lowercase_alg", {
-        "description": "A Signature-Input that differs from the fixed form.", "kind": "request_signature",
-        "expect": "parse_error", "method": "GET", "path": path, "signature_base": base.decode(),
+    write("request_signature_uppercase_alg", {
+        "description": "The algorithm name in upper case (RSA-V1_5-sha256): the form is fixed, so it is refused.",
+        "kind": "request_signature", "expect": "parse_error", "method": "GET", "path": path,
+        "signature_base": base.decode(),
         "headers": dict(headers, **{"Signature-Input": headers["Signature-Input"].replace("rsa-v1_5", "RSA-V1_5")}),
         "private_key": alice["private_key"], "public_key": alice["public_key"]})
+
+    async def variant(name, description, params_text=None, digest_text=None, signature_text=None):
+        """A header set a lax parser would accept, signed again so that only the
+        strict form rejects it."""
+        signature_input = params_text or headers["Signature-Input"]
+        resigned = base.decode().replace(headers["Signature-Input"][len("sig1="):], signature_input[len("sig1="):])
+        if digest_text:
+            resigned = resigned.replace(digest, digest_text)
+        signature = await backend.sign(raw["alice"], resigned.encode())
+        write(name, {"description": description, "kind": "request_signature", "expect": "parse_error",
+                     "method": "GET", "path": path, "signature_base": resigned,
+                     "headers": {"Content-Digest": digest_text or digest, "Signature-Input": signature_input,
+                                 "Signature": signature_text or "sig1=:" + b64(signature) + ":"},
+                     "private_key": alice["private_key"], "public_key": alice["public_key"]})
+
+    b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    nonce = params.nonce
+    odd_nonce = nonce[:-1] + b64url[b64url.index(nonce[-1]) | 1]
+    await variant("request_signature_nonce_trailing_bits", "The nonce's last character sets bits beyond its 16 "
+                  "bytes: the same nonce spelled another way, which would dodge the replay check.",
+                  params_text=headers["Signature-Input"].replace(nonce, odd_nonce))
+    await variant("request_signature_created_leading_zero", "created=01764547200: a leading zero.",
+                  params_text=headers["Signature-Input"].replace("created=", "created=0"))
+    await variant("request_signature_stray_padding", "The Signature value has a stray '=' after its base64.",
+                  signature_text=headers["Signature"][:-1] + "=:")
+    b64std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    digest_value = digest[len("sha-256=:"):-2]
+    odd_digest = "sha-256=:" + digest_value[:-1] + b64std[b64std.index(digest_value[-1]) | 1] + "=:"
+    await variant("request_signature_digest_trailing_bits", "The Content-Digest base64 has non-zero trailing bits.",
+                  digest_text=odd_digest)
+
+
+async def strictness(backend, keys, raw, pub) -> None:
+    """Negative vectors for the strict parsing rules of spec sections 1, 3 and 4.
+    A generator of its own, so the vectors made before stay byte for byte."""
+    rng = random.Random(20261202)
+    alice, bob = keys["alice"], keys["bob"]
+
+    # Section 3: private keys.
+    def private_vector(name, description, expect, private_key, public_key):
+        write(name, {"description": description, "kind": "private_key", "expect": expect,
+                     "private_key": b64(private_key), "public_key": b64(public_key)})
+
+    private_vector("private_key_ok", "Alice's PKCS#8 key and her SPKI.", "success", raw["alice"], pub["alice"])
+    pkcs1 = parse_private_key(raw["alice"])
+    private_vector("private_key_trailing_bytes", "Two zero bytes after the RSAPrivateKey, inside the PKCS#8 "
+                   "octet string.", "parse_error", encode_private_key(pkcs1 + b"\0\0"), pub["alice"])
+    weak_private, weak_public = deterministic_rsa_key(rng, 2048, 3)
+    private_vector("private_key_exponent_3", "A 2048-bit key with public exponent 3.", "parse_error",
+                   weak_private, weak_public)
+    small_private, small_public = deterministic_rsa_key(rng, 1024, 65537)
+    private_vector("private_key_1024_bits", "A 1024-bit key.", "parse_error", small_private, small_public)
+    private_vector("private_key_other_public_key", "Alice's private key beside Bob's public key.", "parse_error",
+                   raw["alice"], pub["bob"])
+
+    # Section 3 via 5.2 step 3: a sender key with a negative modulus cannot verify anything.
+    n, e = parse_public_key(pub["alice"])
+    negative = encode_public_key(-n, e)
+    payload = {"kind": "text", "body": "Xin chào, Bob! Hello 👋"}
+    both = {alice["user_id"]: pub["alice"], bob["user_id"]: pub["bob"]}
+
+    async def seal_bytes(plaintext: bytes) -> Envelope:
+        message_key, iv = rng.randbytes(32), rng.randbytes(16)
+        enc_key, mac_key = message_keys(message_key)
+        ct = await backend.aes_ctr(enc_key, iv, plaintext)
+        mac = await backend.hmac_sha256(mac_key, mac_input(ROOM, alice["user_id"], MESSAGE_ID, iv, ct))
+        wrapped = tuple([WrappedKey(user, fingerprint(spki), await backend.rsa_oaep_encrypt(spki, message_key))
+                         for user, spki in sorted(both.items())])
+        unsigned = Envelope(ROOM, alice["user_id"], MESSAGE_ID, wrapped, iv, ct, mac, b"")
+        return replace(unsigned, sig=await backend.sign(raw["alice"], signature_input(unsigned)))
+
+    def envelope_vector(name, description, expect, envelope, sender_public_key=alice["public_key"]):
+        write(name, {"description": description, "kind": "envelope", "expect": expect, "room": ROOM,
+                     "recipient": bob, "sender": {"user_id": alice["user_id"], "public_key": sender_public_key},
+                     "envelope": encode_envelope(envelope), "payload": payload})
+
+    good = await seal_bytes(json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
+                                       sort_keys=True).encode())
+    envelope_vector("envelope_sender_key_negative_modulus", "The sender's SPKI holds a negative modulus: no "
+                    "signature verifies under it (and no arithmetic error escapes).", "bad_signature", good,
+                    sender_public_key=b64(negative))
+    envelope_vector("envelope_signature_above_modulus", "A signature of 384 0xff bytes, larger than the "
+                    "modulus.", "bad_signature", replace(good, sig=b"\xff" * 384))
+    # Section 1: canonical JSON inside the encrypted payload.
+    for name, description, text in [
+        ("envelope_payload_spaces", "The decrypted payload has a space after a colon.",
+         '{"body": "Xin chào, Bob! Hello 👋","kind":"text"}'),
+        ("envelope_payload_unsorted_keys", "The decrypted payload lists kind before body.",
+         '{"kind":"text","body":"Xin chào, Bob! Hello 👋"}'),
+        ("envelope_payload_duplicate_key", "The decrypted payload has body twice; parsers disagree on which wins.",
+         '{"body":"Hello","body":"Xin chào, Bob! Hello 👋","kind":"text"}'),
+        ("envelope_payload_escaped_unicode", "The decrypted payload escapes à as \\u00e0 instead of UTF-8.",
+         '{"body":"Xin ch\\u00e0o, Bob! Hello 👋","kind":"text"}'),
+    ]:
+        envelope_vector(name, description, "parse_error", await seal_bytes(text.encode()))
+
+    # Section 4.1: a sealed key whose MAC is right but whose contents are not the key.
+    keystore_key = hashlib.sha512(b"vector keystore key").digest()
+
+    async def sealed_key_vector(name, description, contents):
+        blob = await keystore.seal_private_key(backend, keystore_key, user_id=alice["user_id"],
+                                               public_key=pub["alice"], private_key=contents, iv=rng.randbytes(16))
+        write(name, {"description": description, "kind": "keystore", "expect": "parse_error",
+                     "keystore_key": keystore_key.hex(), "user_id": alice["user_id"],
+                     "public_key": alice["public_key"], "private_key": b64(contents), "blob": b64(blob)})
+
+    await sealed_key_vector("keystore_not_a_private_key", "A valid MAC over 1200 bytes that are not a PKCS#8 key.",
+                            rng.randbytes(1200))
+    await sealed_key_vector("keystore_other_private_key", "A valid MAC over Mallory's private key, bound to "
+                            "Alice's id and public key.", raw["mallory"])
+
+    # Section 4.2: key files whose MAC is right but whose contents are wrong.
+    passphrase = "Đây là một cụm mật khẩu dài"
+
+    async def key_file_vector(name, description, contents: bytes):
+        salt, iv = rng.randbytes(16), rng.randbytes(16)
+        enc_key, mac_key = await key_export._file_keys(backend, passphrase, salt, key_export.MIN_ITERATIONS)
+        ct = await backend.aes_ctr(enc_key, iv, contents)
+        unsigned = key_export.KeyExport(key_export.MIN_ITERATIONS, salt, iv, ct, b"")
+        export = replace(unsigned, mac=await backend.hmac_sha256(mac_key, key_export._mac_input(unsigned)))
+        write(name, {"description": description, "kind": "key_export", "expect": "parse_error",
+                     "passphrase": passphrase, "file": key_export.encode_key_export(export),
+                     "contents": json.loads(contents)})
+
+    def contents(pairs, **dumps):
+        obj = {"keys": [{"private_key": b64(private), "public_key": b64(public)} for private, public in pairs],
+               "user_id": alice["user_id"]}
+        return json.dumps(obj, **({"separators": (",", ":"), "sort_keys": True} | dumps)).encode()
+
+    await key_file_vector("key_export_not_a_private_key", "The private key is a PKCS#8 wrapper around bytes "
+                          "that are not an RSAPrivateKey.",
+                          contents([(encode_private_key(rng.randbytes(600)), pub["alice"])]))
+    await key_file_vector("key_export_mismatched_pair", "Mallory's private key listed beside Alice's public key.",
+                          contents([(raw["mallory"], pub["alice"])]))
+    await key_file_vector("key_export_contents_not_canonical", "The contents are JSON with spaces.",
+                          contents([(raw["alice"], pub["alice"])], separators=(", ", ": ")))
+
+    # Section 4: usernames are NFC-normalised, stripped and lower-cased before they salt the password.
+    for name, description, username in [
+        ("account_salt_vietnamese_nfd", "A Vietnamese username typed in NFD with spaces around it.",
+         "  " + unicodedata.normalize("NFD", "Nguyễn.Văn") + "\t"),
+        ("account_salt_greek_final_sigma", "Upper-case Greek: the last sigma lower-cases to final sigma.",
+         "ΟΔΥΣΣΕΥΣ"),
+        ("account_salt_dotted_capital_i", "U+0130 lower-cases to i + U+0307 (two code points), not renormalised.",
+         "İstanbul"),
+        ("account_salt_fullwidth", "Fullwidth letters lower-case to fullwidth letters (no NFKC).", "ＡＬＩＣＥ"),
+    ]:
+        normalized = unicodedata.normalize("NFC", username).strip().lower()
+        write(name, {"description": description, "kind": "account_salt", "expect": "success",
+                     "username": username, "normalized_username": normalized,
+                     "salt": transcript(LABEL_ACCOUNT_SALT, normalized.encode()).hex()})
+    username, password = " Nguyễn.Văn ", "mật khẩu đủ dài 🔑"
+    salt = transcript(LABEL_ACCOUNT_SALT, "nguyễn.văn".encode())
+    master = hashlib.pbkdf2_hmac("sha256", unicodedata.normalize("NFC", password).encode(), salt,
+                                 ACCOUNT_PBKDF2_ITERATIONS, 32)
+    auth_key, keystore_key = split_master_key(master)
+    write("account_keys_unicode", {
+        "description": "The whole account key schedule for a Vietnamese username and password.",
+        "kind": "account_keys", "expect": "success", "username": username, "password": password,
+        "salt": salt.hex(), "master": master.hex(), "auth_key": auth_key.hex(), "keystore_key": keystore_key.hex()})
+
+    # Section 5: one envelope cannot show different plaintexts to different members.
+    # Alice wraps another (valid) message key for Bob and signs: Bob's MAC check fails.
+    other_wrap = WrappedKey(bob["user_id"], fingerprint(pub["bob"]),
+                            await backend.rsa_oaep_encrypt(pub["bob"], rng.randbytes(32)))
+    split = replace(good, keys=(good.keys[0], other_wrap))
+    envelope_vector("envelope_other_message_key_for_one_member", "The sender wraps a different message key for "
+                    "Bob than for herself, and signs: the ciphertext's MAC only holds under one key.", "bad_mac",
+                    replace(split, sig=await backend.sign(raw["alice"], signature_input(split))))
 
 
 if __name__ == "__main__":
