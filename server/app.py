@@ -27,7 +27,7 @@ from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
-from .jobs import backup_ctx, presence_ctx, sweeper_ctx
+from .jobs import backup_ctx, clock_ctx, presence_ctx, sweeper_ctx
 
 log = logging.getLogger("sealroom")
 mimetypes.add_type("application/wasm", ".wasm")
@@ -116,7 +116,7 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
+    app.cleanup_ctx.extend([database_ctx, clock_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
                             sweeper_ctx, backup_ctx, presence_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)

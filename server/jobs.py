@@ -23,9 +23,9 @@ from search_index import room_removed_event
 
 from . import app_keys, backup
 from .blobs import BlobStore
+from .clock import HighWater, app_now, load_high_water, save_high_water
 from .db import truncate_wal
 from .domain import admin, blobs, expiry
-from .http.common import app_now
 
 log = logging.getLogger("sealroom.jobs")
 
@@ -33,7 +33,7 @@ SWEEP_BATCH = 100  # rooms per transaction, so one sweep never holds the databas
 ORPHAN_BATCH = 500
 ORPHAN_SWEEP_EVERY = 3600.0  # seconds between orphan sweeps inside the server
 BACKUP_PRUNE_EVERY = 3600.0
-ABANDONED_UPLOAD_AGE = timedelta(days=1)  # an upload not completed by then is given up
+CLOCK_SAVE_EVERY = 15.0  # seconds between saves of the clock's high-water mark
 
 Notify = Callable[[list[str], dict], Awaitable[None]]
 
@@ -60,6 +60,8 @@ async def purge_rooms(sessionmaker: async_sessionmaker, store: BlobStore, room_i
         for blob_id in room.blob_ids:
             await store.delete(blob_id)
             report.blobs_deleted += 1
+        for blob_id in room.leftover_ids:
+            await store.delete(blob_id)
     async with sessionmaker() as db, db.begin():
         await expiry.delete_rooms(db, room_ids)
     report.rooms.extend(room_ids)
@@ -84,19 +86,27 @@ async def sweep_expired(sessionmaker: async_sessionmaker, store: BlobStore, *, n
         await asyncio.sleep(0)  # let requests in between batches
 
 
+async def drop_abandoned_uploads(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime) -> int:
+    """Forget uploads with no part for ``blobs.UPLOAD_IDLE``, and delete every
+    part they stored and whatever a crash left of them. Returns how many
+    uploads were dropped. Cheap (one indexed query), so every sweep runs it."""
+    async with sessionmaker() as db, db.begin():
+        blob_ids = await blobs.drop_abandoned_uploads(db, now=now)
+    for blob_id in blob_ids:  # if this is cut short, the orphan sweep finds the rest
+        await store.delete(blob_id)
+    return len(blob_ids)
+
+
 async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime,
                         grace: timedelta) -> int:
-    """Delete uploads abandoned for a day with their parts, then blobs that
-    nothing references and that are older than ``grace``.
+    """Drop abandoned uploads, then delete blobs that nothing references and
+    that are older than ``grace``, and temporary files as old.
 
     The grace period covers a write in flight: a blob is stored before the
     row that references it. Returns how many blobs were deleted.
     """
-    async with sessionmaker() as db, db.begin():
-        part_blobs = await blobs.drop_stale_uploads(db, now=now, older_than=ABANDONED_UPLOAD_AGE)
-    for blob_id in part_blobs:  # if this is cut short, the orphan listing below finds the rest
-        await store.delete(blob_id)
-    deleted = len(part_blobs)
+    await drop_abandoned_uploads(sessionmaker, store, now=now)
+    deleted = 0
 
     cutoff = now - grace
     candidates: list[str] = []
@@ -124,9 +134,11 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 # ---- inside the server ---------------------------------------------------
 
 async def sweep_now(app: web.Application) -> PurgeReport:
-    """One expiry sweep, telling connected members and the search index which rooms are gone."""
+    """One expiry sweep, telling connected members and the search index which rooms are gone;
+    then the uploads abandoned since the last one."""
     report = await sweep_expired(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
                                  notify=app[app_keys.bus].publish)
+    await drop_abandoned_uploads(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app))
     if report.rooms:
         for room_id in report.rooms:  # every process drops it from its own search index
             await app[app_keys.bus].publish_event(room_removed_event(room_id))
@@ -166,11 +178,12 @@ async def _background(*tasks: asyncio.Task):
 
 
 async def sweeper_ctx(app: web.Application):
-    """Expiry sweeper. Its first sweep runs before the server takes requests,
-    so rooms that expired while it was down (or in a restored backup) are
-    deleted at once."""
+    """Expiry sweeper. Its first sweep, and a first orphan sweep, run before
+    the server takes requests, so rooms that expired while it was down (or in
+    a restored backup), and what a crash left behind, are deleted at once."""
     try:
         await sweep_now(app)
+        await orphan_sweep_now(app)
     except Exception:  # expiry is still enforced on every read; the next sweep retries
         log.exception("the start-up expiry sweep failed")
     interval = app[app_keys.config].sweep_interval_seconds
@@ -178,6 +191,28 @@ async def sweeper_ctx(app: web.Application):
     orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep"))
     async with _background(sweeper, orphans):
         yield
+
+
+async def save_clock(app: web.Application) -> None:
+    """Persist this process's high-water mark and adopt a later one another process saved."""
+    high_water = app[app_keys.high_water]
+    async with app[app_keys.sessionmaker]() as db, db.begin():
+        high_water.now(await save_high_water(db, app_now(app)))
+
+
+async def clock_ctx(app: web.Application):
+    """Time that never goes back (server/clock.py): the mark is loaded before
+    anything reads the time, and saved every few seconds and at shutdown."""
+    async with app[app_keys.sessionmaker]() as db:
+        app[app_keys.high_water] = HighWater(await load_high_water(db))
+    await save_clock(app)
+    saver = asyncio.create_task(_every(CLOCK_SAVE_EVERY, lambda: save_clock(app), "clock save"))
+    async with _background(saver):
+        yield
+    try:
+        await save_clock(app)
+    except SQLAlchemyError:  # saved a few seconds ago anyway
+        log.warning("could not save the clock's high-water mark at shutdown")
 
 
 PRESENCE_EVERY = 15  # seconds

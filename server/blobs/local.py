@@ -63,6 +63,8 @@ class LocalBlobStore:
 
     async def delete(self, blob_id: str) -> None:
         self._path(blob_id).unlink(missing_ok=True)
+        for partial in self.tmp.glob(f"{blob_id}.*.part"):  # a write of it cut short by a crash
+            partial.unlink(missing_ok=True)
 
     async def list_ids(self) -> AsyncIterator[str]:
         async for info in self.list_blobs():

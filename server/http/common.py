@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from .. import app_keys, i18n
+from ..clock import app_now, wall_now  # noqa: F401  (wall_now: the request-signature window)
 from ..domain.errors import DomainError
 
 STATUS_FOR_CODE = {
@@ -24,13 +25,8 @@ STATUS_FOR_CODE = {
 }
 
 
-def app_now(app: web.Application) -> datetime:
-    """The time: the app's injected clock if a test set one, else UTC now."""
-    clock = app.get(app_keys.clock)
-    return clock() if clock else datetime.now(timezone.utc)
-
-
 def utcnow(request: web.Request) -> datetime:
+    """The server's time, which never goes back (server/clock.py)."""
     return app_now(request.app)
 
 
