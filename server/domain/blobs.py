@@ -137,6 +137,11 @@ async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, n
     return blob
 
 
+async def blob_expiry(db: AsyncSession, blob: Blob) -> datetime:
+    """When the blob's room expires, and the blob with it."""
+    return await db.scalar(select(Room.expires_at).where(Room.id == blob.room_id))
+
+
 def new_blob_id() -> str:
     return secrets.token_hex(16)
 

@@ -76,3 +76,10 @@ async def live_blob_ids(db: AsyncSession, *, now: datetime) -> list[str]:
     result = await db.scalars(
         select(Blob.id).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
     return list(result)
+
+
+async def live_blob_sizes(db: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Every blob of a room that has not expired, with the size the database recorded."""
+    result = await db.execute(
+        select(Blob.id, Blob.size).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
+    return {blob_id: size for blob_id, size in result}

@@ -18,7 +18,7 @@ from pyclient.protocol.attachment import blob_size
 from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
 from ..domain import blobs, rooms
-from ..domain.errors import Invalid, TooLarge
+from ..domain.errors import Invalid, NotFound, TooLarge
 from .common import ApiError, transaction, utcnow, wall_now
 from .sessions import authenticate
 
@@ -130,8 +130,10 @@ async def cancel_upload(request: web.Request) -> web.Response:
 @routes.get("/api/blobs/{blob_id}")
 async def download(request: web.Request) -> web.StreamResponse:
     user, _ = await _signed(request, limit=0)
+    blob_id = request.match_info["blob_id"]
     async with transaction(request) as db:
-        blob = await blobs.get_blob_for_member(db, request.match_info["blob_id"], user.id, now=utcnow(request))
+        blob = await blobs.get_blob_for_member(db, blob_id, user.id, now=utcnow(request))
+        expires_at = await blobs.blob_expiry(db, blob)
     store = request.app[app_keys.blob_store]
     chunks = store.read(blob.id)
     try:
@@ -143,7 +145,36 @@ async def download(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     await response.write(first)
+    unchecked = len(first)
     async for chunk in chunks:
+        # Expiry is checked on every chunk (the room's expiry is known), and the
+        # database once a part's worth of bytes: a purged room, or a member
+        # removed, ends the download too. A download never outlives its room.
+        if utcnow(request) >= expires_at or (unchecked >= blobs.PART_SIZE and not await _still_readable(
+                request, blob_id, user.id)):
+            await chunks.aclose()
+            _cut_off(request)
+            return response
+        if unchecked >= blobs.PART_SIZE:
+            unchecked = 0
         await response.write(chunk)
+        unchecked += len(chunk)
     await response.write_eof()
     return response
+
+
+async def _still_readable(request: web.Request, blob_id: str, user_id: str) -> bool:
+    async with transaction(request) as db:
+        try:
+            await blobs.get_blob_for_member(db, blob_id, user_id, now=utcnow(request))
+        except NotFound:
+            return False
+    return True
+
+
+def _cut_off(request: web.Request) -> None:
+    """End a streamed response without its final chunk, so the client sees a
+    broken transfer rather than a complete (short) file."""
+    request.protocol.force_close()
+    if request.transport is not None:
+        request.transport.abort()
