@@ -2,6 +2,7 @@
 fsynced, then renamed into place, so a crash never leaves a half blob."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -38,7 +39,8 @@ class LocalBlobStore:
             final.parent.mkdir(exist_ok=True)
             os.replace(partial, final)
         except BaseException:
-            handle.close()
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+                handle.close()
             partial.unlink(missing_ok=True)
             raise
         return size

@@ -1,6 +1,7 @@
 """Helpers every handler shares: the clock, DB transactions, JSON bodies, errors."""
 
 import json
+import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
@@ -9,6 +10,9 @@ from aiohttp import web
 from .. import app_keys, i18n
 from ..clock import app_now, wall_now  # noqa: F401  (wall_now: the request-signature window)
 from ..domain.errors import DomainError
+from ..faults import DISK_FULL_MESSAGE, is_disk_full
+
+log = logging.getLogger("sealroom.http")
 
 STATUS_FOR_CODE = {
     "invalid": 400,
@@ -22,6 +26,7 @@ STATUS_FOR_CODE = {
     "gone": 410,
     "too_large": 413,
     "rate_limited": 429,
+    "storage_full": 507,
 }
 
 
@@ -82,3 +87,8 @@ async def domain_errors(request: web.Request, handler):
         body = json.loads(error.text)
         retry = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else None
         return error_response(body["error"], translated(request, body["message"]), error.status_code, headers=retry)
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        log.error("disk full while handling %s %s: %s", request.method, request.path, error)
+        return error_response("storage_full", translated(request, DISK_FULL_MESSAGE), headers={"Retry-After": "60"})
