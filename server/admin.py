@@ -168,8 +168,9 @@ async def purge_expired(ctx: Context, args) -> None:
                                                                  notify=notify))
     orphans = await jobs.sweep_orphans(ctx.sessionmaker, ctx.store, now=now,
                                        grace=timedelta(seconds=ctx.config.orphan_grace_seconds))
+    backups = await jobs.expire_in_backups(ctx.config.effective_backup_dir, now=now, next_expiry={})
     print(f"Deleted {len(report.rooms)} expired room(s), {report.blobs_deleted} of their blob(s), "
-          f"and {orphans} orphan blob(s).")
+          f"and {orphans} orphan blob(s); rewrote {backups} backup(s) in {ctx.config.effective_backup_dir}.")
 
 
 async def backup_command(ctx: Context, args) -> None:

@@ -126,18 +126,18 @@ async def _run(command: list[str], env: dict, what: str) -> None:
         raise BackupError(f"{what} failed: {stderr.decode(errors='replace').strip()}")
 
 
-async def _prune_expired_in_copy(database: Path, now: datetime) -> list[str]:
+async def _prune_expired_in_copy(database: Path, now: datetime) -> expiry.LiveContents:
     engine = make_engine(f"sqlite+aiosqlite:///{database}")
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
             while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
                 await expiry.delete_rooms(db, room_ids)
             await expiry.delete_uploads(db)  # unfinished uploads: their parts are not backed up
-            blob_sizes = await expiry.live_blob_sizes(db, now=now)
+            contents = await expiry.live_contents(db, now=now)
     finally:
         await engine.dispose()
     await asyncio.to_thread(_make_self_contained, database)
-    return blob_sizes
+    return contents
 
 
 def _make_self_contained(database: Path) -> None:
@@ -150,11 +150,11 @@ def _make_self_contained(database: Path) -> None:
         connection.close()
 
 
-async def _live_blob_sizes(config: Config, now: datetime) -> dict[str, int]:
+async def _live_contents(config: Config, now: datetime) -> expiry.LiveContents:
     engine = make_engine(config.effective_database_url)
     try:
         async with make_sessionmaker(engine)() as db:
-            return await expiry.live_blob_sizes(db, now=now)
+            return await expiry.live_contents(db, now=now)
     finally:
         await engine.dispose()
 
@@ -202,14 +202,15 @@ async def create_backup(config: Config, store: BlobStore, destination: Path, *, 
         if kind == "sqlite":
             database_file = "database.sqlite"
             await asyncio.to_thread(_sqlite_snapshot, sqlite_path(config), work / database_file)
-            blob_sizes = await _prune_expired_in_copy(work / database_file, now)
+            contents = await _prune_expired_in_copy(work / database_file, now)
         else:
             database_file = "database.sql"
             url = make_url(config.effective_database_url)
             env, args = _postgres_env_args(url)
             await _run(["pg_dump", "--no-owner", "--no-privileges", "--format=plain",
                         "--file", str(work / database_file), *args], env, "pg_dump")
-            blob_sizes = await _live_blob_sizes(config, now)
+            contents = await _live_contents(config, now)
+        blob_sizes = contents.blob_sizes
         not_found, problems = [], []
         for blob_id, expected in blob_sizes.items():
             target = _blob_path(work, blob_id)
@@ -234,13 +235,92 @@ async def create_backup(config: Config, store: BlobStore, destination: Path, *, 
         missing = [blob_id for blob_id in not_found if blob_id not in lost]
         manifest = {"format": FORMAT, "created_at": now.isoformat(), "database": {"kind": kind, "file": database_file},
                     "room_retention_seconds": config.room_retention_seconds, "missing_blobs": missing,
-                    "blobs": {blob_id: size for blob_id, size in blob_sizes.items() if blob_id not in not_found}}
+                    "blobs": {blob_id: size for blob_id, size in blob_sizes.items() if blob_id not in not_found},
+                    **_expiry_fields(contents, exclude=set(not_found))}
         await asyncio.to_thread(_seal, work, manifest)
         work.rename(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final
+
+
+def _expiry_fields(contents: expiry.LiveContents, exclude: set[str] = frozenset()) -> dict:
+    """When the backup's rooms and blobs expire (epoch seconds), so that they
+    are deleted from the backup too, without opening its database each time."""
+    return {"next_expiry": contents.next_expiry.timestamp() if contents.next_expiry else None,
+            "blob_expiry": {blob_id: moment.timestamp() for blob_id, moment in contents.blob_expiry.items()
+                            if blob_id not in exclude}}
+
+
+# ---- expiry inside backups -----------------------------------------------
+
+REWRITE_SUFFIX = ".new"
+
+
+def _finish_rewrite(root: Path) -> None:
+    """Roll an interrupted ``expire_rooms_in_backup`` forward (or back, if
+    its new manifest was never written)."""
+    manifest_new = root / (MANIFEST + REWRITE_SUFFIX)
+    staged = [path for path in root.glob(f"database.*{REWRITE_SUFFIX}")]
+    if not manifest_new.exists():
+        for path in staged:
+            path.unlink()
+        return
+    for path in staged:
+        os.replace(path, path.with_name(path.name[:-len(REWRITE_SUFFIX)]))
+    os.replace(manifest_new, root / MANIFEST)
+    listed = read_manifest(root)["files"]
+    for path in sorted((root / "blobs").rglob("*")) if (root / "blobs").is_dir() else ():
+        if path.is_file() and path.relative_to(root).as_posix() not in listed:
+            path.unlink()
+
+
+async def expire_rooms_in_backup(root: Path, *, now: datetime) -> float | None:
+    """Delete from a backup what has expired since it was taken; returns when
+    the next room in it expires (epoch seconds), or None.
+
+    SQLite: the rooms go from its database copy (rewritten with VACUUM, so no
+    free page keeps them) and their blobs from the directory; the manifest is
+    re-sealed for the files that changed. PostgreSQL: the blobs go; the rows
+    stay in database.sql (a dump cannot be edited safely) until the backup is
+    pruned, and a restore deletes them at once. Crash-safe: new files are
+    staged, then renamed, and ``_finish_rewrite`` completes a cut-short run.
+    """
+    root = Path(root)
+    await asyncio.to_thread(_finish_rewrite, root)
+    manifest = read_manifest(root)
+    next_expiry = manifest.get("next_expiry")
+    if next_expiry is None or next_expiry > now.timestamp():
+        return next_expiry
+    files, database_file = dict(manifest["files"]), manifest["database"]["file"]
+    blob_expiry = {blob_id: moment for blob_id, moment in (manifest.get("blob_expiry") or {}).items()}
+    if manifest["database"].get("kind") == "sqlite":
+        staged = root / (database_file + REWRITE_SUFFIX)
+        await asyncio.to_thread(shutil.copyfile, root / database_file, staged)
+        contents = await _prune_expired_in_copy(staged, now)
+        files[database_file] = {"size": staged.stat().st_size, "sha256": await asyncio.to_thread(_sha256_file, staged)}
+        fields = _expiry_fields(contents)
+    else:
+        live = {blob_id: moment for blob_id, moment in blob_expiry.items() if moment > now.timestamp()}
+        fields = {"next_expiry": min(live.values(), default=None), "blob_expiry": live}
+    keep = set(fields["blob_expiry"])
+    for blob_id in manifest.get("blobs") or {}:
+        if blob_id not in keep:
+            files.pop(_blob_path(Path(), blob_id).as_posix(), None)
+    manifest.update(files=files, blobs={i: size for i, size in (manifest.get("blobs") or {}).items() if i in keep},
+                    expired_at=now.isoformat(), **fields)
+    manifest_new = root / (MANIFEST + REWRITE_SUFFIX)
+    manifest_new.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    await asyncio.to_thread(_finish_rewrite, root)
+    return manifest["next_expiry"]
+
+
+def backup_dirs(root: Path) -> list[Path]:
+    """The finished backups under ``root``."""
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.iterdir() if path.is_dir() and path.name.startswith(NAME_PREFIX))
 
 
 # ---- checking a backup ---------------------------------------------------
@@ -278,7 +358,7 @@ def verify_backup(root: Path) -> dict:
             problems.append(f"{name}: SHA-256 does not match")
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
-        if path.is_file() and name != MANIFEST and name not in listed:
+        if path.is_file() and name != MANIFEST and name not in listed and not name.endswith(REWRITE_SUFFIX):
             problems.append(f"{name}: not listed in the manifest")
     if manifest["database"].get("file") not in listed:
         problems.append("the database file is not listed in the manifest")

@@ -237,14 +237,50 @@ async def presence_ctx(app: web.Application):
         log.warning("could not remove this process from server_processes at shutdown")
 
 
+async def expire_in_backups(root, *, now: datetime, next_expiry: dict) -> int:
+    """Delete expired rooms from every backup under ``root`` (see
+    ``backup.expire_rooms_in_backup``). ``next_expiry`` caches each backup's
+    next expiry between calls, so a sweep with nothing due opens no manifest.
+    Returns how many backups were rewritten."""
+    rewritten = 0
+    present = set()
+    for path in await asyncio.to_thread(backup.backup_dirs, root):
+        present.add(path)
+        due = next_expiry.get(path, 0.0)
+        if due is None or due > now.timestamp():
+            continue
+        try:
+            before = path / backup.MANIFEST
+            stamp = before.stat().st_mtime_ns
+            next_expiry[path] = await backup.expire_rooms_in_backup(path, now=now)
+            rewritten += before.stat().st_mtime_ns != stamp
+        except (backup.BackupError, OSError) as error:  # a damaged backup must not stop the others
+            log.error("could not delete expired rooms from the backup %s: %s", path, error)
+            next_expiry[path] = now.timestamp() + ORPHAN_SWEEP_EVERY  # try again later, not every sweep
+    for gone in set(next_expiry) - present:
+        del next_expiry[gone]
+    return rewritten
+
+
 async def backup_ctx(app: web.Application):
-    """Scheduled backups into the backup directory; backups older than the
-    keep time are deleted every hour (or every interval, if shorter)."""
+    """Scheduled backups into the backup directory. Rooms that expire are
+    deleted from the backups there at every sweep, like everywhere else;
+    backups older than the keep time are deleted every hour (or every
+    interval, if shorter)."""
     config = app[app_keys.config]
-    if not config.backup_interval_seconds:
-        yield
-        return
     root, keep = config.effective_backup_dir, timedelta(seconds=config.effective_backup_keep_seconds)
+    next_expiry: dict = {}
+
+    async def expire() -> None:
+        if await expire_in_backups(root, now=app_now(app), next_expiry=next_expiry):
+            log.info("deleted expired rooms from backups in %s", root)
+
+    await expire()
+    expiring = asyncio.create_task(_every(config.sweep_interval_seconds, expire, "expiry in backups"))
+    if not config.backup_interval_seconds:
+        async with _background(expiring):
+            yield
+        return
 
     async def make_backup() -> None:
         path = await backup.create_backup(config, app[app_keys.blob_store], root, now=app_now(app))
@@ -256,6 +292,7 @@ async def backup_ctx(app: web.Application):
 
     await prune()
     async with _background(
+            expiring,
             asyncio.create_task(_every(config.backup_interval_seconds, make_backup, "scheduled backup")),
             asyncio.create_task(_every(min(config.backup_interval_seconds, BACKUP_PRUNE_EVERY), prune, "backup pruning"))):
         yield

@@ -25,7 +25,7 @@ from server.config import Config
 from server.domain.blobs import PART_SIZE, part_blob_id
 from server.models import Blob, Room, Upload
 from tests.helpers import signed
-from tests.retention import WEEK, Clock, seed_room
+from tests.retention import WEEK, Clock, seed_room, store_blob
 
 
 @pytest.fixture
@@ -246,6 +246,47 @@ async def test_verify_checks_blobs_against_the_database_not_only_the_manifest(cl
     with pytest.raises(backup.BackupError, match="failed verification") as raised:
         backup.verify_backup(path)
     assert expected in str(raised.value)
+
+
+async def test_expired_rooms_leave_scheduled_backups_and_the_rest_still_restores(
+        client, new_client, app_server, tmp_path, config, clock):
+    seeded = await seed_room(client, await new_client(), name="Short lived")
+    root = config.effective_backup_dir
+    path = await backup.create_backup(config, app_server.app[app_keys.blob_store], root, now=clock())
+    needles = (seeded.room_id.encode(), b"Short lived", *seeded.sentinels())
+    assert _traces(path, *needles)
+    # A room created later, in a second backup that outlives the first room.
+    clock.advance(timedelta(days=3))
+    response = await seeded.alice.post("/api/rooms", {"name": "Longer lived", "members": ["bob"]})
+    later_room = (await response.json())["room"]["id"]
+    later_blob, later_bytes = await store_blob(app_server.app, later_room, seeded.alice.id)
+    second = await backup.create_backup(config, app_server.app[app_keys.blob_store], root, now=clock())
+    assert _traces(second, *needles)
+
+    next_expiry: dict = {}
+    assert await jobs.expire_in_backups(root, now=clock(), next_expiry=next_expiry) == 0  # nothing due yet
+    clock.advance(timedelta(days=4))  # the first room has expired, the second has not
+    assert await jobs.expire_in_backups(root, now=clock(), next_expiry=next_expiry) == 2
+    assert _traces(root, *needles) == []
+    for each in (path, second):
+        backup.verify_backup(each)  # re-sealed: still intact
+    restored = replace(config, data_dir=tmp_path / "restored")
+    store = make_blob_store(restored)
+    try:
+        report = await backup.restore_backup(restored, store, second, now=clock())
+        assert report.rooms_restored == 1 and report.blobs_restored == 1
+        assert b"".join([chunk async for chunk in store.read(later_blob)]) == later_bytes
+    finally:
+        await store.close()
+
+
+def test_backups_outlive_the_retention_only_when_the_operator_says_so():
+    from server.config import ConfigError
+
+    env = {"SEALROOM_ROOM_RETENTION_SECONDS": "3600", "SEALROOM_BACKUP_KEEP_SECONDS": "7200"}
+    with pytest.raises(ConfigError, match="SEALROOM_BACKUP_KEEP_BEYOND_RETENTION=1"):
+        Config.from_env(env)
+    assert Config.from_env({**env, "SEALROOM_BACKUP_KEEP_BEYOND_RETENTION": "1"}).effective_backup_keep_seconds == 7200
 
 
 # ---- time only moves forward ---------------------------------------------

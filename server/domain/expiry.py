@@ -78,8 +78,23 @@ async def live_blob_ids(db: AsyncSession, *, now: datetime) -> list[str]:
     return list(result)
 
 
-async def live_blob_sizes(db: AsyncSession, *, now: datetime) -> dict[str, int]:
-    """Every blob of a room that has not expired, with the size the database recorded."""
-    result = await db.execute(
-        select(Blob.id, Blob.size).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
-    return {blob_id: size for blob_id, size in result}
+@dataclass
+class LiveContents:
+    """What a backup holds of the rooms still alive: each blob's recorded size
+    and expiry, and when the next room expires (``None``: no room left)."""
+
+    blob_sizes: dict[str, int] = field(default_factory=dict)
+    blob_expiry: dict[str, datetime] = field(default_factory=dict)
+    next_expiry: datetime | None = None
+
+
+async def live_contents(db: AsyncSession, *, now: datetime) -> LiveContents:
+    contents = LiveContents()
+    for blob_id, size, expires_at in await db.execute(
+            select(Blob.id, Blob.size, Room.expires_at).join(Room, Room.id == Blob.room_id)
+            .where(Room.expires_at > now).order_by(Blob.id)):
+        contents.blob_sizes[blob_id] = size
+        contents.blob_expiry[blob_id] = expires_at
+    contents.next_expiry = await db.scalar(
+        select(Room.expires_at).where(Room.expires_at > now).order_by(Room.expires_at).limit(1))
+    return contents
