@@ -4,7 +4,6 @@ import logging
 import mimetypes
 import shutil
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -18,6 +17,7 @@ from search_index.rebuild import index_dir
 
 from . import app_keys, i18n
 from .bus import Bus, RedisBus
+from .clock import app_now
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -90,7 +90,7 @@ async def search_ctx(app: web.Application):
     process keeps a private copy, built at start and fed by the bus."""
     config = app[app_keys.config]
     directory = Path(tempfile.mkdtemp(prefix="sealroom-search-")) if config.redis_url else index_dir(config)
-    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=datetime.now(timezone.utc))
+    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=app_now(app))
     updater = IndexUpdater(index)
     updater.start()
     app[app_keys.search] = updater

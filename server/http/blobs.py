@@ -17,9 +17,10 @@ from pyclient.protocol.attachment import blob_size
 
 from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
+from ..clock import wall_now
 from ..domain import blobs, rooms
 from ..domain.errors import Invalid, NotFound, TooLarge
-from .common import ApiError, transaction, utcnow, wall_now
+from .common import ApiError, transaction, utcnow
 from .sessions import authenticate
 
 routes = web.RouteTableDef()

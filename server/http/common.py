@@ -3,12 +3,12 @@
 import json
 import logging
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aiohttp import web
 
 from .. import app_keys, i18n
-from ..clock import app_now, wall_now  # noqa: F401  (wall_now: the request-signature window)
+from ..clock import app_now
 from ..domain.errors import DomainError
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
 
