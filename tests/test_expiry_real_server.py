@@ -105,10 +105,12 @@ async def test_no_byte_of_an_expired_room_is_left_under_the_data_directory(tmp_p
     assert server.process.poll() is None  # still running: this is the live server's data directory
 
 
-async def _complete_and_kill_mid_assembly(server: RealServer, user, upload_id: str) -> list[str]:
-    """POST complete, and SIGKILL the server while the assembled blob is being written."""
+async def _kill_mid_write(server: RealServer, request) -> list[str]:
+    """Send ``request`` and SIGKILL the server while it writes a blob (a
+    temporary file exists in blobs/.tmp), as a crash or an OOM kill would."""
     tmp = server.data_dir / "blobs" / ".tmp"
-    request = asyncio.ensure_future(signed(user, "POST", f"/api/uploads/{upload_id}/complete"))
+    request = asyncio.ensure_future(request)
+    partials = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not request.done():
         partials = os.listdir(tmp)
@@ -116,7 +118,7 @@ async def _complete_and_kill_mid_assembly(server: RealServer, user, upload_id: s
             server.kill()
             break
         await asyncio.sleep(0)
-    assert server.process.poll() is not None, "the assembly finished before the test could interrupt it"
+    assert server.process.poll() is not None, "the write finished before the test could interrupt it"
     try:
         await request
     except Exception:  # the connection died with the server, as intended
@@ -124,34 +126,54 @@ async def _complete_and_kill_mid_assembly(server: RealServer, user, upload_id: s
     return partials
 
 
-async def test_sigkill_during_complete_and_during_an_upload_leaves_nothing_once_the_room_expired(tmp_path, servers):
+def _restart(data: Path, previous: RealServer, servers: list) -> RealServer:
+    server = RealServer(data, room_retention_seconds=CRASH_RETENTION, backup_interval_seconds=0)
+    servers.append(server)
+    server.start()
+    return server
+
+
+CRASH_RETENTION = 45  # room for two crashes and restarts before the room expires
+
+
+async def test_sigkill_during_a_part_upload_and_during_complete_leaves_nothing_once_the_room_expired(
+        tmp_path, servers):
     data = tmp_path / "data"
-    server = RealServer(data, room_retention_seconds=RETENTION, backup_interval_seconds=0)
+    server = RealServer(data, room_retention_seconds=CRASH_RETENTION, backup_interval_seconds=0)
     servers.append(server)
     server.start()
     await server.wait_ready()
+    big = [secrets.token_bytes(PART_SIZE) for _ in range(4)]
+    cut_part = secrets.token_bytes(PART_SIZE)
     async with server.session() as alice_session, server.session() as bob_session:
         alice, bob, room = await people_and_room(server, alice_session, bob_session, "Crash test")
-        big = [secrets.token_bytes(PART_SIZE) for _ in range(4)]
         assembling = await upload(alice, room["id"], big, complete=False)
-        interrupted = [secrets.token_bytes(PART_SIZE), secrets.token_bytes(PART_SIZE)]
         response = await signed(alice, "POST", f"/api/rooms/{room['id']}/uploads",
                                 f'{{"size": {3 * PART_SIZE}}}'.encode())
-        second = (await response.json())["upload"]
-        for number, part in enumerate(interrupted):
-            assert (await signed(alice, "PUT", f"/api/uploads/{second}/parts/{number}", part)).status == 200
-        # part 2 of the second upload never arrives: the server dies during the first one's complete
-        partials = await _complete_and_kill_mid_assembly(server, alice, assembling)
-    assert partials and all(name.endswith(".part") for name in partials)
-    needles = [part[:64] for part in big + interrupted] + [part[-64:] for part in big]
-    assert traces(data, needles), "the crash must have left ciphertext behind for this test to mean anything"
+        interrupted = (await response.json())["upload"]
+        assert (await signed(alice, "PUT", f"/api/uploads/{interrupted}/parts/0", big[0][::-1])).status == 200
+        # 1. killed while it stores part 1 of the second upload
+        cut = await _kill_mid_write(server, signed(alice, "PUT", f"/api/uploads/{interrupted}/parts/1", cut_part))
+    assert cut and all(name.endswith(".part") for name in cut)
 
-    restarted = RealServer(data, room_retention_seconds=RETENTION, backup_interval_seconds=0)
-    restarted.port, restarted.url = server.port, server.url
-    restarted.env["SEALROOM_PORT"] = str(server.port)
-    servers.append(restarted)
-    restarted.start()
-    await restarted.wait_ready()
+    server = _restart(data, server, servers)
+    await server.wait_ready()
+    async with server.session() as alice_session:
+        alice.client = alice_session
+        from tests.helpers import page_csrf
+        csrf = await page_csrf(alice_session)
+        response = await alice_session.post("/api/login", json={"username": "alice", "auth_key": "A" * 43 + "="},
+                                            headers={"X-CSRF-Token": csrf})
+        assert response.status == 200, await response.text()
+        alice.csrf = (await response.json())["csrf"]
+        # 2. killed while it assembles the first upload
+        partials = await _kill_mid_write(server, signed(alice, "POST", f"/api/uploads/{assembling}/complete"))
+    assert partials and all(name.endswith(".part") for name in partials)
+    needles = [part[:64] for part in big] + [part[-64:] for part in big] + [big[0][::-1][:64], cut_part[:64]]
+    assert traces(data, needles), "the crashes must have left ciphertext behind for this test to mean anything"
+
+    server = _restart(data, server, servers)
+    await server.wait_ready()
     from datetime import datetime
     after = await wait_until_clean(data, needles, datetime.fromisoformat(room["expires_at"]).timestamp())
     print(f"crash leftovers gone {after:.1f} s after expiry")
