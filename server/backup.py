@@ -256,12 +256,14 @@ def _expiry_fields(contents: expiry.LiveContents, exclude: set[str] = frozenset(
 # ---- expiry inside backups -----------------------------------------------
 
 REWRITE_SUFFIX = ".new"
+PARTIAL_SUFFIX = ".new.partial"
 
 
 def _finish_rewrite(root: Path) -> None:
     """Roll an interrupted ``expire_rooms_in_backup`` forward (or back, if
     its new manifest was never written)."""
     manifest_new = root / (MANIFEST + REWRITE_SUFFIX)
+    (root / (MANIFEST + PARTIAL_SUFFIX)).unlink(missing_ok=True)  # cut short before it was complete
     staged = [path for path in root.glob(f"database.*{REWRITE_SUFFIX}")]
     if not manifest_new.exists():
         for path in staged:
@@ -310,10 +312,19 @@ async def expire_rooms_in_backup(root: Path, *, now: datetime) -> float | None:
             files.pop(_blob_path(Path(), blob_id).as_posix(), None)
     manifest.update(files=files, blobs={i: size for i, size in (manifest.get("blobs") or {}).items() if i in keep},
                     expired_at=now.isoformat(), **fields)
-    manifest_new = root / (MANIFEST + REWRITE_SUFFIX)
-    manifest_new.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    await asyncio.to_thread(_write_whole, root / (MANIFEST + PARTIAL_SUFFIX), root / (MANIFEST + REWRITE_SUFFIX),
+                            json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     await asyncio.to_thread(_finish_rewrite, root)
     return manifest["next_expiry"]
+
+
+def _write_whole(partial: Path, final: Path, text: str) -> None:
+    """``final`` appears complete or not at all."""
+    with open(partial, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
 
 
 def backup_dirs(root: Path) -> list[Path]:
@@ -358,7 +369,8 @@ def verify_backup(root: Path) -> dict:
             problems.append(f"{name}: SHA-256 does not match")
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
-        if path.is_file() and name != MANIFEST and name not in listed and not name.endswith(REWRITE_SUFFIX):
+        rewriting = name.endswith((REWRITE_SUFFIX, PARTIAL_SUFFIX))  # expire_rooms_in_backup at work
+        if path.is_file() and name != MANIFEST and name not in listed and not rewriting:
             problems.append(f"{name}: not listed in the manifest")
     if manifest["database"].get("file") not in listed:
         problems.append("the database file is not listed in the manifest")

@@ -20,8 +20,7 @@ from .config import Config
 
 PROBE_BYTES = 64 * 1024  # written and removed at start-up: room for a few requests at least
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-DISK_FULL_MESSAGE = ("The server's disk is full, so this was not saved. Try again later; "
-                     "the administrator has been told.")
+DISK_FULL_MESSAGE = "The server's disk is full, so this was not saved. Try again later."
 
 
 class StartupError(Exception):

@@ -88,8 +88,9 @@ async def sweep_expired(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 
 async def drop_abandoned_uploads(sessionmaker: async_sessionmaker, store: BlobStore, *, now: datetime) -> int:
     """Forget uploads with no part for ``blobs.UPLOAD_IDLE``, and delete every
-    part they stored and whatever a crash left of them. Returns how many
-    uploads were dropped. Cheap (one indexed query), so every sweep runs it."""
+    part they stored and whatever a crash left of them. Returns how many store
+    ids were deleted (possible parts that never existed included). Cheap (one
+    indexed query), so every sweep runs it."""
     async with sessionmaker() as db, db.begin():
         blob_ids = await blobs.drop_abandoned_uploads(db, now=now)
     for blob_id in blob_ids:  # if this is cut short, the orphan sweep finds the rest
@@ -156,9 +157,11 @@ async def orphan_sweep_now(app: web.Application) -> int:
     return deleted
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable], name: str) -> None:
+async def _every(seconds: float, job: Callable[[], Awaitable], name: str, *, first_at_once: bool = False) -> None:
     while True:
-        await asyncio.sleep(seconds)
+        if not first_at_once:
+            await asyncio.sleep(seconds)
+        first_at_once = False
         try:
             await job()
         except Exception:  # a failed run must not stop the schedule; the next one retries
@@ -178,17 +181,20 @@ async def _background(*tasks: asyncio.Task):
 
 
 async def sweeper_ctx(app: web.Application):
-    """Expiry sweeper. Its first sweep, and a first orphan sweep, run before
-    the server takes requests, so rooms that expired while it was down (or in
-    a restored backup), and what a crash left behind, are deleted at once."""
+    """Expiry sweeper. Its first sweep runs before the server takes requests,
+    so rooms that expired while it was down (or in a restored backup), and
+    abandoned uploads, are deleted at once; the first orphan sweep (what a
+    crash left behind) starts at the same time."""
     try:
         await sweep_now(app)
-        await orphan_sweep_now(app)
     except Exception:  # expiry is still enforced on every read; the next sweep retries
         log.exception("the start-up expiry sweep failed")
     interval = app[app_keys.config].sweep_interval_seconds
     sweeper = asyncio.create_task(_every(interval, lambda: sweep_now(app), "expiry sweep"))
-    orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep"))
+    # The orphan sweep lists the whole store (long on a big S3 bucket): at once,
+    # but in the background, then every hour.
+    orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep",
+                                         first_at_once=True))
     async with _background(sweeper, orphans):
         yield
 

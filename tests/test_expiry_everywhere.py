@@ -280,6 +280,23 @@ async def test_expired_rooms_leave_scheduled_backups_and_the_rest_still_restores
         await store.close()
 
 
+async def test_a_rewrite_of_a_backup_cut_short_by_a_crash_is_rolled_back_or_forward(
+        client, new_client, app_server, config, clock):
+    seeded = await seed_room(client, await new_client())
+    root = config.effective_backup_dir
+    path = await backup.create_backup(config, app_server.app[app_keys.blob_store], root, now=clock())
+    # Cut short before the new manifest was whole: staged files that nothing refers to.
+    (path / "database.sqlite.new").write_bytes(b"half a database")
+    (path / "manifest.json.new.partial").write_text('{"format": ')
+    backup.verify_backup(path)  # a rewrite in progress does not make the backup look damaged
+    clock.advance(WEEK)
+    await backup.expire_rooms_in_backup(path, now=clock())
+    assert sorted(p.name for p in path.iterdir()) == ["blobs", "database.sqlite", "manifest.json"]
+    manifest = backup.verify_backup(path)
+    assert manifest["blobs"] == {} and manifest["next_expiry"] is None
+    assert _traces(path, seeded.room_id.encode(), *seeded.sentinels()) == []
+
+
 def test_backups_outlive_the_retention_only_when_the_operator_says_so():
     from server.config import ConfigError
 
