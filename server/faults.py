@@ -95,6 +95,13 @@ def _check_sqlite(config: Config) -> None:
     if url.get_backend_name() != "sqlite" or not url.database:
         return
     path = Path(url.database)
+    if path.parent != config.data_dir:  # the database lives elsewhere: its directory takes the WAL
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _probe(path.parent)
+        except OSError as error:
+            why, fix = _why(error)
+            raise StartupError(f"the database directory {path.parent} {why}: {fix}.") from None
     if not path.exists():
         return
     try:
