@@ -5,7 +5,8 @@ drift, by someone who wants a room back) would extend every room and revive
 rooms that expired but were not swept yet. The server therefore keeps a
 high-water mark: the latest time it has seen, persisted in the database
 (``server_clock``) and loaded at start-up. Every decision that reads the
-time, expiry first of all, uses ``max(now, mark)``.
+time, expiry first of all, uses ``max(now, mark)``; while the server runs the
+mark moves on with the monotonic clock, so time set back does not stand still.
 
 The one exception is the request-signature window, which compares the
 client's clock with the wall clock (``wall_now``): after a clock that ran
@@ -13,7 +14,8 @@ ahead is corrected, uploads keep working while the mark waits for real time
 to catch up.
 """
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 from sqlalchemy import select
@@ -27,14 +29,25 @@ ROW_ID = 1
 
 
 class HighWater:
-    """The latest time seen by this process; ``now`` never returns less."""
+    """The latest time seen by this process; ``now`` never returns less.
+
+    Between calls the mark moves on by the time the monotonic clock measured,
+    so after the wall clock is set back the server's time keeps flowing at the
+    real rate instead of standing still: a room neither revives nor lives a
+    day longer because the clock was set back a day.
+    """
 
     def __init__(self, mark: datetime | None = None):
         self.mark = mark
+        self._monotonic: float | None = None
 
-    def now(self, current: datetime) -> datetime:
-        if self.mark is None or current > self.mark:
-            self.mark = current
+    def now(self, current: datetime, monotonic: float) -> datetime:
+        if self.mark is not None and self._monotonic is not None:
+            flowed = self.mark + timedelta(seconds=max(0.0, monotonic - self._monotonic))
+        else:
+            flowed = self.mark
+        self.mark = current if flowed is None or current > flowed else flowed
+        self._monotonic = monotonic
         return self.mark
 
 
@@ -48,7 +61,7 @@ def app_now(app: web.Application) -> datetime:
     """The server's time: the wall clock, but never earlier than the high-water mark."""
     high_water = app.get(app_keys.high_water)
     current = wall_now(app)
-    return high_water.now(current) if high_water is not None else current
+    return high_water.now(current, time.monotonic()) if high_water is not None else current
 
 
 async def load_high_water(db: AsyncSession) -> datetime | None:

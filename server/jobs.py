@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -201,9 +202,10 @@ async def sweeper_ctx(app: web.Application):
 
 async def save_clock(app: web.Application) -> None:
     """Persist this process's high-water mark and adopt a later one another process saved."""
-    high_water = app[app_keys.high_water]
     async with app[app_keys.sessionmaker]() as db, db.begin():
-        high_water.now(await save_high_water(db, app_now(app)))
+        stored = await save_high_water(db, app_now(app))
+    if stored > app_now(app):  # another process has seen a later time
+        app[app_keys.high_water].now(stored, time.monotonic())
 
 
 async def clock_ctx(app: web.Application):

@@ -308,6 +308,21 @@ def test_backups_outlive_the_retention_only_when_the_operator_says_so():
 
 # ---- time only moves forward ---------------------------------------------
 
+def test_time_set_back_neither_goes_back_nor_stands_still():
+    from server.clock import HighWater
+
+    start = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    high_water = HighWater()
+    assert high_water.now(start, monotonic=100.0) == start
+    # The wall clock is set back three days; a minute passes on the monotonic clock.
+    assert high_water.now(start - timedelta(days=3), monotonic=160.0) == start + timedelta(minutes=1)
+    # So a room with a day left still expires a day later, not four days later.
+    assert high_water.now(start - timedelta(days=3), monotonic=160.0 + 86400) == start + timedelta(days=1, minutes=1)
+    assert high_water.now(start + timedelta(days=2), monotonic=160.0 + 86401) == start + timedelta(days=2)  # forward: taken
+    restarted = HighWater(start + timedelta(days=2))  # the saved mark, after a restart with the clock still behind
+    assert restarted.now(start - timedelta(days=3), monotonic=5.0) == start + timedelta(days=2)
+
+
 async def test_clock_set_back_revives_no_room(client, new_client, app_server, clock):
     seeded = await seed_room(client, await new_client())
     room = f"/api/rooms/{seeded.room_id}"
