@@ -8,7 +8,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, FuzzyTerm, Or, Prefix, Term
+from whoosh.query import And, FuzzyTerm, NumericRange, Or, Prefix, Term
 from whoosh.reading import SegmentReader
 from whoosh.writing import MERGE_SMALL
 
@@ -211,6 +211,12 @@ class SearchIndex:
             writer.cancel()
             raise
         writer.commit()
+
+    def expired_room_ids(self, now: datetime) -> list[str]:
+        """Rooms in the index whose expiry has passed: whoever deleted their
+        rows (a sweep in another process, ``purge-expired``), they leave here too."""
+        query = NumericRange("expires", None, int(now.timestamp()))
+        return [hit["ident"] for hit in self._searcher.search(query, limit=None, scored=False)]
 
     def has_deleted_documents(self) -> bool:
         return any(segment.has_deletions() for segment in self._ix._segments())

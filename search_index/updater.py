@@ -47,6 +47,13 @@ class IndexUpdater:
         """Drop a room (expired or purged) from the index."""
         self.submit(room_removed_event(room_id))
 
+    def remove_expired(self, now) -> int:
+        """Drop every room whose expiry has passed; returns how many."""
+        expired = self.index.expired_room_ids(now)
+        for room_id in expired:
+            self.remove_room(room_id)
+        return len(expired)
+
     async def flush(self) -> None:
         """Wait until every event submitted so far is searchable."""
         await self._queue.join()

@@ -141,6 +141,8 @@ async def sweep_now(app: web.Application) -> PurgeReport:
     report = await sweep_expired(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app),
                                  notify=app[app_keys.bus].publish)
     await drop_abandoned_uploads(app[app_keys.sessionmaker], app[app_keys.blob_store], now=app_now(app))
+    # Rooms whose rows someone else deleted (another process's sweep, purge-expired) leave this index too.
+    app[app_keys.search].remove_expired(app_now(app))
     if report.rooms:
         for room_id in report.rooms:  # every process drops it from its own search index
             await app[app_keys.bus].publish_event(room_removed_event(room_id))

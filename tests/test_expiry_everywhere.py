@@ -371,3 +371,46 @@ async def test_restore_on_a_machine_whose_clock_is_behind_brings_back_no_expired
     # A server started on it goes on from the backup's time, not this machine's.
     assert datetime.fromisoformat(mark).replace(tzinfo=timezone.utc) >= clock_now() + WEEK - timedelta(minutes=1)
     assert seeded.room_id
+
+
+# ---- the same by hand: purge-expired -------------------------------------
+
+async def test_purge_expired_by_hand_removes_abandoned_uploads_crash_leftovers_and_expired_rooms_in_backups(
+        client, new_client, app_server, config, monkeypatch, capsys):
+    from server.admin import main
+    from server.clock import save_high_water
+    from tests.retention import start_upload_with_part
+
+    seeded = await seed_room(client, await new_client())
+    app = app_server.app
+    store = app[app_keys.blob_store]
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=2)
+    abandoned_part = await start_upload_with_part(app, seeded.room_id, seeded.alice.id, started=long_ago)
+    leftover = store.tmp / f"{secrets.token_hex(16)}.dead.part"
+    leftover.write_bytes(b"CRASH-LEFTOVER-CIPHERTEXT")
+    os.utime(leftover, (long_ago.timestamp(), long_ago.timestamp()))
+    path = await backup.create_backup(config, store, config.effective_backup_dir,
+                                      now=datetime.now(timezone.utc))
+    async with app[app_keys.sessionmaker]() as db, db.begin():
+        # The server has seen a week pass (its mark), though this machine's clock says otherwise:
+        # the CLI goes by the mark too, so for it the room has expired, in the database and the backup.
+        await save_high_water(db, datetime.now(timezone.utc) + WEEK + timedelta(seconds=1))
+
+    monkeypatch.setenv("SEALROOM_DATA_DIR", str(config.data_dir))
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["purge-expired"]) == 0
+    out = capsys.readouterr().out
+    assert "Deleted 1 expired room(s)" in out and "rewrote 1 backup(s)" in out
+    with pytest.raises(BlobNotFound):
+        await store.size(abandoned_part)
+    assert not leftover.exists()
+    # The running server's next sweep finds the room gone from the database and drops it from its index.
+    app[app_keys.search].forget_delay = 0.1
+    await jobs.save_clock(app)  # every 15 s: the server adopts the later mark
+    await jobs.sweep_now(app)
+    for _ in range(100):
+        if not _traces(config.data_dir, seeded.room_id.encode(), *seeded.sentinels(), b"CRASH-LEFTOVER"):
+            break
+        await asyncio.sleep(0.05)
+    assert _traces(config.data_dir, seeded.room_id.encode(), *seeded.sentinels(), b"CRASH-LEFTOVER") == []
+    backup.verify_backup(path)
