@@ -10,12 +10,13 @@ import os
 import secrets
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from server.domain.blobs import PART_SIZE
-from tests.helpers import signed
+from tests.helpers import page_csrf, signed
 from tests.realserver import RealServer, can_mount, people_and_room, send_message
 
 RETENTION = 30  # seconds; the promise under test is "no byte 60 s after expiry"
@@ -86,7 +87,6 @@ async def test_no_byte_of_an_expired_room_is_left_under_the_data_directory(tmp_p
         parts = [secrets.token_bytes(PART_SIZE), secrets.token_bytes(5000)]  # a file of more than one part
         await upload(alice, room["id"], parts)
         await ws.close()
-    expires_at = time.time() - 1 + RETENTION  # created about a second ago at most... see the check below
     needles = [room["id"].encode(), name.encode(), sent["envelope"]["ct"].encode(), sent["envelope"]["sig"].encode(),
                parts[0][:64], parts[0][-64:], parts[1][:64]]
     # While it lives, the scan sees it: in the database, the blob store, the search index and a backup.
@@ -98,7 +98,6 @@ async def test_no_byte_of_an_expired_room_is_left_under_the_data_directory(tmp_p
     assert any(path.startswith("blobs/") for path in seen) and any(path.startswith("search/") for path in seen)
     assert any(path.startswith("backups/") for path in seen), seen
     assert any(path.startswith("sealroom.db") for path in seen)
-    from datetime import datetime
     expires_at = datetime.fromisoformat(room["expires_at"]).timestamp()
     after = await wait_until_clean(data, needles, expires_at)
     print(f"no byte of the room left {after:.1f} s after expiry")
@@ -126,7 +125,7 @@ async def _kill_mid_write(server: RealServer, request) -> list[str]:
     return partials
 
 
-def _restart(data: Path, previous: RealServer, servers: list) -> RealServer:
+def _restart(data: Path, servers: list) -> RealServer:
     server = RealServer(data, room_retention_seconds=CRASH_RETENTION, backup_interval_seconds=0)
     servers.append(server)
     server.start()
@@ -156,11 +155,10 @@ async def test_sigkill_during_a_part_upload_and_during_complete_leaves_nothing_o
         cut = await _kill_mid_write(server, signed(alice, "PUT", f"/api/uploads/{interrupted}/parts/1", cut_part))
     assert cut and all(name.endswith(".part") for name in cut)
 
-    server = _restart(data, server, servers)
+    server = _restart(data, servers)
     await server.wait_ready()
     async with server.session() as alice_session:
         alice.client = alice_session
-        from tests.helpers import page_csrf
         csrf = await page_csrf(alice_session)
         response = await alice_session.post("/api/login", json={"username": "alice", "auth_key": "A" * 43 + "="},
                                             headers={"X-CSRF-Token": csrf})
@@ -172,9 +170,8 @@ async def test_sigkill_during_a_part_upload_and_during_complete_leaves_nothing_o
     needles = [part[:64] for part in big] + [part[-64:] for part in big] + [big[0][::-1][:64], cut_part[:64]]
     assert traces(data, needles), "the crashes must have left ciphertext behind for this test to mean anything"
 
-    server = _restart(data, server, servers)
+    server = _restart(data, servers)
     await server.wait_ready()
-    from datetime import datetime
     after = await wait_until_clean(data, needles, datetime.fromisoformat(room["expires_at"]).timestamp())
     print(f"crash leftovers gone {after:.1f} s after expiry")
     assert os.listdir(data / "blobs" / ".tmp") == []
