@@ -8,7 +8,9 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, FuzzyTerm, Or, Prefix, Term
+from whoosh.query import And, FuzzyTerm, NumericRange, Or, Prefix, Term
+from whoosh.reading import SegmentReader
+from whoosh.writing import MERGE_SMALL
 
 from pyclient.search import Match, match, max_typos, normalize, words, words_with_spans
 
@@ -65,6 +67,27 @@ def user_document(event: dict) -> dict:
 def room_document(event: dict) -> dict:
     return {"key": f"room:{event['id']}", "kind": "room", "ident": event["id"], "name": event["name"],
             "words": event["name"], "members": " ".join(event["members"]), "expires": int(event["expires_at"])}
+
+
+def merge_out_deleted(writer, segments):
+    """Whoosh's usual merge, then every segment that still holds deleted
+    documents is rewritten without them.
+
+    Whoosh only flags a deleted document: its stored fields (a room's name,
+    id and member ids) and its terms stay in the ``.seg`` file until that
+    segment is merged. A removed room must leave the files at once (expiry
+    is deletion), so a commit that removes a room rewrites those segments;
+    the old files are deleted when the new table of contents is written.
+    """
+    kept = []
+    for segment in MERGE_SMALL(writer, segments):
+        if segment.has_deletions():
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)  # copies the live documents only
+            reader.close()
+        else:
+            kept.append(segment)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -188,6 +211,21 @@ class SearchIndex:
             writer.cancel()
             raise
         writer.commit()
+
+    def expired_room_ids(self, now: datetime) -> list[str]:
+        """Rooms in the index whose expiry has passed: whoever deleted their
+        rows (a sweep in another process, ``purge-expired``), they leave here too."""
+        query = NumericRange("expires", None, int(now.timestamp()))
+        return [hit["ident"] for hit in self._searcher.search(query, limit=None, scored=False)]
+
+    def has_deleted_documents(self) -> bool:
+        return any(segment.has_deletions() for segment in self._ix._segments())
+
+    def forget_deleted(self) -> None:
+        """Rewrite the segments that hold deleted documents (see ``merge_out_deleted``).
+        Only the writer task calls this."""
+        writer = self._ix.writer(timeout=WRITER_TIMEOUT)
+        writer.commit(mergetype=merge_out_deleted)
 
     def refresh(self) -> None:
         # A new searcher rather than Searcher.refresh(): whoosh-ng 5.4's

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import Config, ConfigError
+from .faults import StartupError, check_data_dir, describe_startup_failure
 from .http.pages import SetupError
 
 
@@ -14,12 +15,21 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = Config.from_env()
+        check_data_dir(config)
         app = create_app(config)
-    except (ConfigError, SetupError) as error:
+    except (ConfigError, SetupError, StartupError) as error:
         print(f"sealroom: {error}", file=sys.stderr)
         return 2
     print(f"SealRoom is running at http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    try:
+        web.run_app(app, host=config.host, port=config.port, print=None)
+    except Exception as error:  # a fault while starting (the database, the disk): one sentence, not a traceback
+        message = describe_startup_failure(error, config)
+        if message is None:
+            raise
+        logging.getLogger("sealroom").debug("start-up failed", exc_info=True)
+        print(f"sealroom: {message}", file=sys.stderr)
+        return 2
     return 0
 
 

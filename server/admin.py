@@ -31,6 +31,7 @@ from . import backup, jobs
 from .app import make_blob_store
 from .blobs.base import BlobNotFound
 from .bus import RedisBus
+from .clock import server_now
 from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate, truncate_wal
 from .domain import admin
@@ -81,6 +82,11 @@ class Context:
         if migrate_schema:
             await migrate(self.engine)
 
+    async def now(self) -> datetime:
+        """The server's time: never earlier than the latest it has seen (server/clock.py)."""
+        async with self.sessionmaker() as db, db.begin():
+            return await server_now(db, _now())
+
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
@@ -114,7 +120,7 @@ async def users_delete(ctx: Context, args) -> None:
 
 
 async def rooms_list(ctx: Context, args) -> None:
-    now = _now()
+    now = await ctx.now()
     async with ctx.sessionmaker() as db:
         rows = await admin.list_rooms(db)
     print(_table(["ID", "NAME", "MEMBERS", "MESSAGES", "BLOBS", "CREATED", "EXPIRES"], [
@@ -157,12 +163,14 @@ async def rooms_purge(ctx: Context, args) -> None:
 
 
 async def purge_expired(ctx: Context, args) -> None:
-    report = await _purge(ctx, lambda notify: jobs.sweep_expired(ctx.sessionmaker, ctx.store, now=_now(),
+    now = await ctx.now()
+    report = await _purge(ctx, lambda notify: jobs.sweep_expired(ctx.sessionmaker, ctx.store, now=now,
                                                                  notify=notify))
-    orphans = await jobs.sweep_orphans(ctx.sessionmaker, ctx.store, now=_now(),
+    orphans = await jobs.sweep_orphans(ctx.sessionmaker, ctx.store, now=now,
                                        grace=timedelta(seconds=ctx.config.orphan_grace_seconds))
+    backups = await jobs.expire_in_backups(ctx.config.effective_backup_dir, now=now, next_expiry={})
     print(f"Deleted {len(report.rooms)} expired room(s), {report.blobs_deleted} of their blob(s), "
-          f"and {orphans} orphan blob(s).")
+          f"and {orphans} orphan blob(s); rewrote {backups} backup(s) in {ctx.config.effective_backup_dir}.")
 
 
 async def backup_command(ctx: Context, args) -> None:
@@ -170,10 +178,11 @@ async def backup_command(ctx: Context, args) -> None:
         manifest = backup.verify_backup(args.verify)
         blobs = sum(1 for name in manifest["files"] if name.startswith("blobs/"))
         print(f"The backup at {args.verify} is intact: {len(manifest['files'])} file(s) match their "
-              f"SHA-256 checksums ({blobs} blob(s)), taken {manifest['created_at']}.")
+              f"SHA-256 checksums, and all {blobs} blob(s) the database lists are there with their recorded "
+              f"sizes; taken {manifest['created_at']}.")
         return
     destination = Path(args.output).resolve() if args.output else ctx.config.effective_backup_dir
-    path = await backup.create_backup(ctx.config, ctx.store, destination, now=_now())
+    path = await backup.create_backup(ctx.config, ctx.store, destination, now=await ctx.now())
     manifest = backup.read_manifest(path)
     total = sum(entry["size"] for entry in manifest["files"].values())
     print(f"Backup written to {path} ({len(manifest['files'])} file(s), {_size(total)}).")

@@ -4,7 +4,6 @@ import logging
 import mimetypes
 import shutil
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -18,6 +17,7 @@ from search_index.rebuild import index_dir
 
 from . import app_keys, i18n
 from .bus import Bus, RedisBus
+from .clock import app_now
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -27,7 +27,7 @@ from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
-from .jobs import backup_ctx, presence_ctx, sweeper_ctx
+from .jobs import backup_ctx, clock_ctx, presence_ctx, sweeper_ctx
 
 log = logging.getLogger("sealroom")
 mimetypes.add_type("application/wasm", ".wasm")
@@ -90,7 +90,7 @@ async def search_ctx(app: web.Application):
     process keeps a private copy, built at start and fed by the bus."""
     config = app[app_keys.config]
     directory = Path(tempfile.mkdtemp(prefix="sealroom-search-")) if config.redis_url else index_dir(config)
-    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=datetime.now(timezone.utc))
+    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=app_now(app))
     updater = IndexUpdater(index)
     updater.start()
     app[app_keys.search] = updater
@@ -117,7 +117,7 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
+    app.cleanup_ctx.extend([database_ctx, clock_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
                             sweeper_ctx, backup_ctx, presence_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)

@@ -23,7 +23,8 @@ pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)
 catalogs = web.AppKey("catalogs", dict)  # language -> {English text: translation}
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
-clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time forward
+clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time (forward or back)
+high_water = web.AppKey("high_water", object)  # server.clock.HighWater: time never goes back
 
 # Per-request values set by authentication.
 session_id = web.RequestKey("session_id", str)

@@ -34,9 +34,10 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from .blobs import BlobNotFound, BlobStore
+from .clock import server_now
 from .config import Config
 from .db import make_engine, make_sessionmaker, migrate
-from .domain import expiry
+from .domain import blobs, expiry
 from .models import Room
 
 FORMAT = "sealroom-backup/1"
@@ -57,6 +58,17 @@ class RestoreReport:
     rooms_restored: int = 0
     rooms_expired: list[str] = field(default_factory=list)
     blobs_restored: int = 0
+    now: datetime | None = None  # the time expiry was judged by
+
+
+def _backup_time(manifest: dict) -> datetime:
+    try:
+        created = datetime.fromisoformat(manifest["created_at"])
+    except (KeyError, TypeError, ValueError):
+        raise BackupError("The backup's manifest has no valid creation time.") from None
+    if created.tzinfo is None:
+        raise BackupError("The backup's creation time has no time zone.")
+    return created
 
 
 def database_kind(config: Config) -> str:
@@ -114,18 +126,18 @@ async def _run(command: list[str], env: dict, what: str) -> None:
         raise BackupError(f"{what} failed: {stderr.decode(errors='replace').strip()}")
 
 
-async def _prune_expired_in_copy(database: Path, now: datetime) -> list[str]:
+async def _prune_expired_in_copy(database: Path, now: datetime) -> expiry.LiveContents:
     engine = make_engine(f"sqlite+aiosqlite:///{database}")
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
             while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
                 await expiry.delete_rooms(db, room_ids)
             await expiry.delete_uploads(db)  # unfinished uploads: their parts are not backed up
-            blob_ids = await expiry.live_blob_ids(db, now=now)
+            contents = await expiry.live_contents(db, now=now)
     finally:
         await engine.dispose()
     await asyncio.to_thread(_make_self_contained, database)
-    return blob_ids
+    return contents
 
 
 def _make_self_contained(database: Path) -> None:
@@ -138,11 +150,23 @@ def _make_self_contained(database: Path) -> None:
         connection.close()
 
 
-async def _live_blob_ids(config: Config, now: datetime) -> list[str]:
+async def _live_contents(config: Config, now: datetime) -> expiry.LiveContents:
     engine = make_engine(config.effective_database_url)
     try:
         async with make_sessionmaker(engine)() as db:
-            return await expiry.live_blob_ids(db, now=now)
+            return await expiry.live_contents(db, now=now)
+    finally:
+        await engine.dispose()
+
+
+async def _still_referenced(config: Config, blob_ids: list[str]) -> set[str]:
+    """Which of these blobs the live database still has rows for (the others were swept meanwhile)."""
+    if not blob_ids:
+        return set()
+    engine = make_engine(config.effective_database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            return await blobs.referenced_blob_ids(db, blob_ids)
     finally:
         await engine.dispose()
 
@@ -178,30 +202,136 @@ async def create_backup(config: Config, store: BlobStore, destination: Path, *, 
         if kind == "sqlite":
             database_file = "database.sqlite"
             await asyncio.to_thread(_sqlite_snapshot, sqlite_path(config), work / database_file)
-            blob_ids = await _prune_expired_in_copy(work / database_file, now)
+            contents = await _prune_expired_in_copy(work / database_file, now)
         else:
             database_file = "database.sql"
             url = make_url(config.effective_database_url)
             env, args = _postgres_env_args(url)
             await _run(["pg_dump", "--no-owner", "--no-privileges", "--format=plain",
                         "--file", str(work / database_file), *args], env, "pg_dump")
-            blob_ids = await _live_blob_ids(config, now)
-        missing = []
-        for blob_id in blob_ids:
+            contents = await _live_contents(config, now)
+        blob_sizes = contents.blob_sizes
+        not_found, problems = [], []
+        for blob_id, expected in blob_sizes.items():
+            target = _blob_path(work, blob_id)
             try:
-                await _copy_blob(store, blob_id, _blob_path(work, blob_id))
+                await _copy_blob(store, blob_id, target)
             except BlobNotFound:
-                # Deleted since the snapshot: its room was swept. The restore sweeps it too.
-                _blob_path(work, blob_id).unlink(missing_ok=True)
-                missing.append(blob_id)
+                target.unlink(missing_ok=True)
+                not_found.append(blob_id)
+                continue
+            if target.stat().st_size != expected:
+                problems.append(f"blob {blob_id}: the store holds {target.stat().st_size} bytes, "
+                                f"the database recorded {expected}")
+        # A blob gone because its room was swept since the snapshot is fine (the
+        # restore sweeps that room too); one the database still lists is lost.
+        lost = await _still_referenced(config, not_found)
+        problems += [f"blob {blob_id}: missing from the store ({blob_sizes[blob_id]} bytes recorded)"
+                     for blob_id in not_found if blob_id in lost]
+        if problems:
+            raise BackupError("The backup was not written: the blob store does not match the database.\n  "
+                              + "\n  ".join(problems) + "\nRestore these blobs into the store, or delete "
+                              "their rooms with 'sealroom-admin rooms purge', then back up again.")
+        missing = [blob_id for blob_id in not_found if blob_id not in lost]
         manifest = {"format": FORMAT, "created_at": now.isoformat(), "database": {"kind": kind, "file": database_file},
-                    "room_retention_seconds": config.room_retention_seconds, "missing_blobs": missing}
+                    "room_retention_seconds": config.room_retention_seconds, "missing_blobs": missing,
+                    "blobs": {blob_id: size for blob_id, size in blob_sizes.items() if blob_id not in not_found},
+                    **_expiry_fields(contents, exclude=set(not_found))}
         await asyncio.to_thread(_seal, work, manifest)
         work.rename(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final
+
+
+def _expiry_fields(contents: expiry.LiveContents, exclude: set[str] = frozenset()) -> dict:
+    """When the backup's rooms and blobs expire (epoch seconds), so that they
+    are deleted from the backup too, without opening its database each time."""
+    return {"next_expiry": contents.next_expiry.timestamp() if contents.next_expiry else None,
+            "blob_expiry": {blob_id: moment.timestamp() for blob_id, moment in contents.blob_expiry.items()
+                            if blob_id not in exclude}}
+
+
+# ---- expiry inside backups -----------------------------------------------
+
+REWRITE_SUFFIX = ".new"
+PARTIAL_SUFFIX = ".new.partial"
+
+
+def _finish_rewrite(root: Path) -> None:
+    """Roll an interrupted ``expire_rooms_in_backup`` forward (or back, if
+    its new manifest was never written)."""
+    manifest_new = root / (MANIFEST + REWRITE_SUFFIX)
+    (root / (MANIFEST + PARTIAL_SUFFIX)).unlink(missing_ok=True)  # cut short before it was complete
+    staged = [path for path in root.glob(f"database.*{REWRITE_SUFFIX}")]
+    if not manifest_new.exists():
+        for path in staged:
+            path.unlink()
+        return
+    for path in staged:
+        os.replace(path, path.with_name(path.name[:-len(REWRITE_SUFFIX)]))
+    os.replace(manifest_new, root / MANIFEST)
+    listed = read_manifest(root)["files"]
+    for path in sorted((root / "blobs").rglob("*")) if (root / "blobs").is_dir() else ():
+        if path.is_file() and path.relative_to(root).as_posix() not in listed:
+            path.unlink()
+
+
+async def expire_rooms_in_backup(root: Path, *, now: datetime) -> float | None:
+    """Delete from a backup what has expired since it was taken; returns when
+    the next room in it expires (epoch seconds), or None.
+
+    SQLite: the rooms go from its database copy (rewritten with VACUUM, so no
+    free page keeps them) and their blobs from the directory; the manifest is
+    re-sealed for the files that changed. PostgreSQL: the blobs go; the rows
+    stay in database.sql (a dump cannot be edited safely) until the backup is
+    pruned, and a restore deletes them at once. Crash-safe: new files are
+    staged, then renamed, and ``_finish_rewrite`` completes a cut-short run.
+    """
+    root = Path(root)
+    await asyncio.to_thread(_finish_rewrite, root)
+    manifest = read_manifest(root)
+    next_expiry = manifest.get("next_expiry")
+    if next_expiry is None or next_expiry > now.timestamp():
+        return next_expiry
+    files, database_file = dict(manifest["files"]), manifest["database"]["file"]
+    blob_expiry = {blob_id: moment for blob_id, moment in (manifest.get("blob_expiry") or {}).items()}
+    if manifest["database"].get("kind") == "sqlite":
+        staged = root / (database_file + REWRITE_SUFFIX)
+        await asyncio.to_thread(shutil.copyfile, root / database_file, staged)
+        contents = await _prune_expired_in_copy(staged, now)
+        files[database_file] = {"size": staged.stat().st_size, "sha256": await asyncio.to_thread(_sha256_file, staged)}
+        fields = _expiry_fields(contents)
+    else:
+        live = {blob_id: moment for blob_id, moment in blob_expiry.items() if moment > now.timestamp()}
+        fields = {"next_expiry": min(live.values(), default=None), "blob_expiry": live}
+    keep = set(fields["blob_expiry"])
+    for blob_id in manifest.get("blobs") or {}:
+        if blob_id not in keep:
+            files.pop(_blob_path(Path(), blob_id).as_posix(), None)
+    manifest.update(files=files, blobs={i: size for i, size in (manifest.get("blobs") or {}).items() if i in keep},
+                    expired_at=now.isoformat(), **fields)
+    await asyncio.to_thread(_write_whole, root / (MANIFEST + PARTIAL_SUFFIX), root / (MANIFEST + REWRITE_SUFFIX),
+                            json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    await asyncio.to_thread(_finish_rewrite, root)
+    return manifest["next_expiry"]
+
+
+def _write_whole(partial: Path, final: Path, text: str) -> None:
+    """``final`` appears complete or not at all."""
+    with open(partial, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
+
+
+def backup_dirs(root: Path) -> list[Path]:
+    """The finished backups under ``root``."""
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.iterdir() if path.is_dir() and path.name.startswith(NAME_PREFIX))
 
 
 # ---- checking a backup ---------------------------------------------------
@@ -239,13 +369,50 @@ def verify_backup(root: Path) -> dict:
             problems.append(f"{name}: SHA-256 does not match")
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
-        if path.is_file() and name != MANIFEST and name not in listed:
+        rewriting = name.endswith((REWRITE_SUFFIX, PARTIAL_SUFFIX))  # expire_rooms_in_backup at work
+        if path.is_file() and name != MANIFEST and name not in listed and not rewriting:
             problems.append(f"{name}: not listed in the manifest")
     if manifest["database"].get("file") not in listed:
         problems.append("the database file is not listed in the manifest")
+    problems += _check_blobs(root, manifest)
     if problems:
         raise BackupError(f"The backup at {root} failed verification:\n  " + "\n  ".join(problems))
     return manifest
+
+
+def _recorded_blob_sizes(root: Path, manifest: dict) -> dict[str, int]:
+    """The blobs the backed-up database lists, with their sizes: from the SQLite
+    copy itself when there is one, else from the manifest."""
+    recorded = dict(manifest.get("blobs") or {})
+    name = str(manifest["database"].get("file"))
+    database = root / name
+    if manifest["database"].get("kind") == "sqlite" and ".." not in Path(name).parts and database.is_file():
+        try:
+            connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                recorded.update(connection.execute("SELECT id, size FROM blobs").fetchall())
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            raise BackupError(f"{database} cannot be read as a database ({error}).") from None
+    return recorded
+
+
+def _check_blobs(root: Path, manifest: dict) -> list[str]:
+    """Every blob the database lists is in the backup with its recorded size,
+    unless the manifest lists it as deleted while the backup ran."""
+    problems = []
+    swept = set(manifest.get("missing_blobs") or ())
+    for blob_id, size in sorted(_recorded_blob_sizes(root, manifest).items()):
+        if blob_id in swept:
+            continue
+        name = _blob_path(Path(), blob_id).as_posix()
+        path = root / name
+        if not path.is_file():
+            problems.append(f"{name}: missing (the database lists this blob, {size} bytes)")
+        elif path.stat().st_size != size:
+            problems.append(f"{name}: {path.stat().st_size} bytes, the database recorded {size}")
+    return problems
 
 
 # ---- restoring -----------------------------------------------------------
@@ -282,6 +449,7 @@ async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: d
     """
     root = Path(root)
     manifest = verify_backup(root)
+    taken = _backup_time(manifest)
     kind = database_kind(config)
     if manifest["database"].get("kind") != kind:
         raise BackupError(f"This backup holds a {manifest['database'].get('kind')} database, "
@@ -312,6 +480,11 @@ async def restore_backup(config: Config, store: BlobStore, root: Path, *, now: d
     try:
         await migrate(engine)  # brings a backup from an older version up to date
         async with make_sessionmaker(engine)() as db, db.begin():
+            # A machine whose clock is behind must not bring back rooms that had
+            # expired: the backup's own time, and the latest time the backed-up
+            # server had seen, count as well (server/clock.py).
+            now = await server_now(db, max(now, taken))
+            report.now = now
             await expiry.delete_uploads(db)  # uploads in progress cannot go on: their parts were not saved
             while room_ids := await expiry.expired_room_ids(db, now=now, limit=PRUNE_BATCH):
                 await expiry.delete_rooms(db, room_ids)

@@ -49,7 +49,8 @@ class Config:
     orphan_grace_seconds: int = 3600  # a blob with no row is removed only once this old
     backup_dir: Path | None = None  # None = DATA_DIR/backups
     backup_interval_seconds: int = 24 * 3600  # 0 turns scheduled backups off
-    backup_keep_seconds: int = 0  # 0 = the room retention; never longer than it
+    backup_keep_seconds: int = 0  # 0 = the room retention; longer only with the flag below
+    backup_keep_beyond_retention: bool = False  # the operator's explicit yes to backups outliving the retention
     max_upload_bytes: int = 100 * 1024 * 1024
     user_quota_bytes: int = 1024 * 1024 * 1024
     web_dir: Path = REPO_ROOT / "web"
@@ -80,6 +81,7 @@ class Config:
             backup_dir=Path(env["SEALROOM_BACKUP_DIR"]).resolve() if env.get("SEALROOM_BACKUP_DIR") else None,
             backup_interval_seconds=_int(env, "SEALROOM_BACKUP_INTERVAL_SECONDS", 24 * 3600),
             backup_keep_seconds=_int(env, "SEALROOM_BACKUP_KEEP_SECONDS", 0),
+            backup_keep_beyond_retention=env.get("SEALROOM_BACKUP_KEEP_BEYOND_RETENTION", "") in ("1", "true", "yes"),
             max_upload_bytes=_bounded(env, "SEALROOM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 2 * 1024 ** 3),
             user_quota_bytes=_int(env, "SEALROOM_USER_QUOTA_BYTES", 1024 ** 3),
             test_pages=env.get("SEALROOM_TEST_PAGES", "") == "1",
@@ -88,10 +90,11 @@ class Config:
     def __post_init__(self):
         if self.room_retention_seconds < 1:
             raise ConfigError("SEALROOM_ROOM_RETENTION_SECONDS must be at least 1.")
-        if self.backup_keep_seconds > self.room_retention_seconds:
+        if self.backup_keep_seconds > self.room_retention_seconds and not self.backup_keep_beyond_retention:
             raise ConfigError(
                 "SEALROOM_BACKUP_KEEP_SECONDS must not be longer than the room retention "
-                f"({self.room_retention_seconds} s): a backup must not outlive the rooms it holds.")
+                f"({self.room_retention_seconds} s): a backup must not outlive the rooms it holds. "
+                "To keep backups longer anyway, also set SEALROOM_BACKUP_KEEP_BEYOND_RETENTION=1.")
         if self.backup_interval_seconds < 0 or self.backup_keep_seconds < 0 or self.orphan_grace_seconds < 0:
             raise ConfigError("Backup and orphan-sweep durations cannot be negative.")
 

@@ -129,6 +129,10 @@ class Upload(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Chosen at the start, so that whatever a crash leaves of the assembly
+    # (a temporary file, an open multipart upload) is found by this id.
+    blob_id: Mapped[str] = mapped_column(String(32), unique=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the last part, or the start
 
 
 class UploadPart(Base):
@@ -138,6 +142,16 @@ class UploadPart(Base):
     number: Mapped[int] = mapped_column(primary_key=True)
     blob_id: Mapped[str] = mapped_column(String(32), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class ServerClock(Base):
+    """The latest time the server has seen (one row). Expiry is decided by
+    ``max(now, high_water)``, so setting the clock back revives nothing."""
+
+    __tablename__ = "server_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    high_water: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RequestNonce(Base):

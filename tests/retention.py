@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from server import app_keys
+from server.domain.blobs import part_blob_id
 from server.models import Blob, Upload, UploadPart
 from tests.helpers import ApiUser, register
 
@@ -84,14 +85,15 @@ def scan(directory: Path, needle: bytes) -> list[str]:
 
 async def start_upload_with_part(app, room_id: str, user_id: str, *, started: datetime) -> str:
     """An upload left half-way: one part stored, never completed. Returns the part's blob id."""
-    part_id = secrets.token_hex(16)
+    upload = Upload(id=secrets.token_hex(16), room_id=room_id, user_id=user_id, size=4096, created_at=started,
+                    blob_id=secrets.token_hex(16), touched_at=started)
+    part_id = part_blob_id(upload, 0)
 
     async def chunks():
         yield b"PART-CIPHERTEXT-" + secrets.token_bytes(64)
 
     await app[app_keys.blob_store].put(part_id, chunks(), max_bytes=1024)
     async with app[app_keys.sessionmaker]() as db, db.begin():
-        upload = Upload(id=secrets.token_hex(16), room_id=room_id, user_id=user_id, size=4096, created_at=started)
         db.add(upload)
         await db.flush()
         db.add(UploadPart(upload_id=upload.id, number=0, blob_id=part_id, size=80))

@@ -31,8 +31,8 @@ async def adapter(request, tmp_path):
     if request.param == "local":
         store = LocalBlobStore(tmp_path / "blobs")
 
-        def leave_partial():
-            path = store.tmp / f"{_new_id()}.dead.part"
+        def leave_partial(blob_id=None):
+            path = store.tmp / f"{blob_id or _new_id()}.dead.part"
             path.write_bytes(b"half a blob")
             old = time.time() - 7200
             os.utime(path, (old, old))
@@ -44,8 +44,8 @@ async def adapter(request, tmp_path):
         store = S3BlobStore(bucket, "sealroom/blobs", endpoint_url=endpoint, region="us-east-1", part_size=PART)
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 
-        def leave_partial():
-            s3.create_multipart_upload(Bucket=bucket, Key=f"sealroom/blobs/{_new_id()}")
+        def leave_partial(blob_id=None):
+            s3.create_multipart_upload(Bucket=bucket, Key=f"sealroom/blobs/{blob_id or _new_id()}")
 
         def partials():
             return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
@@ -158,3 +158,12 @@ async def test_clean_partials_removes_what_a_crash_left(adapter):
     assert len(adapter.partials()) == 1
     await adapter.store.clean_partials(older_than=3600 if isinstance(adapter.store, LocalBlobStore) else 0)
     assert adapter.partials() == []
+
+
+async def test_deleting_a_blob_also_removes_what_a_crashed_write_of_it_left(adapter):
+    blob_id = _new_id()
+    adapter.leave_partial(blob_id)
+    adapter.leave_partial()  # another blob's: not this delete's business
+    assert len(adapter.partials()) == 2
+    await adapter.store.delete(blob_id)
+    assert len(adapter.partials()) == 1

@@ -140,22 +140,27 @@ async def test_incomplete_upload_leaves_no_blob(room, app_server):
     assert [blob async for blob in store.list_ids()] == []
 
 
-async def test_stale_uploads_are_forgotten_and_free_the_quota(room, app_server):
+async def test_abandoned_uploads_stop_counting_against_the_quota_and_are_forgotten(room, app_server):
     from datetime import datetime, timedelta, timezone
 
     from server import app_keys
-    from server.domain.blobs import drop_stale_uploads, referenced_blob_ids, storage_used
+    from server.domain.blobs import (UPLOAD_IDLE, drop_abandoned_uploads, part_blob_id, referenced_blob_ids,
+                                     storage_used)
+    from server.models import Upload
 
     alice, _, _, room_id = room
     response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 100}')
     upload_id = (await response.json())["upload"]
     assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"x" * 50)).status == 200
     sessionmaker = app_server.app[app_keys.sessionmaker]
+    now = datetime.now(timezone.utc)
     async with sessionmaker() as db, db.begin():
-        assert await storage_used(db, alice.id) == 100
-        now = datetime.now(timezone.utc)
-        assert await drop_stale_uploads(db, now=now, older_than=timedelta(hours=1)) == []
-        parts = await drop_stale_uploads(db, now=now + timedelta(hours=2), older_than=timedelta(hours=1))
-        assert len(parts) == 1
-        assert await referenced_blob_ids(db, parts) == set()
-        assert await storage_used(db, alice.id) == 0
+        upload = await db.get(Upload, upload_id)
+        assert await storage_used(db, alice.id, now=now) == 100
+        assert await storage_used(db, alice.id, now=now + UPLOAD_IDLE) == 0  # abandoned: no longer counted
+        assert await drop_abandoned_uploads(db, now=now) == []
+        blob_ids = await drop_abandoned_uploads(db, now=now + UPLOAD_IDLE + timedelta(seconds=1))
+        # every part it may have written, and the blob it would have become
+        assert part_blob_id(upload, 0) in blob_ids and upload.blob_id in blob_ids
+        assert await referenced_blob_ids(db, blob_ids) == set()
+        assert await storage_used(db, alice.id, now=now) == 0

@@ -48,7 +48,8 @@ class BlobStore(Protocol):
         """The blob's size; raise ``BlobNotFound`` if it is not there."""
 
     async def delete(self, blob_id: str) -> None:
-        """Remove the blob; no error if it is already gone."""
+        """Remove the blob, and whatever an interrupted write of it left
+        behind; no error if it is already gone."""
 
     def list_ids(self) -> AsyncIterator[str]:
         """Every complete blob's id (for the orphan sweep and backups)."""

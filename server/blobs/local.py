@@ -2,6 +2,7 @@
 fsynced, then renamed into place, so a crash never leaves a half blob."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -38,7 +39,8 @@ class LocalBlobStore:
             final.parent.mkdir(exist_ok=True)
             os.replace(partial, final)
         except BaseException:
-            handle.close()
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+                handle.close()
             partial.unlink(missing_ok=True)
             raise
         return size
@@ -63,6 +65,8 @@ class LocalBlobStore:
 
     async def delete(self, blob_id: str) -> None:
         self._path(blob_id).unlink(missing_ok=True)
+        for partial in self.tmp.glob(f"{blob_id}.*.part"):  # a write of it cut short by a crash
+            partial.unlink(missing_ok=True)
 
     async def list_ids(self) -> AsyncIterator[str]:
         async for info in self.list_blobs():

@@ -145,7 +145,13 @@ class S3BlobStore:
 
     async def delete(self, blob_id: str) -> None:
         s3 = await self.client()
-        await s3.delete_object(Bucket=self.bucket, Key=self._key(blob_id))
+        key = self._key(blob_id)
+        await s3.delete_object(Bucket=self.bucket, Key=key)
+        # A multipart upload of this id that a crash left open holds its parts until aborted.
+        pending = await s3.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+        for upload in pending.get("Uploads", ()):
+            if upload["Key"] == key:
+                await self._abort(s3, key, upload["UploadId"])
 
     async def list_ids(self) -> AsyncIterator[str]:
         async for info in self.list_blobs():

@@ -6,10 +6,12 @@ whole blob: an interrupted upload leaves parts (temporary blobs) that the
 orphan sweep removes, never a half blob anyone can fetch.
 """
 
+import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,8 @@ from .accounts import new_id
 from .errors import AuthFailed, Invalid, NotFound, TooLarge
 
 PART_SIZE = 8 * 1024 * 1024 + 8 * 32  # eight encrypted 1 MiB chunks with their MACs
+UPLOAD_IDLE = timedelta(hours=1)  # an upload with no part for this long is abandoned
+PART_ID_LABEL = b"sealroom/v1/upload-part-id"
 SIGNATURE_PAST_SECONDS = 60
 SIGNATURE_FUTURE_SECONDS = 30
 _verifier = PureBackend()
@@ -52,10 +56,23 @@ async def check_request_signature(db: AsyncSession, user: User, headers, *, meth
         raise AuthFailed("This request signature was already used: replays are refused.") from None
 
 
-async def storage_used(db: AsyncSession, user_id: str) -> int:
+async def storage_used(db: AsyncSession, user_id: str, *, now: datetime) -> int:
+    """Stored blobs plus uploads in progress; an abandoned upload no longer counts."""
     blobs = await db.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.uploader_id == user_id))
-    pending = await db.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.user_id == user_id))
+    pending = await db.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(
+        Upload.user_id == user_id, Upload.touched_at > now - UPLOAD_IDLE))
     return int(blobs) + int(pending)
+
+
+def part_blob_id(upload: Upload, number: int) -> str:
+    """Where part ``number`` is stored. Derived from the upload, so that a part
+    cut short by a crash (no row yet) is still found and deleted with its upload."""
+    return hashlib.sha256(PART_ID_LABEL + f"|{upload.id}|{number}".encode()).hexdigest()[:32]
+
+
+def upload_blob_ids(upload: Upload) -> list[str]:
+    """Every store id an upload may have written: each possible part, and the blob being assembled."""
+    return [part_blob_id(upload, number) for number in range(math.ceil(upload.size / PART_SIZE))] + [upload.blob_id]
 
 
 async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: datetime, max_bytes: int,
@@ -64,10 +81,11 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
         raise Invalid("Say how many bytes the upload holds.")
     if size > max_bytes:
         raise TooLarge(f"This file is too large: the limit is {max_bytes // (1024 * 1024)} MiB.")
-    if await storage_used(db, user.id) + size > quota_bytes:
+    if await storage_used(db, user.id, now=now) + size > quota_bytes:
         raise TooLarge("This upload would exceed your storage quota. Files disappear with their rooms "
                        "after 7 days, which frees space.")
-    upload = Upload(id=new_id(), room_id=room.id, user_id=user.id, size=size, created_at=now)
+    upload = Upload(id=new_id(), room_id=room.id, user_id=user.id, size=size, created_at=now,
+                    blob_id=new_blob_id(), touched_at=now)
     db.add(upload)
     await db.flush()
     return upload
@@ -76,7 +94,8 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
 async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datetime) -> Upload:
     upload = await db.scalar(
         select(Upload).join(Room, Room.id == Upload.room_id).where(
-            Upload.id == upload_id, Upload.user_id == user.id, Room.expires_at > now))
+            Upload.id == upload_id, Upload.user_id == user.id, Room.expires_at > now,
+            Upload.touched_at > now - UPLOAD_IDLE))
     if upload is None:
         raise NotFound("This upload does not exist, has ended, or its room has expired.")
     return upload
@@ -95,12 +114,13 @@ async def check_next_part(db: AsyncSession, upload: Upload, number: int, size: i
         raise TooLarge("The parts are larger than the size announced for this upload.")
 
 
-def add_part(db: AsyncSession, upload: Upload, number: int, blob_id: str, size: int) -> None:
-    db.add(UploadPart(upload_id=upload.id, number=number, blob_id=blob_id, size=size))
+async def add_part(db: AsyncSession, upload: Upload, number: int, size: int, *, now: datetime) -> None:
+    db.add(UploadPart(upload_id=upload.id, number=number, blob_id=part_blob_id(upload, number), size=size))
+    await db.execute(update(Upload).where(Upload.id == upload.id).values(touched_at=now))
 
 
-async def finish_upload(db: AsyncSession, upload: Upload, blob_id: str, size: int, *, now: datetime) -> Blob:
-    blob = Blob(id=blob_id, room_id=upload.room_id, uploader_id=upload.user_id, size=size, created_at=now)
+async def finish_upload(db: AsyncSession, upload: Upload, size: int, *, now: datetime) -> Blob:
+    blob = Blob(id=upload.blob_id, room_id=upload.room_id, uploader_id=upload.user_id, size=size, created_at=now)
     db.add(blob)
     await db.delete(upload)
     await db.flush()
@@ -117,20 +137,25 @@ async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, n
     return blob
 
 
+async def blob_expiry(db: AsyncSession, blob: Blob) -> datetime:
+    """When the blob's room expires, and the blob with it."""
+    return await db.scalar(select(Room.expires_at).where(Room.id == blob.room_id))
+
+
 def new_blob_id() -> str:
     return secrets.token_hex(16)
 
 
-async def drop_stale_uploads(db: AsyncSession, *, now: datetime, older_than: timedelta) -> list[str]:
-    """Forget uploads abandoned for ``older_than`` (a crash, a closed tab);
-    returns their part blob ids for the caller to delete from the store."""
-    stale = list(await db.scalars(select(Upload.id).where(Upload.created_at < now - older_than)))
+async def drop_abandoned_uploads(db: AsyncSession, *, now: datetime, idle: timedelta = UPLOAD_IDLE) -> list[str]:
+    """Forget uploads with no part for ``idle`` (a crash, a closed tab);
+    returns every store id they may have written, for the caller to delete."""
+    stale = list(await db.scalars(select(Upload).where(Upload.touched_at <= now - idle)))
     if not stale:
         return []
-    part_ids = list(await db.scalars(select(UploadPart.blob_id).where(UploadPart.upload_id.in_(stale))))
-    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(stale)))
-    await db.execute(delete(Upload).where(Upload.id.in_(stale)))
-    return part_ids
+    ids = [upload.id for upload in stale]
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(ids)))
+    await db.execute(delete(Upload).where(Upload.id.in_(ids)))
+    return [blob_id for upload in stale for blob_id in upload_blob_ids(upload)]
 
 
 async def referenced_blob_ids(db: AsyncSession, blob_ids: list[str]) -> set[str]:

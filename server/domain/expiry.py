@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Blob, Envelope, Invite, Member, Room, Upload, UploadPart
+from .blobs import upload_blob_ids
 
 
 @dataclass
@@ -22,6 +23,9 @@ class RoomContents:
     room_id: str
     member_ids: list[str] = field(default_factory=list)
     blob_ids: list[str] = field(default_factory=list)
+    # Ids an upload in progress may have written with no row to say so (a
+    # part or an assembly cut short by a crash): deleted too, not counted.
+    leftover_ids: list[str] = field(default_factory=list)
 
 
 async def expired_room_ids(db: AsyncSession, *, now: datetime, limit: int) -> list[str]:
@@ -41,6 +45,9 @@ async def room_contents(db: AsyncSession, room_ids: list[str]) -> list[RoomConte
             select(Upload.room_id, UploadPart.blob_id).join(UploadPart, UploadPart.upload_id == Upload.id)
             .where(Upload.room_id.in_(room_ids))):
         contents[room_id].blob_ids.append(blob_id)
+    for upload in await db.scalars(select(Upload).where(Upload.room_id.in_(room_ids))):
+        known = set(contents[upload.room_id].blob_ids)
+        contents[upload.room_id].leftover_ids.extend(i for i in upload_blob_ids(upload) if i not in known)
     return list(contents.values())
 
 
@@ -69,3 +76,25 @@ async def live_blob_ids(db: AsyncSession, *, now: datetime) -> list[str]:
     result = await db.scalars(
         select(Blob.id).join(Room, Room.id == Blob.room_id).where(Room.expires_at > now).order_by(Blob.id))
     return list(result)
+
+
+@dataclass
+class LiveContents:
+    """What a backup holds of the rooms still alive: each blob's recorded size
+    and expiry, and when the next room expires (``None``: no room left)."""
+
+    blob_sizes: dict[str, int] = field(default_factory=dict)
+    blob_expiry: dict[str, datetime] = field(default_factory=dict)
+    next_expiry: datetime | None = None
+
+
+async def live_contents(db: AsyncSession, *, now: datetime) -> LiveContents:
+    contents = LiveContents()
+    for blob_id, size, expires_at in await db.execute(
+            select(Blob.id, Blob.size, Room.expires_at).join(Room, Room.id == Blob.room_id)
+            .where(Room.expires_at > now).order_by(Blob.id)):
+        contents.blob_sizes[blob_id] = size
+        contents.blob_expiry[blob_id] = expires_at
+    contents.next_expiry = await db.scalar(
+        select(Room.expires_at).where(Room.expires_at > now).order_by(Room.expires_at).limit(1))
+    return contents

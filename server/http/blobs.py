@@ -8,6 +8,7 @@ the user's private key over the request (pyclient/protocol/request_sig.py).
     GET    /api/blobs/{blob}                               -> 200 ciphertext stream
 """
 
+import asyncio
 import json
 
 from aiohttp import web
@@ -16,8 +17,9 @@ from pyclient.protocol.attachment import blob_size
 
 from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
+from ..clock import wall_now
 from ..domain import blobs, rooms
-from ..domain.errors import Invalid, TooLarge
+from ..domain.errors import Invalid, NotFound, TooLarge
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate
 
@@ -41,7 +43,7 @@ async def _signed(request: web.Request, limit: int = 64 * 1024):
     body = await _read_body(request, limit)
     async with transaction(request) as db:
         await blobs.check_request_signature(db, user, request.headers, method=request.method,
-                                            path=request.path, body=body, now=utcnow(request))
+                                            path=request.path, body=body, now=wall_now(request.app))
     return user, body
 
 
@@ -73,10 +75,15 @@ async def put_part(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         await blobs.check_next_part(db, upload, number, len(body))
-    part_blob = blobs.new_blob_id()
-    await request.app[app_keys.blob_store].put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
-    async with transaction(request) as db:
-        blobs.add_part(db, upload, number, part_blob, len(body))
+    store = request.app[app_keys.blob_store]
+    part_blob = blobs.part_blob_id(upload, number)
+    await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
+    try:
+        async with transaction(request) as db:
+            await blobs.add_part(db, upload, number, len(body), now=utcnow(request))
+    except BaseException:  # the upload ended (expired, cancelled) meanwhile: keep no part it cannot reach
+        await asyncio.shield(store.delete(part_blob))
+        raise
     return web.json_response({"received": number})
 
 
@@ -95,13 +102,16 @@ async def complete_upload(request: web.Request) -> web.Response:
             async for chunk in store.read(part.blob_id):
                 yield chunk
 
-    blob_id = blobs.new_blob_id()
     try:
-        size = await store.put(blob_id, assembled(), max_bytes=upload.size)
+        size = await store.put(upload.blob_id, assembled(), max_bytes=upload.size)
     except (BlobNotFound, BlobTooLarge):
         raise ApiError("invalid", "The upload's parts could not be assembled. Send the file again.") from None
-    async with transaction(request) as db:
-        blob = await blobs.finish_upload(db, upload, blob_id, size, now=utcnow(request))
+    try:
+        async with transaction(request) as db:
+            blob = await blobs.finish_upload(db, upload, size, now=utcnow(request))
+    except BaseException:  # the upload ended meanwhile: its parts and this blob go with it
+        await asyncio.shield(store.delete(upload.blob_id))
+        raise
     for part in parts:
         await store.delete(part.blob_id)
     return web.json_response({"blob": blob.id, "size": blob.size}, status=201)
@@ -112,18 +122,19 @@ async def cancel_upload(request: web.Request) -> web.Response:
     user, _ = await _signed(request)
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
-        parts = await blobs.parts(db, upload)
         await db.delete(upload)
-    for part in parts:
-        await request.app[app_keys.blob_store].delete(part.blob_id)
+    for blob_id in blobs.upload_blob_ids(upload):
+        await request.app[app_keys.blob_store].delete(blob_id)
     return web.json_response({"cancelled": upload.id})
 
 
 @routes.get("/api/blobs/{blob_id}")
 async def download(request: web.Request) -> web.StreamResponse:
     user, _ = await _signed(request, limit=0)
+    blob_id = request.match_info["blob_id"]
     async with transaction(request) as db:
-        blob = await blobs.get_blob_for_member(db, request.match_info["blob_id"], user.id, now=utcnow(request))
+        blob = await blobs.get_blob_for_member(db, blob_id, user.id, now=utcnow(request))
+        expires_at = await blobs.blob_expiry(db, blob)
     store = request.app[app_keys.blob_store]
     chunks = store.read(blob.id)
     try:
@@ -135,7 +146,36 @@ async def download(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     await response.write(first)
+    unchecked = len(first)
     async for chunk in chunks:
+        # Expiry is checked on every chunk (the room's expiry is known), and the
+        # database once a part's worth of bytes: a purged room, or a member
+        # removed, ends the download too. A download never outlives its room.
+        if utcnow(request) >= expires_at or (unchecked >= blobs.PART_SIZE and not await _still_readable(
+                request, blob_id, user.id)):
+            await chunks.aclose()
+            _cut_off(request)
+            return response
+        if unchecked >= blobs.PART_SIZE:
+            unchecked = 0
         await response.write(chunk)
+        unchecked += len(chunk)
     await response.write_eof()
     return response
+
+
+async def _still_readable(request: web.Request, blob_id: str, user_id: str) -> bool:
+    async with transaction(request) as db:
+        try:
+            await blobs.get_blob_for_member(db, blob_id, user_id, now=utcnow(request))
+        except NotFound:
+            return False
+    return True
+
+
+def _cut_off(request: web.Request) -> None:
+    """End a streamed response without its final chunk, so the client sees a
+    broken transfer rather than a complete (short) file."""
+    request.protocol.force_close()
+    if request.transport is not None:
+        request.transport.abort()

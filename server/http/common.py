@@ -1,13 +1,18 @@
 """Helpers every handler shares: the clock, DB transactions, JSON bodies, errors."""
 
 import json
+import logging
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aiohttp import web
 
 from .. import app_keys, i18n
+from ..clock import app_now
 from ..domain.errors import DomainError
+from ..faults import DISK_FULL_MESSAGE, is_disk_full
+
+log = logging.getLogger("sealroom.http")
 
 STATUS_FOR_CODE = {
     "invalid": 400,
@@ -21,16 +26,12 @@ STATUS_FOR_CODE = {
     "gone": 410,
     "too_large": 413,
     "rate_limited": 429,
+    "storage_full": 507,
 }
 
 
-def app_now(app: web.Application) -> datetime:
-    """The time: the app's injected clock if a test set one, else UTC now."""
-    clock = app.get(app_keys.clock)
-    return clock() if clock else datetime.now(timezone.utc)
-
-
 def utcnow(request: web.Request) -> datetime:
+    """The server's time, which never goes back (server/clock.py)."""
     return app_now(request.app)
 
 
@@ -86,3 +87,8 @@ async def domain_errors(request: web.Request, handler):
         body = json.loads(error.text)
         retry = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else None
         return error_response(body["error"], translated(request, body["message"]), error.status_code, headers=retry)
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        log.error("disk full while handling %s %s: %s", request.method, request.path, error)
+        return error_response("storage_full", translated(request, DISK_FULL_MESSAGE), headers={"Retry-After": "60"})

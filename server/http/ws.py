@@ -9,7 +9,7 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "room", room: ROOM}                 you were added, or members changed
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
-    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   e.g. storage_full: not stored, send again later
 
 A sign-out or a revoked session closes that session's sockets at once
 (close code 4001), on every process.
@@ -21,17 +21,20 @@ A queued frame about a room that has expired since is dropped, not delivered.
 
 import asyncio
 import json
+import logging
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import app_keys
 from ..domain import rooms
 from ..domain.errors import DomainError
+from ..faults import DISK_FULL_MESSAGE, is_disk_full
 from .api import message_json
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate, same_origin
 
 MAX_FRAME_BYTES = 256 * 1024
+log = logging.getLogger("sealroom.ws")
 
 
 class FrameError(Exception):
@@ -78,6 +81,11 @@ async def _dispatch(request, user, raw: str) -> dict:
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
         reply = {"type": "error", "error": error.code, "message": error.message}
+    except Exception as error:  # a full disk: the frame was not stored, and says so; the socket stays open
+        if not is_disk_full(error):
+            raise
+        log.error("disk full while handling a WebSocket frame: %s", error)
+        reply = {"type": "error", "error": "storage_full", "message": DISK_FULL_MESSAGE}
     reply["ref"] = ref
     return reply
 
