@@ -36,10 +36,10 @@ with several processes each one applies the same events from the bus to
 its own index. ``rebuild(config)`` recreates it from the database.
 """
 
-from .events import room_event, room_removed_event, user_event
+from .events import room_event, room_removed_event, user_event, user_removed_event
 from .index import SearchIndex, SearchResults
 from .rebuild import open_or_rebuild, rebuild, rebuild_async
 from .updater import IndexUpdater
 
 __all__ = ["IndexUpdater", "SearchIndex", "SearchResults", "open_or_rebuild", "rebuild", "rebuild_async",
-           "room_event", "room_removed_event", "user_event"]
+           "room_event", "room_removed_event", "user_event", "user_removed_event"]

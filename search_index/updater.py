@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from .events import EventError, parse_event, room_removed_event
+from .events import EventError, parse_event, room_removed_event, user_removed_event
 from .index import SearchIndex
 
 log = logging.getLogger("sealroom.search")
@@ -18,13 +18,19 @@ class IndexUpdater:
     the next event for the same document or by a rebuild.
     """
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex | None = None) -> None:
         self.index = index
         self._queue: asyncio.Queue = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self.ready = asyncio.Event()
+        if index is not None:
+            self.ready.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="search-index-writer")
+    def start(self, opening=None) -> None:
+        """Start the writer. ``opening`` (an awaitable giving the index) runs
+        first, in the background: a large rebuild never holds up serving;
+        events submitted meanwhile wait in the queue."""
+        self._task = asyncio.create_task(self._run(opening), name="search-index-writer")
 
     def submit(self, event: dict) -> None:
         try:
@@ -36,18 +42,29 @@ class IndexUpdater:
         """Drop a room (expired or purged) from the index."""
         self.submit(room_removed_event(room_id))
 
+    def remove_user(self, user_id: str) -> None:
+        """Drop a user (disabled or deleted) from the index."""
+        self.submit(user_removed_event(user_id))
+
     async def flush(self) -> None:
         """Wait until every event submitted so far is searchable."""
         await self._queue.join()
 
-    async def _run(self) -> None:
+    async def _run(self, opening) -> None:
+        if opening is not None:
+            try:
+                self.index = await opening
+            except Exception:
+                log.exception("The search index could not be opened or rebuilt; search stays off until a restart.")
+                return
+            self.ready.set()
         while True:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
                 await asyncio.to_thread(self.index.apply, batch)
-                self.index.refresh()
+                self.index.refresh(batch)
             except Exception:
                 log.exception("The search index could not apply %d updates; 'sealroom-admin reindex' repairs it.",
                               len(batch))
@@ -58,10 +75,12 @@ class IndexUpdater:
     async def close(self) -> None:
         """Apply what is queued, stop the task, close the index."""
         if self._task is not None:
-            await self._queue.join()
+            if self.ready.is_set():
+                await self._queue.join()
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        self.index.close()
+        if self.index is not None:
+            self.index.close()
