@@ -15,7 +15,7 @@ Rules:
   (spaces, dots, dashes, underscores) separates words, so extra spaces and
   ``nguyen.van`` vs ``nguyen van`` do not matter.
 * A text matches a query when every query word matches a different word of
-  the text, or a run of 2 or 3 neighbouring words written together
+  the text, or a run of 2 to 4 neighbouring words written together
   (``nguyenvanan`` → ``Nguyễn Văn An``, ``saigon`` → ``Sài Gòn``). The
   match kind is the worst of its words, and ranks as ``exact`` (whole text
   equals the query) < ``words`` (every word equal) < ``prefix`` (``ngu`` →
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 EXACT, WORDS, PREFIX, FUZZY = 0, 1, 2, 3
 KIND_NAMES = ("exact", "words", "prefix", "fuzzy")
-MAX_JOINED = 3  # a query word may stand for up to this many neighbouring words written together
+MAX_JOINED = 4  # a query word may stand for up to this many neighbouring words written together
 _SPECIAL = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss"}
 
 

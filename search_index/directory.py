@@ -13,18 +13,23 @@ searcher and stay valid across commits: an event marks only the documents
 it changed, and only a scope that holds one of them is rebuilt.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import accumulate
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from pyclient.search import (
-    FUZZY, MAX_JOINED, Match, keyboard_variant, match, max_typos, normalize, query_accents, word_match, words,
+    FUZZY, MAX_JOINED, PREFIX, WORDS, Match, keyboard_variant, match, max_typos, normalize, query_accents, words,
 )
 
 from . import events
 
 MAX_SCOPES = 256          # searchers whose scopes are kept
 CHANGE_LOG = 20_000       # changed documents remembered for cache checks
+MAX_EXAMINED = 200        # candidates matched in full per search
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -41,6 +46,9 @@ class Person:
     username: str
     display_name: str
     tokens: tuple[str, ...]
+    words: frozenset   # folded single words, for typo lookups
+    haystack: str      # " token token ... \n": what prefix lookups scan
+    key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +58,26 @@ class Place:
     members: frozenset
     expires: float
     tokens: tuple[str, ...]
+    words: frozenset
+    haystack: str
+    key: str
+
+
+def _haystack(found: tuple[str, ...]) -> str:
+    return " " + " ".join(found) + " \n"
 
 
 def person(event: dict) -> Person:
     display_name = event["display_name"] or ""
-    return Person(event["id"], event["username"], display_name,
-                  tuple(dict.fromkeys(tokens(event["username"]) + tokens(display_name))))
+    found = tuple(dict.fromkeys(tokens(event["username"]) + tokens(display_name)))
+    return Person(event["id"], event["username"], display_name, found,
+                  frozenset(words(event["username"]) + words(display_name)), _haystack(found), f"user:{event['id']}")
 
 
 def place(event: dict) -> Place:
-    return Place(event["id"], event["name"], frozenset(event["members"]), float(event["expires_at"]),
-                 tokens(event["name"]))
+    found = tokens(event["name"])
+    return Place(event["id"], event["name"], frozenset(event["members"]), float(event["expires_at"]), found,
+                 frozenset(words(event["name"])), _haystack(found), f"room:{event['id']}")
 
 
 @dataclass(frozen=True)
@@ -82,15 +99,18 @@ class Hit:
 
 
 class Directory:
-    """Every user and room the index holds, in memory, with a change log."""
+    """Every user and room the index holds, in memory, with a change log and
+    the server-wide vocabulary (word -> documents) for typo lookups."""
 
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
         self.places: dict[str, Place] = {}
         self.rooms_of: dict[str, set[str]] = {}
         self.by_username: dict[str, str] = {}
+        self.postings: dict[str, set[str]] = {}       # folded word -> document keys
+        self.by_initial: dict[str, dict[str, None]] = {}  # first letter -> words (an ordered set)
         self.generation = 0
-        self._changes: list[tuple[int, str]] = []  # (generation, "user:ID" | "room:ID")
+        self._changes: list[tuple[int, str]] = []  # (generation, "user:ID" | "room:ID" | "self:ID")
 
     def apply(self, event: dict) -> None:
         kind = event["type"]
@@ -99,30 +119,53 @@ class Directory:
             entry = person(event)
             self.people[entry.id] = entry
             self.by_username[normalize(entry.username)] = entry.id
-            self._changed(f"user:{entry.id}")
+            self._add_words(entry)
+            self._changed(entry.key)
         elif kind == events.USER_REMOVED:
             self._drop_person(event["id"])
             self._changed(f"user:{event['id']}")
         elif kind == events.ROOM:
-            self._drop_place(event["id"])
+            old = self._drop_place(event["id"])
             entry = place(event)
             self.places[entry.id] = entry
             for member in entry.members:
                 self.rooms_of.setdefault(member, set()).add(entry.id)
-            self._changed(f"room:{entry.id}", entry.members)
+            self._add_words(entry)
+            self._changed(entry.key, entry.members | (old.members if old else frozenset()))
         else:
             old = self._drop_place(event["id"])
             self._changed(f"room:{event['id']}", old.members if old else ())
 
+    def _add_words(self, entry) -> None:
+        for word in entry.words:
+            keys = self.postings.get(word)
+            if keys is None:
+                keys = self.postings[word] = set()
+                self.by_initial.setdefault(word[0], {})[word] = None
+            keys.add(entry.key)
+
+    def _drop_words(self, entry) -> None:
+        for word in entry.words:
+            keys = self.postings.get(word)
+            if keys is not None:
+                keys.discard(entry.key)
+                if not keys:
+                    del self.postings[word]
+                    self.by_initial[word[0]].pop(word, None)
+
     def _drop_person(self, user_id: str) -> None:
         old = self.people.pop(user_id, None)
-        if old is not None and self.by_username.get(normalize(old.username)) == user_id:
-            del self.by_username[normalize(old.username)]
+        if old is not None:
+            self._drop_words(old)
+            if self.by_username.get(normalize(old.username)) == user_id:
+                del self.by_username[normalize(old.username)]
 
     def _drop_place(self, room_id: str) -> Place | None:
         old = self.places.pop(room_id, None)
-        for member in old.members if old else ():
-            self.rooms_of.get(member, set()).discard(room_id)
+        if old is not None:
+            self._drop_words(old)
+            for member in old.members:
+                self.rooms_of.get(member, set()).discard(room_id)
         return old
 
     def _changed(self, key: str, members=()) -> None:
@@ -142,78 +185,117 @@ class Directory:
         start = bisect_left(self._changes, (generation + 1, ""))
         return {key for _g, key in self._changes[start:]}
 
+    def close_words(self, query_word: str) -> list[tuple[str, int]]:
+        """Words of the server within the query word's typo allowance (same
+        first letter), with their distance: one C-speed pass (rapidfuzz's
+        optimal string alignment, the distance ``pyclient.search`` uses)."""
+        limit = max_typos(query_word)
+        choices = self.by_initial.get(query_word[0])
+        if not limit or not choices:
+            return []
+        found = process.extract(query_word, list(choices), scorer=OSA.distance, score_cutoff=limit, limit=None)
+        return [(word, typos) for word, typos, _i in found if typos]
+
 
 class Scope:
-    """What one searcher may find, indexed by token."""
+    """What one searcher may find: their contacts and rooms, each a line of
+    tokens in one string (prefixes are found by one C-speed scan), plus a
+    key -> entry map to meet the server-wide typo postings."""
 
     def __init__(self, directory: Directory, user_id: str, contact_ids: frozenset) -> None:
+        self.directory = directory
         self.user_id, self.contact_ids, self.generation = user_id, contact_ids, directory.generation
         room_ids = directory.rooms_of.get(user_id, set())
-        self.places = [directory.places[r] for r in room_ids]
+        places = [directory.places[r] for r in room_ids]
         shared: dict[str, list] = {}
-        for room in self.places:
+        for room in places:
             for member in room.members:
-                counts = shared.setdefault(member, [0, 0.0])
-                counts[0] += 1
-                counts[1] = max(counts[1], room.expires)  # expiry = creation + lifetime: the newest room
-        self.people = [p for p in map(directory.people.get, contact_ids | {user_id}) if p is not None]
-        self.relationship = {m: tuple(v) for m, v in shared.items()}
-        self.keys = {f"user:{p.id}" for p in self.people} | {f"room:{r}" for r in room_ids} | {f"self:{user_id}"}
-        entries = self.people + self.places
-        postings: dict[str, list[int]] = {}
-        for index, entry in enumerate(entries):
-            for token in entry.tokens:
-                postings.setdefault(token, []).append(index)
-        self.entries, self.postings = entries, postings
-        self.sorted_tokens = sorted(postings)
-        shapes: dict[tuple[str, int], list[str]] = {}
-        for token in self.sorted_tokens:
-            shapes.setdefault((token[0], len(token)), []).append(token)
-        self.shapes = shapes
+                counts = shared.get(member)
+                if counts is None:
+                    shared[member] = [1, room.expires]
+                else:  # expiry = creation + lifetime: the newest shared room
+                    counts[0] += 1
+                    counts[1] = max(counts[1], room.expires)
+        people = [p for p in map(directory.people.get, contact_ids) if p is not None]
+        if user_id not in contact_ids and user_id in directory.people:
+            people.append(directory.people[user_id])
+        self.entries = people + places
+        self.shared = shared
+        self.index_of = {entry.key: i for i, entry in enumerate(self.entries)}
+        self.key_set = set(self.index_of)
+        self.keys = self.key_set | {f"self:{user_id}"}
+        self.haystack = "".join(entry.haystack for entry in self.entries)
+        self.offsets = list(accumulate((len(entry.haystack) for entry in self.entries), initial=0))
 
-    def _tokens_for(self, query_word: str):
-        if query_word in self.postings:
-            yield query_word
-        start = bisect_left(self.sorted_tokens, query_word)
-        for token in self.sorted_tokens[start:]:
-            if not token.startswith(query_word):
-                break
-            if token != query_word:
-                yield token
-        limit = max_typos(query_word)
-        for length in range(len(query_word) - limit, len(query_word) + limit + 1) if limit else ():
-            for token in self.shapes.get((query_word[0], length), ()):
-                found = word_match(query_word, token)
-                if found is not None and found[0] == FUZZY:
-                    yield token
+    def relationship(self, index: int) -> tuple:
+        """Larger is closer. People: rooms shared, then the newest shared
+        room; rooms: the newest first (expiry is creation + lifetime)."""
+        entry = self.entries[index]
+        if isinstance(entry, Place):
+            return (entry.expires,)
+        return tuple(self.shared.get(entry.id, (0, 0.0)))
 
-    def candidates(self, query_words: list[str]) -> set[int]:
-        """Entries that may match every query word (``match`` decides)."""
-        result: set[int] | None = None
+    def _grades(self, query_word: str, fuzzy_kind: int | None = None) -> dict[int, tuple[int, int]]:
+        """Entry -> best (kind, typos) of one query word, from the token lines and the typo postings."""
+        grades: dict[int, tuple[int, int]] = {}
+        haystack, offsets = self.haystack, self.offsets
+        needle = " " + query_word
+        position = haystack.find(needle)
+        while position >= 0:
+            entry = bisect_right(offsets, position) - 1
+            end = position + len(needle)
+            grade = (fuzzy_kind or (WORDS if haystack[end] == " " else PREFIX), 0)
+            if grade < grades.get(entry, (9, 9)):
+                grades[entry] = grade
+            position = haystack.find(needle, end)
+        index_of, postings = self.index_of, self.directory.postings
+        for word, typos in self.directory.close_words(query_word):
+            grade = (FUZZY, typos)
+            for key in postings.get(word, set()) & self.key_set:  # iterates the smaller set
+                entry = index_of[key]
+                if grade < grades.get(entry, (9, 9)):
+                    grades[entry] = grade
+        return grades
+
+    def candidates(self, query_words: list[str]) -> dict[int, tuple[int, int]]:
+        """Entries that may match every query word, with a grade from the tokens (``match`` decides)."""
+        result: dict[int, tuple[int, int]] | None = None
         for query_word in dict.fromkeys(query_words):
-            found: set[int] = set()
-            for variant in filter(None, (query_word, keyboard_variant(query_word))):
-                for token in self._tokens_for(variant):
-                    found.update(self.postings[token])
-            result = found if result is None else result & found
+            grades = self._grades(query_word)
+            variant = keyboard_variant(query_word)
+            if variant:
+                for entry, grade in self._grades(variant, fuzzy_kind=FUZZY).items():
+                    if grade < grades.get(entry, (9, 9)):
+                        grades[entry] = grade
+            if result is None:
+                result = grades
+            else:
+                result = {e: (max(g[0], grades[e][0]), g[1] + grades[e][1]) for e, g in result.items() if e in grades}
             if not result:
-                return set()
-        return result or set()
+                return {}
+        return result or {}
 
     def search(self, query: str, query_words: list[str], now: float) -> tuple[list[Hit], list[Hit]]:
         accents = query_accents(query)
+        graded = self.candidates(query_words)
+        # The closest few by grade and relationship are matched in full
+        # (spans, diacritics, extra words): as you type "n", thousands of
+        # contacts may qualify, and only the first page is shown.
+        relationship = self.relationship
+        shortlist = sorted(graded, key=lambda e: (max(graded[e][0], WORDS), graded[e][1],
+                                                  tuple(-x for x in relationship(e))))[:MAX_EXAMINED]
         users, rooms = [], []
-        for index in self.candidates(query_words):
+        for index in shortlist:
             entry = self.entries[index]
             if isinstance(entry, Person):
                 best = best_match(query_words, accents, (entry.username, "name"), (entry.display_name, "display_name"))
                 if best is not None:
                     users.append(Hit(entry.id, entry.username, entry.display_name, *best,
-                                     relationship=self.relationship.get(entry.id, (0, 0.0))))
+                                     relationship=relationship(index)))
             elif entry.expires > now:  # expired, not yet swept: unreachable all the same
                 best = best_match(query_words, accents, (entry.name, "name"))
                 if best is not None:
-                    rooms.append(Hit(entry.id, entry.name, "", *best, relationship=(entry.expires,)))
+                    rooms.append(Hit(entry.id, entry.name, "", *best, relationship=relationship(index)))
         return users, rooms
 
 
