@@ -108,7 +108,8 @@ class Directory:
         self.rooms_of: dict[str, set[str]] = {}
         self.by_username: dict[str, str] = {}
         self.postings: dict[str, set[str]] = {}       # folded word -> document keys
-        self.by_initial: dict[str, dict[str, None]] = {}  # first letter -> words (an ordered set)
+        self.by_shape: dict[tuple[str, int], dict[str, None]] = {}  # (first letter, length) -> words
+        self._shape_lists: dict[tuple[str, int], list[str]] = {}   # the same, as lists for rapidfuzz
         self.generation = 0
         self._changes: list[tuple[int, str]] = []  # (generation, "user:ID" | "room:ID" | "self:ID")
 
@@ -141,7 +142,8 @@ class Directory:
             keys = self.postings.get(word)
             if keys is None:
                 keys = self.postings[word] = set()
-                self.by_initial.setdefault(word[0], {})[word] = None
+                self.by_shape.setdefault((word[0], len(word)), {})[word] = None
+                self._shape_lists.pop((word[0], len(word)), None)
             keys.add(entry.key)
 
     def _drop_words(self, entry) -> None:
@@ -151,7 +153,8 @@ class Directory:
                 keys.discard(entry.key)
                 if not keys:
                     del self.postings[word]
-                    self.by_initial[word[0]].pop(word, None)
+                    self.by_shape[(word[0], len(word))].pop(word, None)
+                    self._shape_lists.pop((word[0], len(word)), None)
 
     def _drop_person(self, user_id: str) -> None:
         old = self.people.pop(user_id, None)
@@ -187,13 +190,20 @@ class Directory:
 
     def close_words(self, query_word: str) -> list[tuple[str, int]]:
         """Words of the server within the query word's typo allowance (same
-        first letter), with their distance: one C-speed pass (rapidfuzz's
-        optimal string alignment, the distance ``pyclient.search`` uses)."""
+        first letter, length within it), with their distance: one C-speed
+        pass (rapidfuzz's optimal string alignment, the distance
+        ``pyclient.search`` uses)."""
         limit = max_typos(query_word)
-        choices = self.by_initial.get(query_word[0])
-        if not limit or not choices:
+        if not limit:
             return []
-        found = process.extract(query_word, list(choices), scorer=OSA.distance, score_cutoff=limit, limit=None)
+        choices: list[str] = []
+        for length in range(len(query_word) - limit, len(query_word) + limit + 1):
+            shape = (query_word[0], length)
+            bucket = self._shape_lists.get(shape)
+            if bucket is None and shape in self.by_shape:
+                bucket = self._shape_lists[shape] = list(self.by_shape[shape])
+            choices.extend(bucket or ())
+        found = process.extract(query_word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None)
         return [(word, typos) for word, typos, _i in found if typos]
 
 
