@@ -107,6 +107,12 @@ def normalize(text: str) -> str:
     return " ".join(words(text))
 
 
+try:  # the same distance in C on the server (search_index); the page has no rapidfuzz and uses the Python below
+    from rapidfuzz.distance.OSA import distance as _osa
+except ImportError:  # pragma: no cover - Pyodide
+    _osa = None
+
+
 def max_typos(word: str) -> int:
     if len(word) < 3:
         return 0
@@ -144,6 +150,8 @@ def keyboard_variant(word: str) -> str | None:
 
 def distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance, or ``limit + 1`` once it exceeds ``limit``."""
+    if _osa is not None:
+        return _osa(a, b, score_cutoff=limit)
     if abs(len(a) - len(b)) > limit:
         return limit + 1
     previous2: list[int] = []

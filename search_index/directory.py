@@ -252,12 +252,17 @@ class Scope:
         needle = " " + query_word
         position = haystack.find(needle)
         while position >= 0:
+            # One look per entry: its first token with this prefix, then
+            # whether any of its tokens equals the word; then the next entry.
             entry = bisect_right(offsets, position) - 1
-            end = position + len(needle)
-            grade = (fuzzy_kind or (WORDS if haystack[end] == " " else PREFIX), 0)
-            if grade < grades.get(entry, (9, 9)):
-                grades[entry] = grade
-            position = haystack.find(needle, end)
+            line_end = offsets[entry + 1]
+            if fuzzy_kind is not None:
+                grades[entry] = (fuzzy_kind, 0)
+            elif haystack[position + len(needle)] == " " or haystack.find(needle + " ", position, line_end) >= 0:
+                grades[entry] = (WORDS, 0)
+            else:
+                grades[entry] = (PREFIX, 0)
+            position = haystack.find(needle, line_end)
         index_of, postings = self.index_of, self.directory.postings
         for word, typos in self.directory.close_words(query_word):
             grade = (FUZZY, typos)
@@ -273,7 +278,8 @@ class Scope:
         for query_word in dict.fromkeys(query_words):
             grades = self._grades(query_word)
             variant = keyboard_variant(query_word)
-            if variant:
+            if variant and sum(grade[0] < FUZZY for grade in grades.values()) < MAX_EXAMINED:
+                # (with that many better matches, Telex/VNI ones, graded fuzzy, would not be shown)
                 for entry, grade in self._grades(variant, fuzzy_kind=FUZZY).items():
                     if grade < grades.get(entry, (9, 9)):
                         grades[entry] = grade
