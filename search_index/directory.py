@@ -40,7 +40,7 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found + joined))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: entries meet in sets by object
 class Person:
     id: str
     username: str
@@ -51,7 +51,7 @@ class Person:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Place:
     id: str
     name: str
@@ -107,7 +107,7 @@ class Directory:
         self.places: dict[str, Place] = {}
         self.rooms_of: dict[str, set[str]] = {}
         self.by_username: dict[str, str] = {}
-        self.postings: dict[str, set[str]] = {}       # folded word -> document keys
+        self.postings: dict[str, set] = {}            # folded word -> entries (Person, Place) holding it
         self.by_shape: dict[tuple[str, int], dict[str, None]] = {}  # (first letter, length) -> words
         self._shape_lists: dict[tuple[str, int], list[str]] = {}   # the same, as lists for rapidfuzz
         self.generation = 0
@@ -144,13 +144,13 @@ class Directory:
                 keys = self.postings[word] = set()
                 self.by_shape.setdefault((word[0], len(word)), {})[word] = None
                 self._shape_lists.pop((word[0], len(word)), None)
-            keys.add(entry.key)
+            keys.add(entry)
 
     def _drop_words(self, entry) -> None:
         for word in entry.words:
             keys = self.postings.get(word)
             if keys is not None:
-                keys.discard(entry.key)
+                keys.discard(entry)
                 if not keys:
                     del self.postings[word]
                     self.by_shape[(word[0], len(word))].pop(word, None)
@@ -209,8 +209,8 @@ class Directory:
 
 class Scope:
     """What one searcher may find: their contacts and rooms, each a line of
-    tokens in one string (prefixes are found by one C-speed scan), plus a
-    key -> entry map to meet the server-wide typo postings."""
+    tokens in one string (prefixes are found by one C-speed scan), plus the
+    set of those entries, to meet the server-wide typo postings."""
 
     def __init__(self, directory: Directory, user_id: str, contact_ids: frozenset) -> None:
         self.directory = directory
@@ -230,32 +230,39 @@ class Scope:
         if user_id not in contact_ids and user_id in directory.people:
             people.append(directory.people[user_id])
         self.entries = people + places
+        self.entry_set = set(self.entries)
+        self.room_ids = frozenset(room_ids)
         self.shared = shared
-        self.index_of = {entry.key: i for i, entry in enumerate(self.entries)}
-        self.key_set = set(self.index_of)
-        self.keys = self.key_set | {f"self:{user_id}"}
         self.haystack = "".join(entry.haystack for entry in self.entries)
         self.offsets = list(accumulate((len(entry.haystack) for entry in self.entries), initial=0))
 
-    def relationship(self, index: int) -> tuple:
+    def touched_by(self, changed: set[str]) -> bool:
+        """Whether any changed document ("user:ID", "room:ID", "self:ID") is in this scope."""
+        for key in changed:
+            kind, _sep, ident = key.partition(":")
+            if (ident == self.user_id if kind != "room" else False) or (
+                    kind == "user" and ident in self.contact_ids) or (kind == "room" and ident in self.room_ids):
+                return True
+        return False
+
+    def relationship(self, entry) -> tuple:
         """Larger is closer. People: rooms shared, then the newest shared
         room; rooms: the newest first (expiry is creation + lifetime)."""
-        entry = self.entries[index]
         if isinstance(entry, Place):
             return (entry.expires,)
         return tuple(self.shared.get(entry.id, (0, 0.0)))
 
-    def _grades(self, query_word: str, fuzzy_kind: int | None = None) -> dict[int, tuple[int, int]]:
+    def _grades(self, query_word: str, fuzzy_kind: int | None = None) -> dict:
         """Entry -> best (kind, typos) of one query word, from the token lines and the typo postings."""
-        grades: dict[int, tuple[int, int]] = {}
-        haystack, offsets = self.haystack, self.offsets
+        grades: dict = {}
+        haystack, offsets, entries = self.haystack, self.offsets, self.entries
         needle = " " + query_word
         position = haystack.find(needle)
         while position >= 0:
             # One look per entry: its first token with this prefix, then
             # whether any of its tokens equals the word; then the next entry.
-            entry = bisect_right(offsets, position) - 1
-            line_end = offsets[entry + 1]
+            index = bisect_right(offsets, position) - 1
+            line_end, entry = offsets[index + 1], entries[index]
             if fuzzy_kind is not None:
                 grades[entry] = (fuzzy_kind, 0)
             elif haystack[position + len(needle)] == " " or haystack.find(needle + " ", position, line_end) >= 0:
@@ -263,18 +270,17 @@ class Scope:
             else:
                 grades[entry] = (PREFIX, 0)
             position = haystack.find(needle, line_end)
-        index_of, postings = self.index_of, self.directory.postings
+        postings = self.directory.postings
         for word, typos in self.directory.close_words(query_word):
             grade = (FUZZY, typos)
-            for key in postings.get(word, set()) & self.key_set:  # iterates the smaller set
-                entry = index_of[key]
+            for entry in postings.get(word, set()) & self.entry_set:  # iterates the smaller set
                 if grade < grades.get(entry, (9, 9)):
                     grades[entry] = grade
         return grades
 
-    def candidates(self, query_words: list[str]) -> dict[int, tuple[int, int]]:
+    def candidates(self, query_words: list[str]) -> dict:
         """Entries that may match every query word, with a grade from the tokens (``match`` decides)."""
-        result: dict[int, tuple[int, int]] | None = None
+        result: dict | None = None
         for query_word in dict.fromkeys(query_words):
             grades = self._grades(query_word)
             variant = keyboard_variant(query_word)
@@ -301,17 +307,16 @@ class Scope:
         shortlist = sorted(graded, key=lambda e: (max(graded[e][0], WORDS), graded[e][1],
                                                   tuple(-x for x in relationship(e))))[:MAX_EXAMINED]
         users, rooms = [], []
-        for index in shortlist:
-            entry = self.entries[index]
+        for entry in shortlist:
             if isinstance(entry, Person):
                 best = best_match(query_words, accents, (entry.username, "name"), (entry.display_name, "display_name"))
                 if best is not None:
                     users.append(Hit(entry.id, entry.username, entry.display_name, *best,
-                                     relationship=relationship(index)))
+                                     relationship=relationship(entry)))
             elif entry.expires > now:  # expired, not yet swept: unreachable all the same
                 best = best_match(query_words, accents, (entry.name, "name"))
                 if best is not None:
-                    rooms.append(Hit(entry.id, entry.name, "", *best, relationship=relationship(index)))
+                    rooms.append(Hit(entry.id, entry.name, "", *best, relationship=relationship(entry)))
         return users, rooms
 
 
@@ -333,7 +338,7 @@ class ScopeCache:
         scope = self.scopes.get(user_id)
         if scope is not None and scope.contact_ids == contact_ids:
             changed = self.directory.changed_since(scope.generation)
-            if changed is not None and not (changed & scope.keys):
+            if changed is not None and not scope.touched_by(changed):
                 scope.generation = self.directory.generation
                 self.scopes.move_to_end(user_id)
                 return scope
