@@ -2,17 +2,21 @@
 
 Privacy bounds what a person may find: their own rooms, the people in them,
 and exact usernames. So a search never looks at the whole server. It looks
-at the searcher's ``Scope``: the tokens of their contacts and rooms, with
-postings, a sorted list for prefixes and (first letter, length) buckets
-for typos, so one key typed costs a few dictionary and bisect steps, not a
-match of every contact.
+at the searcher's ``Scope``: their contacts' and rooms' tokens (folded
+words and runs of neighbours written together) as one string, one line per
+entry, where prefixes and whole words are found by ``str.find`` in C; typos
+come from the server-wide vocabulary (one rapidfuzz pass per query word),
+met with the scope by set intersection. Only the closest candidates are
+then matched in full by ``pyclient.search.match``.
 
-``Directory`` holds every user and live room, fed by the same events as
-the Whoosh index (it is rebuilt from it at start). Scopes are cached per
-searcher and stay valid across commits: an event marks only the documents
-it changed, and only a scope that holds one of them is rebuilt.
+``Directory`` holds every user and room the index holds, fed by the same
+events as the Whoosh index (and loaded from it at start). Scopes are cached
+per searcher and stay valid across commits: the directory logs which
+documents each event changed, and only a scope holding one of them is
+rebuilt.
 """
 
+import sys
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -45,7 +49,6 @@ class Person:
     id: str
     username: str
     display_name: str
-    tokens: tuple[str, ...]
     words: frozenset   # folded single words, for typo lookups
     haystack: str      # " token token ... \n": what prefix lookups scan
     key: str
@@ -57,7 +60,6 @@ class Place:
     name: str
     members: frozenset
     expires: float
-    tokens: tuple[str, ...]
     words: frozenset
     haystack: str
     key: str
@@ -67,17 +69,22 @@ def _haystack(found: tuple[str, ...]) -> str:
     return " " + " ".join(found) + " \n"
 
 
+def _words(*texts: str) -> frozenset:
+    # Interned: a hundred thousand names share a few thousand words.
+    return frozenset(sys.intern(word) for text in texts for word in words(text))
+
+
 def person(event: dict) -> Person:
     display_name = event["display_name"] or ""
     found = tuple(dict.fromkeys(tokens(event["username"]) + tokens(display_name)))
-    return Person(event["id"], event["username"], display_name, found,
-                  frozenset(words(event["username"]) + words(display_name)), _haystack(found), f"user:{event['id']}")
+    return Person(event["id"], event["username"], display_name,
+                  _words(event["username"], display_name), _haystack(found), f"user:{event['id']}")
 
 
 def place(event: dict) -> Place:
     found = tokens(event["name"])
-    return Place(event["id"], event["name"], frozenset(event["members"]), float(event["expires_at"]), found,
-                 frozenset(words(event["name"])), _haystack(found), f"room:{event['id']}")
+    return Place(event["id"], event["name"], frozenset(event["members"]), float(event["expires_at"]),
+                 _words(event["name"]), _haystack(found), f"room:{event['id']}")
 
 
 @dataclass(frozen=True)
