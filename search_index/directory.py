@@ -224,22 +224,13 @@ class Scope:
         self.user_id, self.contact_ids, self.generation = user_id, contact_ids, directory.generation
         room_ids = directory.rooms_of.get(user_id, set())
         places = [directory.places[r] for r in room_ids]
-        shared: dict[str, list] = {}
-        for room in places:
-            for member in room.members:
-                counts = shared.get(member)
-                if counts is None:
-                    shared[member] = [1, room.expires]
-                else:  # expiry = creation + lifetime: the newest shared room
-                    counts[0] += 1
-                    counts[1] = max(counts[1], room.expires)
         people = [p for p in map(directory.people.get, contact_ids) if p is not None]
         if user_id not in contact_ids and user_id in directory.people:
             people.append(directory.people[user_id])
         self.entries = people + places
         self.entry_set = set(self.entries)
         self.room_ids = frozenset(room_ids)
-        self.shared = shared
+        self._closeness: dict[str, tuple] = {}
         self.haystack = "".join(entry.haystack for entry in self.entries)
         self.offsets = list(accumulate((len(entry.haystack) for entry in self.entries), initial=0))
 
@@ -254,10 +245,17 @@ class Scope:
 
     def relationship(self, entry) -> tuple:
         """Larger is closer. People: rooms shared, then the newest shared
-        room; rooms: the newest first (expiry is creation + lifetime)."""
+        room; rooms: the newest first (expiry is creation + lifetime).
+        Worked out only for the few entries that get ranked."""
         if isinstance(entry, Place):
             return (entry.expires,)
-        return tuple(self.shared.get(entry.id, (0, 0.0)))
+        found = self._closeness.get(entry.id)
+        if found is None:
+            places = self.directory.places
+            shared = [places[r].expires for r in self.directory.rooms_of.get(entry.id, set()) & self.room_ids
+                      if r in places]
+            found = self._closeness[entry.id] = (len(shared), max(shared, default=0.0))
+        return found
 
     def _grades(self, query_word: str, fuzzy_kind: int | None = None) -> dict:
         """Entry -> best (kind, typos) of one query word, from the token lines and the typo postings."""
@@ -311,8 +309,16 @@ class Scope:
         # (spans, diacritics, extra words): as you type "n", thousands of
         # contacts may qualify, and only the first page is shown.
         relationship = self.relationship
-        shortlist = sorted(graded, key=lambda e: (max(graded[e][0], WORDS), graded[e][1],
-                                                  tuple(-x for x in relationship(e))))[:MAX_EXAMINED]
+
+        def grade(entry):
+            return max(graded[entry][0], WORDS), graded[entry][1]
+
+        shortlist = sorted(graded, key=grade)
+        if len(shortlist) > MAX_EXAMINED:  # closeness decides only among the grade cut through
+            cut = grade(shortlist[MAX_EXAMINED - 1])
+            better = [e for e in shortlist if grade(e) < cut]
+            tied = sorted((e for e in shortlist if grade(e) == cut), key=lambda e: tuple(-x for x in relationship(e)))
+            shortlist = better + tied[:MAX_EXAMINED - len(better)]
         users, rooms = [], []
         for entry in shortlist:
             if isinstance(entry, Person):
