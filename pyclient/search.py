@@ -39,7 +39,7 @@ Rules:
 import re
 import unicodedata
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 EXACT, WORDS, PREFIX, FUZZY = 0, 1, 2, 3
 KIND_NAMES = ("exact", "words", "prefix", "fuzzy")
