@@ -137,6 +137,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Resident now (Linux), beside the peak: a spike shows as a gap between them."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return float("nan")
+
+
 def telex(word: str) -> str:
     """What a Telex typist leaves behind when the IME is off: ``nguyễn`` -> ``nguyeenx``."""
     out = word.lower()
@@ -235,7 +243,8 @@ def main() -> None:
                     with timer:
                         results = index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
                     found += bool(results.users or results.rooms)
-                print(f"    {label:15} {timer.report()}  found: {found}/{timer.count}")
+                print(f"    {label:15} {timer.report()}  found: {found}/{timer.count}; "
+                      f"RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB")
         print(f"peak RSS {peak_rss_mb():.0f} MB")
         index.close()
 
