@@ -9,7 +9,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, NUMERIC, STORED, Schema
 
-from pyclient.search import normalize, words
+from pyclient.search import words
 
 from . import events
 from .directory import Directory, Hit, ScopeCache, best_match
@@ -34,7 +34,6 @@ def make_schema() -> Schema:
         ident=ID(stored=True),                    # the user's or room's id
         name=STORED(),                            # username or room name, as written (NFC)
         display_name=STORED(),                    # users: display name or ""
-        exact=ID(),                               # users: the normalized username
         members=STORED(),                         # rooms: member user ids
         expires=NUMERIC(bits=64, stored=True),    # rooms: epoch seconds
     )
@@ -46,7 +45,7 @@ def _nfc(text: str | None) -> str:
 
 def user_document(event: dict) -> dict:
     return {"key": f"user:{event['id']}", "kind": "user", "ident": event["id"], "name": _nfc(event["username"]),
-            "display_name": _nfc(event["display_name"]), "exact": normalize(event["username"])}
+            "display_name": _nfc(event["display_name"])}
 
 
 def room_document(event: dict) -> dict:

@@ -22,6 +22,7 @@ from .common import ApiError, transaction, utcnow
 from .sessions import authenticate
 
 routes = web.RouteTableDef()
+STARTING_WAIT_SECONDS = 2.0  # how long a search waits for a start-up rebuild before a 503
 
 
 @routes.get("/api/search")
@@ -46,9 +47,6 @@ async def search(request: web.Request) -> web.Response:
             active = await active_user_ids(db, [hit.id for hit in results.users])
         results.users = [hit for hit in results.users if hit.id in active]
     return web.json_response(results.to_json())
-
-
-STARTING_WAIT_SECONDS = 2.0
 
 
 async def index_user(app: web.Application, user) -> None:
