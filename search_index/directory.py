@@ -346,6 +346,11 @@ class ScopeCache:
     scopes: OrderedDict = field(default_factory=OrderedDict)
     built: int = 0  # scopes built, for tests and the benchmark
 
+    def forget(self, changed: set[str] | None) -> None:
+        """Drop the scopes that ``changed`` touched (all of them if ``None``)."""
+        for user_id in [u for u, scope in self.scopes.items() if changed is None or scope.touched_by(changed)]:
+            del self.scopes[user_id]
+
     def scope(self, user_id: str, contact_ids) -> Scope:
         contact_ids = frozenset(contact_ids)
         scope = self.scopes.get(user_id)

@@ -158,9 +158,12 @@ class SearchIndex:
         write_events(self._ix, batch)
 
     def refresh(self, batch: list[dict]) -> None:
-        """After ``apply``: the memory copy follows, and only the scopes the batch touched are dropped."""
+        """After ``apply``: the memory copy follows, and only the scopes the batch touched are dropped
+        (at once, so that no cached scope keeps the name of a room that expired)."""
+        before = self.directory.generation
         for event in batch:
             self.directory.apply(event)
+        self.scopes.forget(self.directory.changed_since(before))
 
     def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
         """Ranked users and rooms that ``user_id`` may see (see the package docstring)."""

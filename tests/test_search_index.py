@@ -184,6 +184,10 @@ async def test_an_index_update_keeps_the_scopes_it_does_not_touch(tmp_path):
         assert [hit.display_name for hit in _search(index, "sara le").users] == ["Sara Lê"]
         _search(index, "secret", user_id="u-hidden", co_members={"u-stranger"})
         assert index.scopes.built == built + 1  # mine rebuilt; u-hidden's kept
+        updater.remove_room("r-secret")  # expired: no cached scope keeps its name
+        await updater.flush()
+        assert all(" secret " not in scope.haystack for scope in index.scopes.scopes.values())
+        assert "u-hidden" not in index.scopes.scopes and ME in index.scopes.scopes
     finally:
         await updater.close()
 
