@@ -1,15 +1,24 @@
-"""Search benchmark: 100,000 users and 100,000 rooms, Vietnamese and English names.
+"""Search benchmark: the relevance table, then 100,000 users and 100,000 rooms.
 
-Prints the index build time and query latency (p50/p95/p99) for exact,
-prefix and fuzzy queries, as a member of 20 rooms (the API's path, privacy
-filters included), then the page's private history search over 10,000
-messages (``pyclient.search.HistoryIndex``, run here in CPython; in Pyodide
-expect it a few times slower). Nothing is asserted: the target is p95 under
-20 ms. ``SEALROOM_BENCH_SCALE=0.1`` runs a tenth of it.
+Prints, asserting nothing (the target is p95 under 20 ms):
+
+* P@1 and MRR@5 on the project's relevance table (tests/test_search_relevance.py);
+* the index build time, its reload time (a restart) and peak RSS;
+* p50/p95/p99 for searchers with 100, 2,000 and 5,000 contacts (5,000 with
+  500 rooms), warm, right after an index commit (of an event elsewhere on
+  the server), and cold (the searcher's scope built for this query, as on
+  their first search or after a change to one of their contacts);
+* the page's private history search over 10,000 messages
+  (``pyclient.search.HistoryIndex``, run here in CPython; in Pyodide expect
+  it a few times slower).
+
+``SEALROOM_BENCH_SCALE=0.1`` runs a tenth of the server-wide size.
 """
 
+import gc
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -27,7 +36,8 @@ USERS = int(100_000 * SCALE)
 ROOMS = int(100_000 * SCALE)
 MESSAGES = 10_000
 QUERIES = 300
-WHOOSH_PATH_QUERIES = 50
+COLD_QUERIES = 100
+SEARCHERS = {100: 10, 2_000: 200, 5_000: 500}  # contacts -> rooms (of 10 other members each)
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 VI_FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
@@ -115,63 +125,127 @@ class Timer:
         self.wall.append(time.perf_counter() - self._wall)
         self.cpu.append(time.process_time() - self._cpu)
 
+    @property
+    def count(self) -> int:
+        return len(self.wall)
+
     def report(self) -> str:
         return f"wall {percentiles(self.wall)} | cpu {percentiles(self.cpu)} (n={len(self.wall)})"
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    """Resident now (Linux), beside the peak: a spike shows as a gap between them."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return float("nan")
+
+
+def telex(word: str) -> str:
+    """What a Telex typist leaves behind when the IME is off: ``nguyễn`` -> ``nguyeenx``."""
+    out = word.lower()
+    for plain, typed in (("â", "aa"), ("ê", "ee"), ("ô", "oo"), ("đ", "dd"), ("ă", "aw"), ("ơ", "ow"), ("ư", "uw")):
+        out = out.replace(plain, typed)
+    return normalize(out) + "s"
+
+
+def query_mix(rng: random.Random, names: list[str], count: int) -> list[str]:
+    """Display names and usernames as people type them: whole, a prefix, a typo, joined, Telex."""
+    queries = []
+    for _ in range(count):
+        name = rng.choice(names)
+        folded = normalize(name).split()
+        kind = rng.randrange(6)
+        if kind == 0:
+            queries.append(name)
+        elif kind == 1:
+            queries.append(folded[-1][:3])
+        elif kind == 2:
+            queries.append(" ".join(typo(rng, w) for w in folded[:2]))
+        elif kind == 3:
+            queries.append("".join(folded))
+        elif kind == 4:
+            queries.append(" ".join(reversed(folded)))
+        else:
+            queries.append(telex(name.split()[-1]))
+    return queries
+
+
+def table_figures() -> None:
+    from tests.test_search_relevance import TABLE, table_documents, table_scores
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index = SearchIndex.create(Path(tmp) / "search", table_documents())
+        p_at_1, mrr_at_5 = table_scores(index)
+        index.close()
+    print(f"relevance table ({len(TABLE)} queries): P@1 {p_at_1:.3f}  MRR@5 {mrr_at_5:.3f}")
+
+
 def main() -> None:
+    table_figures()
     rng = random.Random(20261201)
     names = [person_name(rng) for _ in range(USERS)]
     handles = [username(rng, name, i) for i, name in enumerate(names)]
     user_ids = [f"u{i}" for i in range(USERS)]
-    me = user_ids[0]
-    my_rooms = set(rng.sample(range(ROOMS), 20))
-    room_names, room_members = [], []
     documents = [user_document(user_event(uid, handle, name)) for uid, handle, name in zip(user_ids, handles, names)]
     for r in range(ROOMS):
-        members = rng.sample(user_ids[1:], rng.randrange(2, 9)) + ([me] if r in my_rooms else [])
-        room_names.append(room_name(rng))
-        room_members.append(members)
-        documents.append(room_document(room_event(f"r{r}", room_names[-1], members, NOW + timedelta(days=7))))
-    co_members = {m for r in my_rooms for m in room_members[r]}
-    print(f"{USERS:,} users and {ROOMS:,} rooms; the searcher is in {len(my_rooms)} rooms "
-          f"with {len(co_members)} people")
+        members = rng.sample(user_ids, rng.randrange(2, 9))
+        documents.append(room_document(room_event(f"r{r}", room_name(rng), members, NOW + timedelta(days=7))))
+    searchers = {}
+    for contacts, room_count in SEARCHERS.items():
+        me = f"searcher{contacts}"
+        documents.append(user_document(user_event(me, me, f"Searcher {contacts}")))
+        pool = rng.sample(user_ids, contacts)
+        co_members, rooms = set(), []
+        for r in range(room_count):
+            members = pool[r * 10 % contacts:][:10] if contacts >= room_count * 10 else rng.sample(pool, 10)
+            co_members.update(members)
+            rooms.append(room_name(rng))
+            documents.append(room_document(room_event(f"{me}-r{r}", rooms[-1], [me, *members],
+                                                      NOW + timedelta(days=7, minutes=r))))
+        searchers[contacts] = (me, co_members, [names[int(m[1:])] for m in co_members] + rooms)
+    print(f"{USERS:,} users and {ROOMS:,} rooms, plus the searchers' rooms; "
+          f"peak RSS before the index: {peak_rss_mb():.0f} MB")
 
     with tempfile.TemporaryDirectory() as tmp:
         build = Timer()
         with build:
             index = SearchIndex.create(Path(tmp) / "search", documents)
-        print(f"index build: wall {build.wall[0]:.1f} s, cpu {build.cpu[0]:.1f} s for {index.doc_count():,} documents")
+        print(f"index build: wall {build.wall[0]:.1f} s, cpu {build.cpu[0]:.1f} s for {index.doc_count():,} documents; "
+              f"peak RSS {peak_rss_mb():.0f} MB")
+        index.close()
+        reload = Timer()
+        with reload:
+            index = SearchIndex.open(Path(tmp) / "search")
+        gc.freeze()  # as IndexUpdater does once the index is open
+        print(f"index reload (a restart; runs in the background while the server serves): "
+              f"wall {reload.wall[0]:.1f} s, cpu {reload.cpu[0]:.1f} s; peak RSS {peak_rss_mb():.0f} MB")
 
-        co_names = [names[int(m[1:])] for m in co_members] + [room_names[r] for r in my_rooms]
-        any_names = names + room_names
-        workloads = {
-            "exact username (anyone)": [handles[rng.randrange(USERS)] for _ in range(QUERIES)],
-            "exact name (co-member/room)": [rng.choice(co_names) for _ in range(QUERIES)],
-            "prefix, 3 letters": [normalize(rng.choice(any_names))[:3] for _ in range(QUERIES)],
-            "prefix, 2 words": [" ".join(w[:4] for w in normalize(rng.choice(co_names)).split()[:2])
-                                for _ in range(QUERIES)],
-            "fuzzy, 1 word": [typo(rng, max(normalize(rng.choice(any_names)).split(), key=len)) for _ in range(QUERIES)],
-            "fuzzy, 2 words": [" ".join(typo(rng, w) for w in normalize(rng.choice(co_names)).split()[:2])
-                               for _ in range(QUERIES)],
-        }
-        for label, queries in workloads.items():
-            index.search(queries[0], user_id=me, co_member_ids=co_members, now=NOW)  # warm caches
-            timer, hits = Timer(), 0
-            for query in queries:
-                with timer:
-                    results = index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
-                hits += bool(results.users or results.rooms)
-            print(f"  {label:28} {timer.report()}  found: {hits}/{len(queries)}")
-        # An account in more rooms or with more contacts than the scan limit
-        # (2,000) goes through Whoosh's queries: far slower, so fewer runs.
-        index.scope_scan_limit = 0
-        for label in ("prefix, 3 letters", "fuzzy, 1 word"):
-            timer = Timer()
-            for query in workloads[label][:WHOOSH_PATH_QUERIES]:
-                with timer:
-                    index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
-            print(f"  {label + ' (Whoosh path)':28} {timer.report()}")
+        elsewhere = iter(range(10**9))
+        for contacts, (me, co_members, scope_names) in searchers.items():
+            queries = query_mix(rng, scope_names, QUERIES)
+            print(f"  searcher with {len(co_members):,} contacts and {SEARCHERS[contacts]} rooms:")
+            index.search(queries[0], user_id=me, co_member_ids=co_members, now=NOW)  # warm the scope
+            for label in ("warm", "after a commit", "cold"):
+                timer, found = Timer(), 0
+                for query in queries[:COLD_QUERIES] if label == "cold" else queries:
+                    if label == "after a commit":  # someone elsewhere renamed a room
+                        event = room_event(f"r{next(elsewhere) % ROOMS}", "Renamed", ["u1", "u2"],
+                                           NOW + timedelta(days=7))
+                        index.apply([event])
+                        index.refresh([event])
+                    elif label == "cold":
+                        index.scopes.scopes.clear()
+                    with timer:
+                        results = index.search(query, user_id=me, co_member_ids=co_members, now=NOW)
+                    found += bool(results.users or results.rooms)
+                print(f"    {label:15} {timer.report()}  found: {found}/{timer.count}; "
+                      f"RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB")
+        print(f"peak RSS {peak_rss_mb():.0f} MB")
         index.close()
 
     history = HistoryIndex()

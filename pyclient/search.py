@@ -6,28 +6,44 @@ has decrypted (``HistoryIndex``), which never leave the page.
 
 Rules:
 
-* Folding: Unicode NFD, combining marks dropped, ``đ``/``Đ`` → ``d`` (it has no
-  decomposition), lower case. ``Nguyễn Văn`` folds to ``nguyen van``.
+* Folding: Unicode NFKD, combining marks dropped, ``đ``/``Đ`` → ``d`` (it has no
+  decomposition), lower case. ``Nguyễn Văn`` folds to ``nguyen van``. A
+  combining mark continues the word it follows, so decomposed (NFD) input,
+  as macOS and some keyboards send it, and Windows-1258-style input (``ê``
+  plus a separate combining tilde) fold like precomposed text.
 * Words are runs of letters and digits after folding; everything else
   (spaces, dots, dashes, underscores) separates words, so extra spaces and
   ``nguyen.van`` vs ``nguyen van`` do not matter.
 * A text matches a query when every query word matches a different word of
-  the text. The match kind is the worst of its words, and ranks as
-  ``exact`` (whole text equals the query) < ``words`` (every word equal) <
-  ``prefix`` (``ngu`` → ``nguyen``) < ``fuzzy`` (``ngyuen`` → ``nguyen``).
+  the text, or a run of 2 to 4 neighbouring words written together
+  (``nguyenvanan`` → ``Nguyễn Văn An``, ``saigon`` → ``Sài Gòn``). The
+  match kind is the worst of its words, and ranks as ``exact`` (whole text
+  equals the query) < ``words`` (every word equal) < ``prefix`` (``ngu`` →
+  ``nguyen``) < ``fuzzy`` (``ngyuen`` → ``nguyen``).
 * Fuzzy: optimal string alignment distance (a swap of two neighbours is one
   edit), at most 1 for words of 3 to 5 letters and 2 from 6 letters; words
   shorter than 3 letters match only exactly or as a prefix. A fuzzy match
   keeps the first letter: few typos fall there, and it lets an index look
-  at one letter's words instead of all of them (Whoosh's ``prefixlength=1``).
+  at one letter's words instead of all of them.
+* Telex and VNI leftovers (``nguyeenx``, ``phucs``, ``nguye6n4``): a query
+  word that carries them is also tried with them removed; such a match is
+  ``fuzzy`` with the typos of the cleaned word (none for ``phucs`` →
+  ``Phúc``), so it ranks above real typos and below prefixes.
+* Within a kind: fewer typos, then fewer diacritic differences (the query's
+  own accents compared with the text's, NFC, case ignored: ``Ảnh`` puts
+  Ảnh before Ánh and Anh; a word typed without any states no preference),
+  then whole-text exact, then fewer extra words. Callers break the remaining ties by relationship (the server) or
+  time (history), never by code point.
 """
 
+import re
 import unicodedata
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 EXACT, WORDS, PREFIX, FUZZY = 0, 1, 2, 3
 KIND_NAMES = ("exact", "words", "prefix", "fuzzy")
+MAX_JOINED = 4  # a query word may stand for up to this many neighbouring words written together
 _SPECIAL = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss"}
 
 
@@ -66,6 +82,8 @@ def words_with_spans(text: str) -> tuple[tuple[str, int, int], ...]:
             if not current:
                 start = index
             current.append(folded)
+        elif current and not folded and unicodedata.combining(char):
+            continue  # a decomposed accent belongs to the word it follows
         elif current:
             found.append(("".join(current), start, index))
             current = []
@@ -78,9 +96,21 @@ def words(text: str) -> list[str]:
     return [word for word, _start, _end in words_with_spans(text)]
 
 
+@lru_cache(maxsize=65536)
+def accented_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` as written, NFC and lower case: what diacritic preference compares."""
+    return tuple(unicodedata.normalize("NFC", text[start:end]).lower() for _w, start, end in words_with_spans(text))
+
+
 def normalize(text: str) -> str:
     """Folded words joined by single spaces: the form exact matches compare."""
     return " ".join(words(text))
+
+
+try:  # the same distance in C on the server (search_index); the page has no rapidfuzz and uses the Python below
+    from rapidfuzz.distance.OSA import distance as _osa
+except ImportError:  # pragma: no cover - Pyodide
+    _osa = None
 
 
 def max_typos(word: str) -> int:
@@ -89,8 +119,39 @@ def max_typos(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
 
+_VNI = re.compile(r"(?<=[a-z])[1-9](?=[a-z]|$)")
+
+
+@lru_cache(maxsize=4096)
+def keyboard_variant(word: str) -> str | None:
+    """``word`` without Telex or VNI leftovers, or ``None`` if it has none.
+
+    Telex types ``â ê ô`` as ``aa ee oo``, ``ă ơ ư`` with a ``w``, ``đ`` as
+    ``dd`` and the tone as a final ``s f r x j``; VNI types them as digits
+    after the letter. Only the cheap, unambiguous part is undone: doubled
+    vowels and ``dd``, a ``w`` after ``a o u``, one final tone letter after a
+    vowel, and single digits between letters.
+    """
+    if len(word) < 3:
+        return None
+    variant = word
+    if any(c.isdigit() for c in word):
+        if not re.fullmatch(r"(?:[a-z]+[1-9])+[a-z]*", word):
+            return None  # digits as in a username (an94), not VNI
+        variant = _VNI.sub("", word)
+    else:
+        variant = re.sub(r"aa|ee|oo|dd", lambda m: m.group(0)[0], variant)
+        variant = re.sub(r"(?<=[auo])w", "", variant)
+        tone = re.sub(r"(?<=[aeiouy])([bcdghklmnpqtv]{0,2})[sfrxj]$", r"\1", variant)
+        if tone != variant and len(tone) >= 2:
+            variant = tone
+    return variant if variant != word and len(variant) >= 2 else None
+
+
 def distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance, or ``limit + 1`` once it exceeds ``limit``."""
+    if _osa is not None:
+        return _osa(a, b, score_cutoff=limit)
     if abs(len(a) - len(b)) > limit:
         return limit + 1
     previous2: list[int] = []
@@ -111,7 +172,7 @@ def distance(a: str, b: str, limit: int) -> int:
     return min(previous[len(b)], limit + 1)
 
 
-def _word_match(query_word: str, word: str) -> tuple[int, int, int] | None:
+def word_match(query_word: str, word: str) -> tuple[int, int, int] | None:
     """(kind, typos, matched length) of one query word against one text word."""
     if word == query_word:
         return WORDS, 0, len(word)
@@ -125,51 +186,136 @@ def _word_match(query_word: str, word: str) -> tuple[int, int, int] | None:
     return None
 
 
-@dataclass(frozen=True, order=True)
+_word_match = word_match  # the history index's name for it
+
+
+@dataclass(frozen=True)
 class Match:
-    """How a text matched: sort a list of matches to rank them."""
+    """How a text matched: sort a list of matches to rank them.
+
+    Order: the tier (exact or every word equal, then prefix, then fuzzy),
+    typos, diacritic differences, then whole-text exact before every word
+    equal, then fewer extra words.
+    """
 
     kind: int
     typos: int
+    accent_misses: int  # query words whose diacritics differ from the text's
     extra_words: int
-    text: str = field(compare=True)
-    spans: tuple[tuple[int, int], ...] = field(compare=False, default=())
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def kind_name(self) -> str:
         return KIND_NAMES[self.kind]
 
+    @property
+    def rank(self) -> tuple[int, int, int, int, int]:
+        return (max(self.kind, WORDS), self.typos, self.accent_misses, self.kind, self.extra_words)
 
-def match(query_words: list[str], text: str) -> Match | None:
+    def __lt__(self, other: "Match") -> bool:
+        return self.rank < other.rank
+
+
+def query_accents(query: str) -> list[str]:
+    """The query's words as typed (NFC, lower case), parallel to ``words(query)``."""
+    return list(accented_words(unicodedata.normalize("NFC", query)))
+
+
+def _accent_miss(kind: int, query_accent: str | None, text_accent: str) -> int:
+    """1 if the text's diacritics differ from the query word's; "" (typed
+    without any) has no preference."""
+    if query_accent == "":
+        return 0
+    if query_accent is None or kind == FUZZY:
+        return 1
+    if kind == PREFIX:
+        return 0 if text_accent.startswith(query_accent) else 1
+    return 0 if text_accent == query_accent else 1
+
+
+def match(query_words: list[str], text: str, accents: list[str] | None = None) -> Match | None:
     """Match folded ``query_words`` against ``text``; ``None`` if it does not match.
 
-    Each query word takes the best still-unused word of the text, so
-    ``an an`` needs two words ``an``. Greedy assignment is enough here:
+    ``accents`` are the query words as typed (``query_accents``); without
+    them every word counts as a diacritic difference, and a word typed
+    without diacritics counts as none. Each query word takes
+    the best still-unused word (or run of neighbouring words) of the text,
+    so ``an an`` needs two words ``an``. Greedy assignment is enough here:
     queries are a few words and names a few more.
     """
     if not query_words:
         return None
     text_words = words_with_spans(text)
+    text_accents = accented_words(text)
+    if accents is None or len(accents) != len(query_words):
+        accents = [None] * len(query_words)
+    else:  # a word typed without diacritics says nothing about them
+        accents = ["" if accent == word else accent for accent, word in zip(accents, query_words)]
     if [w for w, _s, _e in text_words] == query_words:
         spans = tuple((start, end) for _w, start, end in text_words)
-        return Match(EXACT, 0, 0, text, spans)
+        misses = sum(_accent_miss(WORDS, a, b) for a, b in zip(accents, text_accents))
+        return Match(EXACT, 0, misses, 0, text, spans)
     used: set[int] = set()
-    worst, typos, spans = WORDS, 0, []
-    for query_word in query_words:
-        best = None
-        for index, (word, start, _end) in enumerate(text_words):
-            if index in used:
-                continue
-            found = _word_match(query_word, word)
-            if found is not None and (best is None or found[:2] < best[0][:2]):
-                best = (found, index, start)
+    worst, typos, misses, spans = WORDS, 0, 0, []
+    for position, query_word in enumerate(query_words):
+        accent = accents[position]
+        best = _best_word(query_word, accent, text_words, text_accents, used)
+        if best is None or best[:2] > (FUZZY, 0):
+            variant = keyboard_variant(query_word)
+            found = _best_word(variant, None, text_words, text_accents, used) if variant else None
+            if found is not None:
+                best = (FUZZY, found[1], 1, found[3], found[4], found[5])
         if best is None:
             return None
-        (kind, word_typos, length), index, start = best
-        used.add(index)
-        worst, typos = max(worst, kind), typos + word_typos
-        spans.append(_original_span(text, text_words[index], length))
-    return Match(worst, typos, len(text_words) - len(query_words), text, tuple(sorted(spans)))
+        kind, word_typos, miss, first, last, length = best
+        used.update(range(first, last + 1))
+        worst, typos, misses = max(worst, kind), typos + word_typos, misses + miss
+        spans.extend(_run_spans(text, text_words, first, last, length))
+    return Match(worst, typos, misses, len(text_words) - len(used), text, tuple(sorted(spans)))
+
+
+def _best_word(query_word, accent, text_words, text_accents, used):
+    """(kind, typos, accent miss, first word, last word, folded length matched) or ``None``."""
+    best = None
+    for index, (word, _start, _end) in enumerate(text_words):
+        if index in used:
+            continue
+        found = word_match(query_word, word)
+        if found is not None:
+            grade = (found[0], found[1], _accent_miss(found[0], accent, text_accents[index]))
+            if best is None or grade < best[:3]:
+                best = (*grade, index, index, found[2])
+    if best is not None:
+        return best
+    # Words written together: a run of neighbours, joined, against the query word.
+    for first in range(len(text_words)):
+        joined, joined_accent = "", ""
+        for last in range(first, min(first + MAX_JOINED, len(text_words))):
+            if last in used:
+                break
+            joined += text_words[last][0]
+            joined_accent += text_accents[last]
+            if last == first or len(joined) < len(query_word) - 2:
+                continue
+            found = word_match(query_word, joined)
+            if found is not None:
+                grade = (max(found[0], WORDS), found[1], _accent_miss(found[0], accent, joined_accent))
+                if best is None or grade < best[:3]:
+                    best = (*grade, first, last, found[2])
+    return best
+
+
+def _run_spans(text, text_words, first, last, folded_length):
+    """Spans in ``text`` of the first ``folded_length`` folded letters of words ``first..last``."""
+    spans = []
+    for index in range(first, last + 1):
+        if folded_length <= 0:
+            break
+        word = text_words[index]
+        spans.append(_original_span(text, word, folded_length))
+        folded_length -= len(word[0])
+    return spans
 
 
 def _original_span(text: str, word: tuple[str, int, int], folded_length: int) -> tuple[int, int]:
@@ -179,6 +325,8 @@ def _original_span(text: str, word: tuple[str, int, int], folded_length: int) ->
     while position < end and taken < folded_length:
         taken += len(_fold_char(text[position]))
         position += 1
+    while position < end and not _fold_char(text[position]):
+        position += 1  # keep a decomposed accent with its letter
     return start, position
 
 

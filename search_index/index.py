@@ -1,72 +1,92 @@
-"""The Whoosh schema, its analyzer, and the index: write events, run queries."""
+"""The Whoosh index on disk, the people and rooms in memory, and queries."""
 
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, FuzzyTerm, NumericRange, Or, Prefix, Term
+from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.reading import SegmentReader
 from whoosh.writing import MERGE_SMALL
 
-from pyclient.search import Match, match, max_typos, normalize, words, words_with_spans
+from pyclient.search import words
 
 from . import events
+from .directory import Directory, Hit, ScopeCache, best_match
 from .errors import SearchIndexError
 
-# Bump when the schema or the analyzer changes: an index with another
-# version is rebuilt at start-up.
-SCHEMA_VERSION = "1"
+# Bump when the schema changes: an index with another version is rebuilt at start-up.
+SCHEMA_VERSION = "2"
 VERSION_FILE = "sealroom-schema-version"
 WRITER_TIMEOUT = 30.0  # seconds to wait for the lock if another writer holds it
-CANDIDATES = 200  # Whoosh hits re-ranked by the shared rules
 MAX_QUERY_CHARS = 100
 MAX_QUERY_WORDS = 8
 
-
-class FoldingTokenizer(Tokenizer):
-    """Words folded by ``pyclient.search`` (diacritics, ``đ``, case)."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, (word, start, end) in enumerate(words_with_spans(value)):
-            token.text, token.boost, token.stopped = word, 1.0, False
-            if keeporiginal:
-                token.original = value[start:end]
-            if positions:
-                token.pos = start_pos + position
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+__all__ = ["Hit", "QueryError", "SearchIndex", "SearchResults", "query_words", "room_document", "user_document"]
 
 
 def make_schema() -> Schema:
+    # Whoosh keeps the documents (segments, deletions, a lock shared by
+    # processes); matching runs on the searcher's scope in memory (directory.py).
     return Schema(
         key=ID(unique=True, stored=True),         # "user:ID" or "room:ID"
         kind=ID(stored=True),                     # "user" or "room"
         ident=ID(stored=True),                    # the user's or room's id
-        name=STORED(),                            # username or room name, as written
-        display_name=STORED(),
-        words=TEXT(analyzer=FoldingTokenizer(), phrase=False),
-        exact=ID(),                               # users: the normalized username only
-        members=KEYWORD(),                        # rooms: member user ids
+        name=STORED(),                            # username or room name, as written (NFC)
+        display_name=STORED(),                    # users: display name or ""
+        members=STORED(),                         # rooms: member user ids
         expires=NUMERIC(bits=64, stored=True),    # rooms: epoch seconds
     )
 
 
+def _nfc(text: str | None) -> str:
+    return unicodedata.normalize("NFC", text or "")
+
+
 def user_document(event: dict) -> dict:
-    text = " ".join(filter(None, (event["username"], event["display_name"])))
-    return {"key": f"user:{event['id']}", "kind": "user", "ident": event["id"], "name": event["username"],
-            "display_name": event["display_name"] or "", "words": text, "exact": normalize(event["username"])}
+    return {"key": f"user:{event['id']}", "kind": "user", "ident": event["id"], "name": _nfc(event["username"]),
+            "display_name": _nfc(event["display_name"])}
 
 
 def room_document(event: dict) -> dict:
-    return {"key": f"room:{event['id']}", "kind": "room", "ident": event["id"], "name": event["name"],
-            "words": event["name"], "members": " ".join(event["members"]), "expires": int(event["expires_at"])}
+    return {"key": f"room:{event['id']}", "kind": "room", "ident": event["id"], "name": _nfc(event["name"]),
+            "members": list(event["members"]), "expires": int(event["expires_at"])}
+
+
+def _event(stored: dict) -> dict:
+    """The event a stored document came from, to load the directory."""
+    if stored["kind"] == "user":
+        return events.user_event(stored["ident"], stored["name"], stored.get("display_name") or None)
+    return {"type": events.ROOM, "id": stored["ident"], "name": stored["name"], "members": stored["members"],
+            "expires_at": stored["expires"]}
+
+
+@dataclass
+class SearchResults:
+    users: list[Hit] = field(default_factory=list)
+    rooms: list[Hit] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"users": [hit.to_json() for hit in self.users], "rooms": [hit.to_json() for hit in self.rooms]}
+
+
+class QueryError(ValueError):
+    pass
+
+
+def query_words(query: str) -> list[str]:
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("Type something to search for.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"Searches are at most {MAX_QUERY_CHARS} characters.")
+    found = words(unicodedata.normalize("NFC", query))
+    if not found:
+        raise QueryError("Search for letters or digits: punctuation alone matches nothing.")
+    if len(found) > MAX_QUERY_WORDS:
+        raise QueryError(f"Searches are at most {MAX_QUERY_WORDS} words.")
+    return found
 
 
 def merge_out_deleted(writer, segments):
@@ -90,72 +110,36 @@ def merge_out_deleted(writer, segments):
     return kept
 
 
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    name: str
-    display_name: str
-    match: Match
-    matched_field: str  # "name" or "display_name"
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "display_name": self.display_name or None,
-                "match": {"kind": self.match.kind_name, "field": self.matched_field,
-                          "spans": [list(span) for span in self.match.spans], "typos": self.match.typos}}
-
-
-@dataclass
-class SearchResults:
-    users: list[Hit] = field(default_factory=list)
-    rooms: list[Hit] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {"users": [hit.to_json() for hit in self.users], "rooms": [hit.to_json() for hit in self.rooms]}
-
-
-class QueryError(ValueError):
-    pass
-
-
-def query_words(query: str) -> list[str]:
-    if not isinstance(query, str) or not query.strip():
-        raise QueryError("Type something to search for.")
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"Searches are at most {MAX_QUERY_CHARS} characters.")
-    found = words(query)
-    if not found:
-        raise QueryError("Search for letters or digits: punctuation alone matches nothing.")
-    if len(found) > MAX_QUERY_WORDS:
-        raise QueryError(f"Searches are at most {MAX_QUERY_WORDS} words.")
-    return found
-
-
-def _text_query(found: list[str]):
-    per_word = []
-    for word in dict.fromkeys(found):
-        options = [Term("words", word, boost=4.0), Prefix("words", word, boost=2.0)]
-        if max_typos(word):
-            # Whoosh's automaton counts a swap of neighbours as two edits; the
-            # shared rules count it as one. Ask Whoosh for one more edit (up
-            # to 2) and let match() keep only what the rules accept.
-            options.append(FuzzyTerm("words", word, maxdist=min(max_typos(word) + 1, 2), prefixlength=1))
-        per_word.append(Or(options))
-    return And(per_word)
-
-
-def _best_match(found: list[str], name: str, display_name: str) -> tuple[Match, str] | None:
-    candidates = [(m, f) for m, f in ((match(found, name), "name"),
-                                      (match(found, display_name) if display_name else None, "display_name")) if m]
-    return min(candidates, key=lambda pair: pair[0]) if candidates else None
+def write_events(ix, batch: list[dict]) -> None:
+    """Apply checked events to a Whoosh index in one commit."""
+    writer = ix.writer(timeout=WRITER_TIMEOUT)
+    try:
+        for event in batch:
+            if event["type"] == events.USER:
+                writer.update_document(**user_document(event))
+            elif event["type"] == events.ROOM:
+                writer.update_document(**room_document(event))
+            elif event["type"] == events.USER_REMOVED:
+                writer.delete_by_term("key", f"user:{event['id']}")
+            else:
+                writer.delete_by_term("key", f"room:{event['id']}")
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
 
 
 class SearchIndex:
-    """One Whoosh index directory. Writes go through ``apply`` from one writer."""
+    """One Whoosh index directory and its documents in memory. Writes go
+    through ``apply`` from one writer; the memory copy follows each event."""
 
     def __init__(self, ix) -> None:
         self._ix = ix
-        self._searcher = ix.searcher()
-        self._user_cache: dict[str, dict | None] = {}
+        self.directory = Directory()
+        with ix.searcher() as searcher:
+            for stored in searcher.all_stored_fields():
+                self.directory.apply(events.parse_event(_event(stored)))
+        self.scopes = ScopeCache(self.directory)
 
     @classmethod
     def open(cls, directory: Path) -> "SearchIndex":
@@ -167,13 +151,9 @@ class SearchIndex:
         if version_file.read_text().strip() != SCHEMA_VERSION:
             raise SearchIndexError(f"The search index in {directory} has an old schema.")
         try:
-            ix = whoosh_index.open_dir(str(directory))
-            index = cls(ix)
-            index._searcher.search(Term("kind", "user"), limit=1)  # reads the segments: catches damage
-            index._searcher.doc_count()
+            return cls(whoosh_index.open_dir(str(directory)))
         except Exception as error:  # Whoosh raises many kinds of error for a damaged directory
             raise SearchIndexError(f"The search index in {directory} is damaged ({type(error).__name__}: {error}).") from None
-        return index
 
     @classmethod
     def create(cls, directory: Path, documents=()) -> "SearchIndex":
@@ -190,33 +170,29 @@ class SearchIndex:
         return cls(ix)
 
     def close(self) -> None:
-        self._searcher.close()
         self._ix.close()
 
     def doc_count(self) -> int:
-        return self._searcher.doc_count()
+        with self._ix.searcher() as searcher:
+            return searcher.doc_count()
 
     def apply(self, batch: list[dict]) -> None:
         """Write a batch of events in one commit. Only the writer task calls this."""
-        writer = self._ix.writer(timeout=WRITER_TIMEOUT)
-        try:
-            for event in batch:
-                if event["type"] == events.USER:
-                    writer.update_document(**user_document(event))
-                elif event["type"] == events.ROOM:
-                    writer.update_document(**room_document(event))
-                else:
-                    writer.delete_by_term("key", f"room:{event['id']}")
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        write_events(self._ix, batch)
+
+    def refresh(self, batch: list[dict]) -> None:
+        """After ``apply``: the memory copy follows, and only the scopes the batch touched are dropped
+        (at once, so that no cached scope keeps the name of a room that expired)."""
+        before = self.directory.generation
+        for event in batch:
+            self.directory.apply(event)
+        self.scopes.forget(self.directory.changed_since(before))
 
     def expired_room_ids(self, now: datetime) -> list[str]:
         """Rooms in the index whose expiry has passed: whoever deleted their
         rows (a sweep in another process, ``purge-expired``), they leave here too."""
-        query = NumericRange("expires", None, int(now.timestamp()))
-        return [hit["ident"] for hit in self._searcher.search(query, limit=None, scored=False)]
+        moment = now.timestamp()
+        return [room.id for room in self.directory.places.values() if room.expires <= moment]
 
     def has_deleted_documents(self) -> bool:
         return any(segment.has_deletions() for segment in self._ix._segments())
@@ -227,58 +203,19 @@ class SearchIndex:
         writer = self._ix.writer(timeout=WRITER_TIMEOUT)
         writer.commit(mergetype=merge_out_deleted)
 
-    def refresh(self) -> None:
-        # A new searcher rather than Searcher.refresh(): whoosh-ng 5.4's
-        # refresh fails when the old reader had no segments.
-        old, self._searcher = self._searcher, self._ix.searcher()
-        self._user_cache = {}
-        old.close()
-
     def search(self, query: str, *, user_id: str, co_member_ids, now: datetime, limit: int = 10) -> SearchResults:
-        """Ranked users and rooms that ``user_id`` may see (see the package docstring).
-
-        Privacy bounds what a person may find: their own rooms and the people
-        in them, plus exact usernames. That scope is small, so it is read
-        from the index first and ranked in full with the shared rules; only
-        a scope larger than ``scope_scan_limit`` is narrowed by Whoosh's
-        term, prefix and fuzzy queries first.
-        """
+        """Ranked users and rooms that ``user_id`` may see (see the package docstring)."""
         found = query_words(query)
-        reachable = sorted(set(co_member_ids) | {user_id})
-        if len(reachable) <= self.scope_scan_limit:
-            people = [fields for fields in map(self._user_fields, reachable) if fields is not None]
-        else:
-            people = self._search(And([Or([Term("key", f"user:{i}") for i in reachable]), _text_query(found)]))
-        # Only user documents have "exact": the username, so strangers are found by it alone.
-        users = {hit.id: hit for hit in self._rank(self._search(Term("exact", " ".join(found))) + people, found, now)}
-        my_rooms = self._search(Term("members", user_id), limit=self.scope_scan_limit + 1)
-        if len(my_rooms) > self.scope_scan_limit:
-            my_rooms = self._search(And([Term("members", user_id), _text_query(found)]))
-        return SearchResults(users=sorted(users.values(), key=lambda hit: hit.match)[:limit],
-                             rooms=self._rank(my_rooms, found, now)[:limit])
-
-    # Above this many rooms or contacts, Whoosh's term, prefix and fuzzy
-    # queries narrow the scope before the shared rules rank it.
-    scope_scan_limit = 2000
-
-    def _search(self, query, limit: int = CANDIDATES) -> list[dict]:
-        return [result.fields() for result in self._searcher.search(query, limit=limit, scored=False)]
-
-    def _user_fields(self, user_id: str) -> dict | None:
-        """A user's stored fields, cached until the next commit: each key
-        typed re-ranks the same contacts."""
-        if user_id not in self._user_cache:
-            self._user_cache[user_id] = self._searcher.document(key=f"user:{user_id}")
-        return self._user_cache[user_id]
-
-    @staticmethod
-    def _rank(documents: list[dict], found: list[str], now: datetime) -> list[Hit]:
-        hits = []
-        for stored in documents:
-            if stored.get("expires") is not None and stored["expires"] <= now.timestamp():
-                continue  # expired, not yet swept: unreachable all the same
-            best = _best_match(found, stored["name"], stored.get("display_name", ""))
+        scope = self.scopes.scope(user_id, co_member_ids)
+        users, rooms = scope.search(unicodedata.normalize("NFC", query), found, now.timestamp())
+        stranger_id = self.directory.by_username.get(" ".join(found))
+        if stranger_id is not None and stranger_id not in scope.contact_ids and stranger_id != user_id:
+            # Only the username: a stranger's display name stays hidden.
+            stranger = self.directory.people[stranger_id]
+            best = best_match(found, None, (stranger.username, "name"))
             if best is not None:
-                hits.append(Hit(stored["ident"], stored["name"], stored.get("display_name", ""), *best))
-        hits.sort(key=lambda hit: hit.match)
-        return hits
+                users.append(Hit(stranger.id, stranger.username, "", *best))
+        users.sort(key=Hit.sort_key)
+        rooms.sort(key=Hit.sort_key)
+        return SearchResults(users=users[:limit], rooms=rooms[:limit])
+

@@ -16,7 +16,7 @@ from server.models import Member, Room, User
 
 from .errors import SearchIndexError
 from .events import room_event, user_event
-from .index import SearchIndex, room_document, user_document
+from .index import VERSION_FILE, SearchIndex, room_document, user_document, write_events
 
 log = logging.getLogger("sealroom.search")
 
@@ -28,8 +28,9 @@ def index_dir(config: Config) -> Path:
 async def load_documents(db: AsyncSession, *, now: datetime) -> list[dict]:
     """One document per enabled user and per live room."""
     documents = []
-    for user_id, username in await db.execute(select(User.id, User.username).where(User.disabled.is_(False))):
-        documents.append(user_document(user_event(user_id, username)))
+    for user_id, username, display_name in await db.execute(
+            select(User.id, User.username, User.display_name).where(User.disabled.is_(False))):
+        documents.append(user_document(user_event(user_id, username, display_name)))
     members: dict[str, list[str]] = {}
     for room_id, user_id in await db.execute(
             select(Member.room_id, Member.user_id).join(Room, Room.id == Member.room_id).where(Room.expires_at > now)):
@@ -88,6 +89,26 @@ async def rebuild_async(config: Config, *, now: datetime | None = None) -> int:
     index = await asyncio.to_thread(replace_index, index_dir(config), documents)
     index.close()
     return len(documents)
+
+
+def apply_on_disk(directory: Path, batch: list[dict]) -> bool:
+    """Write events straight into the index files, for a command-line tool on
+    the embedded default (no bus). Whoosh's lock keeps it from clashing with a
+    running server's writer; that server's memory copy learns of it at its next
+    start, and its search handler already hides disabled and deleted accounts.
+    ``False`` if there is no index there yet."""
+    from whoosh import index as whoosh_index
+
+    from .events import parse_event
+
+    if not (Path(directory) / VERSION_FILE).exists():
+        return False
+    ix = whoosh_index.open_dir(str(directory))
+    try:
+        write_events(ix, [parse_event(event) for event in batch])
+    finally:
+        ix.close()
+    return True
 
 
 def rebuild(config: Config) -> int:

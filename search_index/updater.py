@@ -1,9 +1,10 @@
 """The single writer per process: events in a queue, applied by one task."""
 
 import asyncio
+import gc
 import logging
 
-from .events import ROOM_REMOVED, EventError, parse_event, room_removed_event
+from .events import ROOM_REMOVED, EventError, parse_event, room_removed_event, user_removed_event
 from .index import SearchIndex
 
 log = logging.getLogger("sealroom.search")
@@ -17,6 +18,7 @@ FORGET_DELAY = 10.0
 _FORGET = {"type": "forget"}  # internal queue marker, never from outside
 
 
+
 class IndexUpdater:
     """Owns the only writer of one process's index.
 
@@ -25,17 +27,21 @@ class IndexUpdater:
     the next event for the same document or by a rebuild.
     """
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex | None = None) -> None:
         self.index = index
         self._queue: asyncio.Queue = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self._forget_timer: asyncio.TimerHandle | None = None
         self.forget_delay = FORGET_DELAY
+        self.ready = asyncio.Event()
+        if index is not None:
+            self.ready.set()
 
-    def start(self) -> None:
-        if self.index.has_deleted_documents():  # removals a crash left unrewritten
-            self._queue.put_nowait(_FORGET)
-        self._task = asyncio.create_task(self._run(), name="search-index-writer")
+    def start(self, opening=None) -> None:
+        """Start the writer. ``opening`` (an awaitable giving the index) runs
+        first, in the background: a large rebuild never holds up serving;
+        events submitted meanwhile wait in the queue."""
+        self._task = asyncio.create_task(self._run(opening), name="search-index-writer")
 
     def submit(self, event: dict) -> None:
         try:
@@ -47,8 +53,14 @@ class IndexUpdater:
         """Drop a room (expired or purged) from the index."""
         self.submit(room_removed_event(room_id))
 
+    def remove_user(self, user_id: str) -> None:
+        """Drop a user (disabled or deleted) from the index."""
+        self.submit(user_removed_event(user_id))
+
     def remove_expired(self, now) -> int:
         """Drop every room whose expiry has passed; returns how many."""
+        if not self.ready.is_set():
+            return 0
         expired = self.index.expired_room_ids(now)
         for room_id in expired:
             self.remove_room(room_id)
@@ -67,12 +79,24 @@ class IndexUpdater:
         self._forget_timer = None
         try:
             await asyncio.to_thread(self.index.forget_deleted)
-            self.index.refresh()
         except Exception:
             log.exception("The search index could not rewrite its segments; removed rooms may stay in its "
                           "files until 'sealroom-admin reindex'.")
 
-    async def _run(self) -> None:
+    async def _run(self, opening) -> None:
+        if opening is not None:
+            try:
+                self.index = await opening
+                # The index's memory copy is a million long-lived objects:
+                # keep them out of the cyclic collector's full scans, which
+                # would otherwise stall searches for tens of milliseconds.
+                gc.freeze()
+            except Exception:
+                log.exception("The search index could not be opened or rebuilt; search stays off until a restart.")
+                return
+            self.ready.set()
+        if self.index.has_deleted_documents():  # removals a crash left unrewritten
+            self._queue.put_nowait(_FORGET)
         while True:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
@@ -81,7 +105,7 @@ class IndexUpdater:
             try:
                 if events:
                     await asyncio.to_thread(self.index.apply, events)
-                    self.index.refresh()
+                    self.index.refresh(events)
                     if any(event["type"] == ROOM_REMOVED for event in events):
                         self._schedule_forget()
             except Exception:
@@ -105,12 +129,14 @@ class IndexUpdater:
     async def close(self) -> None:
         """Apply what is queued (and a pending rewrite), stop the task, close the index."""
         if self._task is not None:
-            await self._queue.join()
-            if self._forget_timer is not None:
-                await self.forget_now()
+            if self.ready.is_set():
+                await self._queue.join()
+                if self._forget_timer is not None:
+                    await self.forget_now()
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        self.index.close()
+        if self.index is not None:
+            self.index.close()

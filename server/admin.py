@@ -22,7 +22,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from search_index import rebuild_async as rebuild_search_index
-from search_index import room_removed_event
+from search_index import room_removed_event, user_event, user_removed_event
+from search_index.rebuild import apply_on_disk, index_dir
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -105,10 +106,22 @@ async def users_list(ctx: Context, args) -> None:
     print(f"{len(rows)} user(s)")
 
 
+async def _tell_search_index(config: Config, event: dict) -> None:
+    """Scaled out, through the bus to every server's index; on the embedded
+    default, into the index files (the server hides such accounts at once)."""
+    async with running_servers(config) as bus:
+        if bus is not None:
+            await bus.publish_event(event)
+            return
+    await asyncio.to_thread(apply_on_disk, index_dir(config), [event])
+
+
 async def users_set_disabled(ctx: Context, args) -> None:
     disabled = args.action == "disable"
     async with ctx.sessionmaker() as db, db.begin():
         user = await admin.set_user_disabled(db, args.name, disabled)
+    await _tell_search_index(ctx.config, user_removed_event(user.id) if disabled
+                             else user_event(user.id, user.username, user.display_name))
     print(f"{user.username} is {'disabled: their sessions were ended' if disabled else 'enabled'}.")
 
 
@@ -116,6 +129,7 @@ async def users_delete(ctx: Context, args) -> None:
     _require_yes(args, f"delete the account {args.name!r}")
     async with ctx.sessionmaker() as db, db.begin():
         user = await admin.delete_user(db, args.name)
+    await _tell_search_index(ctx.config, user_removed_event(user.id))
     print(f"{user.username} was deleted, with their memberships and sessions.")
 
 

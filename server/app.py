@@ -90,9 +90,10 @@ async def search_ctx(app: web.Application):
     process keeps a private copy, built at start and fed by the bus."""
     config = app[app_keys.config]
     directory = Path(tempfile.mkdtemp(prefix="sealroom-search-")) if config.redis_url else index_dir(config)
-    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=app_now(app))
-    updater = IndexUpdater(index)
-    updater.start()
+    # Opened (or rebuilt from the database) in the background: the server
+    # serves meanwhile, and search answers once the index is ready.
+    updater = IndexUpdater()
+    updater.start(open_or_rebuild(directory, app[app_keys.sessionmaker], now=app_now(app)))
     app[app_keys.search] = updater
     app[app_keys.bus].event_listeners.append(updater.submit)
     yield

@@ -34,6 +34,7 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))  # NFC; see accounts.validate_display_name
     password_hash: Mapped[str] = mapped_column(String(255))
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_backup: Mapped[bytes | None] = mapped_column(LargeBinary)

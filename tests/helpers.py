@@ -58,10 +58,13 @@ class ApiUser:
         return encode_envelope(envelope)
 
 
-async def register(client, username: str, key_index: int | None = 0, auth_key: str = "A" * 43 + "=") -> ApiUser:
+async def register(client, username: str, key_index: int | None = 0, auth_key: str = "A" * 43 + "=",
+                   display_name: str | None = None) -> ApiUser:
     csrf = await page_csrf(client)
-    response = await client.post("/api/register", json={"username": username, "auth_key": auth_key},
-                                 headers={"X-CSRF-Token": csrf})
+    body = {"username": username, "auth_key": auth_key}
+    if display_name is not None:
+        body["display_name"] = display_name
+    response = await client.post("/api/register", json=body, headers={"X-CSRF-Token": csrf})
     assert response.status == 201, await response.text()
     data = await response.json()
     user = ApiUser(client, username, data["user"]["id"], data["csrf"])

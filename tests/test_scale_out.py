@@ -123,3 +123,25 @@ async def test_admin_purge_reaches_connected_members_through_redis(aiohttp_serve
     monkeypatch.setenv("SEALROOM_REDIS_URL", REDIS_URL)
     assert await asyncio.to_thread(admin_main, ["rooms", "purge", room["id"], "--yes"]) == 0
     assert (await _next_frame(ws, "room_expired"))["room"] == room["id"]
+
+
+async def test_display_name_change_on_one_process_is_searchable_on_the_other(two_servers, aiohttp_client):
+    from server import app_keys
+
+    first, second = two_servers
+    alice_client, bob_client = await aiohttp_client(first), await aiohttp_client(first)
+    alice = await register(alice_client, "alice", 0)
+    bob = await register(bob_client, "bob", 1)
+    await alice.post("/api/rooms", {"name": "Đội", "members": ["bob"]})
+    response = await bob_client.patch("/api/me", json={"display_name": "Đặng Đức Anh"}, headers=bob.headers())
+    assert response.status == 200
+    other = await aiohttp_client(second)
+    other.session.cookie_jar.update_cookies(
+        {"sealroom_session": alice_client.session.cookie_jar.filter_cookies(alice_client.make_url("/"))["sealroom_session"].value})
+    for _ in range(50):  # until the event has crossed Redis to the second process
+        await second.app[app_keys.search].flush()
+        found = (await (await other.get("/api/search", params={"q": "ducanh"})).json())["users"]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert [(user["name"], user["display_name"]) for user in found] == [("bob", "Đặng Đức Anh")]

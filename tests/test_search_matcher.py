@@ -96,3 +96,17 @@ def test_history_drops_rooms_that_are_gone():
     assert [h.entry.room_id for h in history.search("secret")] == ["r2"]
     history.drop_room("r2")
     assert history.search("secret") == [] and len(history) == 0
+
+
+def test_the_servers_c_distance_agrees_with_the_pages_python_one(monkeypatch):
+    """The server uses rapidfuzz's OSA distance; the page (no rapidfuzz) the Python one."""
+    import random
+
+    import pyclient.search as rules
+
+    rng = random.Random(12)
+    pairs = [("".join(rng.choice("abn") for _ in range(rng.randrange(8))),
+              "".join(rng.choice("abn") for _ in range(rng.randrange(8)))) for _ in range(3000)]
+    fast = [rules.distance(a, b, limit) for a, b in pairs for limit in (1, 2)]
+    monkeypatch.setattr(rules, "_osa", None)
+    assert [rules.distance(a, b, limit) for a, b in pairs for limit in (1, 2)] == fast

@@ -163,6 +163,7 @@ class App:
         set_text("auth-switch", _("Have an account? Sign in") if self.registering else _("New here? Create an account"))
         by_id("auth-password").setAttribute("autocomplete", "new-password" if self.registering else "current-password")
         show("auth-backup-label", self.registering)
+        show("auth-display-name-label", self.registering)
 
     async def on_auth_switch(self, _event) -> None:
         self.registering = not self.registering
@@ -183,7 +184,10 @@ class App:
                 account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
             auth_key, keystore_key = split_master_key(master)
             path = "/api/register" if self.registering else "/api/login"
-            self.me = (await self.api.call("POST", path, {"username": username, "auth_key": _b64(auth_key)}))["user"]
+            body = {"username": username, "auth_key": _b64(auth_key)}
+            if self.registering and by_id("auth-display-name").value.strip():
+                body["display_name"] = by_id("auth-display-name").value
+            self.me = (await self.api.call("POST", path, body))["user"]
         except ApiError as error:
             show_error("auth-error", error.message)
             return

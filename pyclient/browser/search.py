@@ -173,9 +173,12 @@ class SearchPanel:
                     data_match=hit["match"]["kind"])
         item.appendChild(make("span", _("Room") if kind == "room" else _("Person"), "result-kind"))
         on_name = hit["match"]["field"] == "name"
-        item.appendChild(marked(hit["name"], hit["match"]["spans"] if on_name else [], "result-name"))
-        if hit.get("display_name"):
-            item.appendChild(marked(hit["display_name"], [] if on_name else hit["match"]["spans"], "result-detail"))
+        if hit.get("display_name"):  # "display name (username)"
+            item.appendChild(marked(hit["display_name"], [] if on_name else hit["match"]["spans"], "result-name"))
+            spans = [(start + 1, end + 1) for start, end in hit["match"]["spans"]] if on_name else []
+            item.appendChild(marked(f"({hit['name']})", spans, "result-detail"))
+        else:
+            item.appendChild(marked(hit["name"], hit["match"]["spans"] if on_name else [], "result-name"))
         if hit["match"]["kind"] == "fuzzy":
             item.appendChild(make("span", _("close match"), "result-detail"))
         if kind == "user" and hit["id"] != self.app.me["id"]:

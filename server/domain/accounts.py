@@ -41,6 +41,45 @@ def validate_username(username) -> str:
     return username
 
 
+MAX_DISPLAY_NAME = 64
+# Invisible although not format (Cf) characters: fillers and blanks that render as nothing.
+_INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", "\u17b4", "\u17b5",
+              *map(chr, range(0x180b, 0x1810)), *map(chr, range(0xfe00, 0xfe10))}
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # control, format (bidi, zero-width), unassigned
+
+
+def validate_display_name(display_name) -> str | None:
+    """The display name as stored (NFC, single spaces), ``None`` for none.
+
+    Refused: bidi controls and zero-width characters (Unicode format, Cf),
+    control characters, invisible fillers, spaces other than U+0020, and
+    stacks of combining marks, so a name cannot pretend to be someone else's
+    or render as nothing.
+    """
+    if display_name is None:
+        return None
+    if not isinstance(display_name, str):
+        raise Invalid("Display name must be text.")
+    display_name = " ".join(unicodedata.normalize("NFC", display_name).split(" ")).strip(" ")
+    display_name = " ".join(part for part in display_name.split(" ") if part)
+    if not display_name:
+        return None
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid(f"Display name must be at most {MAX_DISPLAY_NAME} characters.")
+    marks = 0
+    for char in display_name:
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES or char in _INVISIBLE or (category == "Zs" and char != " "):
+            raise Invalid(f"Display name cannot contain invisible, control or text-direction characters "
+                          f"(U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}).")
+        marks = marks + 1 if category.startswith("M") else 0
+        if marks > 2:
+            raise Invalid("Display name has too many accents stacked on one letter.")
+    if unicodedata.category(display_name[0]).startswith("M"):
+        raise Invalid("Display name cannot start with an accent.")
+    return display_name
+
+
 def validate_auth_key(auth_key) -> str:
     if not isinstance(auth_key, str) or not 16 <= len(auth_key) <= 256:
         raise Invalid("The login credential is missing or malformed.")
@@ -59,11 +98,13 @@ def check_auth_key(password_hash: str, auth_key: str) -> bool:
         return False
 
 
-async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime) -> User:
+async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime,
+                      display_name: str | None = None) -> User:
     key = username_key(username)
     if await db.scalar(select(User.id).where(User.username_key == key)):
         raise Conflict(f"The username {username!r} is taken. Choose another.")
-    user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now)
+    user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now,
+                display_name=display_name)
     db.add(user)
     await db.flush()
     return user

@@ -41,6 +41,7 @@ def user_json(user) -> dict:
     return {
         "id": user.id,
         "username": user.username,
+        "display_name": user.display_name,
         "public_key": _b64(user.public_key),
         "fingerprint": fingerprint(user.public_key).hex() if user.public_key else None,
     }
@@ -92,10 +93,12 @@ async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
     await limit_attempts(request, f"register:{request.remote}")
     username = accounts.validate_username(body.get("username"))
+    display_name = accounts.validate_display_name(body.get("display_name"))
     auth_key = accounts.validate_auth_key(body.get("auth_key"))
     password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
     async with transaction(request) as db:
-        user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
+        user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request),
+                                          display_name=display_name)
     await index_user(request.app, user)
     token = await begin_login(request, user)
     return web.json_response({"user": me_json(user), "csrf": token}, status=201)
@@ -133,6 +136,25 @@ async def me(request: web.Request) -> web.Response:
     config = request.app[app_keys.config]
     limits = {"max_upload_bytes": config.max_upload_bytes, "user_quota_bytes": config.user_quota_bytes}
     return web.json_response({"user": me_json(user), "csrf": await csrf_token(request), "limits": limits})
+
+
+@routes.patch("/api/me")
+async def update_me(request: web.Request) -> web.Response:
+    """``{"display_name": str | null}``: the name shown beside the username; null or "" removes it."""
+    user = await authenticate(request)
+    body = await json_body(request)
+    if set(body) != {"display_name"}:
+        raise Invalid("Send {\"display_name\": ...}: it is the only part of your profile you can change here.")
+    display_name = accounts.validate_display_name(body["display_name"])
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        user.display_name = display_name
+        room_list = await rooms.list_rooms(db, user.id, now=utcnow(request))
+        member_ids = {room.id: [m.id for m in await rooms.room_members(db, room.id)] for room in room_list}
+    await index_user(request.app, user)
+    for room in room_list:  # members reload the member list and see the new name
+        await request.app[app_keys.bus].publish(member_ids[room.id], {"type": "room", "room": room_json(room)})
+    return web.json_response({"user": me_json(user)})
 
 
 @routes.put("/api/me/key")

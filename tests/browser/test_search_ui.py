@@ -82,3 +82,20 @@ def test_history_search_never_sends_plaintext_or_terms_to_the_server(people):
 
     assert requests == [], f"history search made requests: {requests}"
     assert not any(term in str(frame) for frame in frames for term in ("pho", "slie", "karaoke", "review"))
+
+
+def test_display_name_given_at_sign_up_is_found_and_shown_beside_the_username(people):
+    alice, bob = people("alice"), people("bob")
+    alice.goto()
+    alice.page.click("#auth-switch")
+    alice.page.fill("#auth-display-name", "Trần Thị Bích Ngọc")
+    alice.sign_in_form()
+    bob.register()
+    alice.create_room("Đội", ["bob"])
+    bob.page.locator("#room-list button", has_text="Đội").wait_for()
+    bob.page.fill("#search-input", "bich ngoc")
+    person = bob.page.locator('#search-results li[data-kind="user"]')
+    expect(person).to_have_count(1)
+    expect(person.locator(".result-name")).to_have_text("Trần Thị Bích Ngọc")
+    expect(person.locator(".result-detail").first).to_have_text("(alice)")
+    expect(person.locator("mark")).to_have_text(["Bích", "Ngọc"])
