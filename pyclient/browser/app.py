@@ -31,6 +31,7 @@ from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
+from .notify import Notifier
 from .screens import Screens
 from .search import SearchPanel
 from .verify import Verification
@@ -84,6 +85,7 @@ class App:
         self.room_id: str | None = None
         self.members: dict[str, dict] = {}
         self.shown: set[int] = set()  # seqs of the open room's messages already on the page
+        self.people: dict[str, str] = {}  # user id -> username, for notifications
         self.verification: Verification | None = None
         self.keyring = KeyRing(self)
         self.awaiting: dict[str, asyncio.Future] = {}
@@ -93,7 +95,8 @@ class App:
         self.invites = Invites(self)
         self.search = SearchPanel(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
-        self.screens = Screens(self.open_room_from_url, lambda: self.room_id)
+        self.screens = Screens(self.open_room_from_url, lambda: self.room_id, lambda room_id: self.notifier.read(room_id))
+        self.notifier = Notifier(self.open_room, self.render_rooms)
 
     # ---- boot and account ------------------------------------------------
 
@@ -143,6 +146,8 @@ class App:
         on(by_id("composer"), "submit", self.on_send)
         self.files.bind()
         self.screens.bind()
+        self.notifier.bind()
+        on(document, "visibilitychange", self.on_visibility)
         self.sessions.bind()
         self.invites.bind()
         self.search.bind()
@@ -274,12 +279,18 @@ class App:
         room_list = by_id("room-list")
         clear(room_list)
         append_trees(room_list, [
-            tree("li", tree("button", tree("span", room["name"], cls="room-label"),
+            tree("li", tree("button", tree("span", room["name"], cls="room-label"), self.unread_badge(room["id"]),
                             tree("span", cls="countdown", data_expires=room["expires_at"]),
                             cls="active" if room["id"] == self.room_id else None, type="button",
                             data_room=room["id"]))
             for room in self.rooms.values()])
         show("no-rooms", not self.rooms)
+
+    def unread_badge(self, room_id: str) -> list | None:
+        count = self.notifier.unread.count(room_id)
+        if not count:
+            return None
+        return tree("span", str(count), cls="unread", aria_label=_("{count} unread", count=count))
 
     async def on_room_chosen(self, event) -> None:
         button = event.target.closest("[data-room]")
@@ -333,6 +344,7 @@ class App:
         room = (await self.api.call("GET", f"/api/rooms/{self.room_id}"))["room"]
         self.rooms[room["id"]] = room
         self.members = {member["id"]: member for member in room["members"]}
+        self.people.update({member["id"]: member["username"] for member in room["members"]})
         await self.verification.load(self.members)
         self.verification.render(self.members, self.on_verified)
 
@@ -363,6 +375,7 @@ class App:
         by_id("room-countdown").dataset.expires = room["expires_at"]
         await self.countdowns.refresh()
         await self.show_messages(messages)
+        self.notifier.seen(room_id, [message["seq"] for message in messages])
         if navigate:
             self.screens.go("room", room_id)
         return True
@@ -386,6 +399,7 @@ class App:
             self.files.pending = []  # files chosen for this room will never be sent
             self.files.render_pending()
             self.screens.go("list")
+        self.notifier.forget(room_id)
         self.render_rooms()
         toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
@@ -516,6 +530,18 @@ class App:
                 return
             raise ApiError(400, reply["error"], reply["message"])
 
+    def sender_name(self, frame: dict) -> str:
+        """The sender's username, from members seen on this page (the envelope is not opened for it)."""
+        try:
+            sender = parse_envelope(frame["envelope"]).sender
+        except ProtocolError:
+            return "…"
+        return self.people.get(sender, "…")
+
+    async def on_visibility(self, _event) -> None:
+        if document.visibilityState == "visible":
+            self.notifier.read(self.room_id)
+
     async def catch_up(self) -> None:
         """After a reconnect: anything sent while the socket was down."""
         await self.load_rooms()
@@ -531,10 +557,15 @@ class App:
             self.awaiting[frame["ref"]].set_result(frame)
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))
-        elif kind == "message" and frame["room"] == self.room_id:
-            await self.show_messages([frame])
         elif kind == "message":
-            toast(_("New message in {room}.", room=self.rooms.get(frame["room"], {}).get("name", "…")))
+            room_name = self.rooms.get(frame["room"], {}).get("name", "…")
+            looking_at = self.room_id if self.screens.viewing_room() else None
+            self.notifier.arrived(frame["room"], frame["seq"], open_room=looking_at, room_name=room_name,
+                                  sender_name=self.sender_name(frame))
+            if frame["room"] == self.room_id:
+                await self.show_messages([frame])
+            else:
+                toast(_("New message in {room}.", room=room_name))
         elif kind == "room_expired":
             await self.remove_room(frame["room"])
         elif kind == "room":

@@ -16,10 +16,12 @@ PHONE = "(max-width: 600px)"
 
 
 class Screens:
-    def __init__(self, open_room, current_room):
-        """``open_room(room_id)`` shows a room; ``current_room()`` is the open room's id or None."""
+    def __init__(self, open_room, current_room, on_room_shown):
+        """``open_room(room_id)`` shows a room; ``current_room()`` is the open room's id or None;
+        ``on_room_shown(room_id)`` runs whenever the conversation comes into view."""
         self._open_room = open_room
         self._current_room = current_room
+        self._on_room_shown = on_room_shown
         self.drawer_open = bool(window.matchMedia(WIDE).matches)
         self.screen = "list"
 
@@ -55,6 +57,12 @@ class Screens:
                  "details": "details-back"}[screen]
         if screen != "room" or not self.phone():  # no keyboard popping up on a phone
             by_id(focus).focus()
+        if self.viewing_room():
+            self._on_room_shown(self._current_room())
+
+    def viewing_room(self) -> bool:
+        """Whether the open room's messages are on the screen."""
+        return self.screen in ("room", "details") and self._current_room() is not None
 
     async def apply_url(self) -> None:
         screen, room_id = parse(window.location.hash)

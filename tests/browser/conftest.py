@@ -138,14 +138,17 @@ class Person:
     def create_room(self, name: str, members: list[str]) -> None:
         if self.page.locator("#new-room-form").is_hidden():
             self.page.click("#new-room-toggle")
+            expect(self.page.locator("#new-room-name")).to_be_focused()  # the page moves the focus there
         self.page.fill("#new-room-name", name)
         self.page.fill("#new-room-members", ", ".join(members))
         self.page.click("#new-room-form button[type=submit]")
         expect(self.page.locator("#room-name")).to_have_text(name)
+        self.page.locator('body[data-screen="room"]').wait_for()
 
     def open_room(self, name: str) -> None:
         self.page.locator("#room-list button", has_text=name).click()
         expect(self.page.locator("#room-name")).to_have_text(name)
+        self.page.locator('body[data-screen="room"]').wait_for()
 
     def send(self, text: str) -> None:
         self.page.fill("#composer-text", text)
@@ -166,8 +169,8 @@ def people(browser, server):
     """``people("alice")`` opens a fresh browser context for that person."""
     contexts, persons = [], []
 
-    def make(name: str) -> Person:
-        context = browser.new_context()
+    def make(name: str, **context_options) -> Person:
+        context = browser.new_context(**context_options)
         contexts.append(context)
         page = context.new_page()
         person = Person(name, page, server)
