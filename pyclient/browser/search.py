@@ -28,7 +28,7 @@ _proxies = []  # listeners must outlive the call that registered them
 
 
 def _listen(element, event: str, listener) -> None:
-    """A synchronous listener, so it can still call preventDefault()."""
+    """A plain listener; web/static/shell.js cancels the keys' and clicks' defaults on the page."""
     proxy = create_proxy(listener)
     _proxies.append(proxy)
     element.addEventListener(event, proxy)
@@ -90,8 +90,7 @@ class ResultList:
         self.show([], [], "")
 
     def _clicker(self, index: int):
-        def listener(event):
-            event.preventDefault()  # keep the focus in the text box
+        def listener(_event):
             asyncio.ensure_future(self.on_pick(self.items[index]))
         return listener
 
@@ -113,7 +112,6 @@ class ResultList:
             return
         if not self.items or key not in ("ArrowDown", "ArrowUp", "Enter"):
             return
-        event.preventDefault()
         if key == "ArrowDown":
             self._move_to((self.active + 1) % len(self.items))
         elif key == "ArrowUp":
