@@ -37,6 +37,7 @@ from .search import SearchPanel
 from .verify import Verification
 
 UNLOCK_KEY = "sealroom.keystore"
+HISTORY_PAGE = 200  # messages per page of /api/rooms/ID/messages (server.domain.rooms.HISTORY_PAGE)
 
 
 def _b64(data: bytes) -> str:
@@ -92,6 +93,8 @@ class App:
         self.members: dict[str, dict] = {}
         self.shown: set[int] = set()  # seqs of the open room's messages already on the page
         self.people: dict[str, str] = {}  # user id -> username, for notifications
+        self.loading_older = False
+        self.history_complete = False
         self.verification: Verification | None = None
         self.keyring = KeyRing(self)
         self.awaiting: dict[str, asyncio.Future] = {}
@@ -148,6 +151,8 @@ class App:
         on(by_id("logout"), "click", self.on_logout)
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("room-list"), "click", self.on_room_chosen)
+        on(by_id("messages"), "scroll", self.on_messages_scroll)
+        on(by_id("jump-newest"), "click", self.on_jump_newest)
         on(by_id("add-member-form"), "submit", self.on_add_member)
         on(by_id("rename-form"), "submit", self.on_rename)
         on(by_id("composer"), "submit", self.on_send)
@@ -381,6 +386,7 @@ class App:
                                   when=room["expires_at"][:16].replace("T", " ")))
         by_id("room-countdown").dataset.expires = room["expires_at"]
         await self.countdowns.refresh()
+        self.history_complete = len(messages) < HISTORY_PAGE
         await self.show_messages(messages)
         self.notifier.seen(room_id, [message["seq"] for message in messages])
         if navigate:
@@ -415,8 +421,12 @@ class App:
     def composer_error(self, message: str | None) -> None:
         show_error("composer-error", message)
 
-    async def show_messages(self, messages: list[dict]) -> None:
-        """Verify, open and show messages in one DOM update: from the worker each DOM call crosses to the page."""
+    async def show_messages(self, messages: list[dict], *, older: bool = False) -> None:
+        """Verify, open and show messages in one DOM update: from the worker each DOM call crosses to the page.
+
+        New messages go at the end, and the list follows them only if the reader
+        was at the end; ``older`` ones go on top, keeping what the reader sees in place.
+        """
         items, attachments = [], []
         for message in messages:
             if message["seq"] in self.shown:
@@ -426,12 +436,44 @@ class App:
             items.append(item)
             if files is not None:
                 attachments.append((message["seq"], files))
+        if not items:
+            return
         container = by_id("messages")
-        append_trees(container, items)
+        height, top = container.scrollHeight, container.scrollTop
+        at_end = height - top - container.clientHeight < 80
+        append_trees(container, items, container.firstChild if older else None)
         for seq, (refs, context) in attachments:
             self.files.render(container.querySelector(f'[data-seq="{seq}"]'), refs, **context)
-        if items:
+        if older:
+            container.scrollTop = top + container.scrollHeight - height
+        elif at_end or len(items) == len(self.shown):
             container.scrollTop = container.scrollHeight
+        else:
+            show("jump-newest")
+
+    async def on_messages_scroll(self, _event) -> None:
+        """Near the top: the previous page of history. At the end: no "jump to newest"."""
+        container = by_id("messages")
+        if container.scrollHeight - container.scrollTop - container.clientHeight < 80:
+            show("jump-newest", False)
+        if container.scrollTop > 200 or self.loading_older or self.history_complete or not self.shown:
+            return
+        self.loading_older, room_id = True, self.room_id
+        try:
+            older = (await self.api.call("GET", f"/api/rooms/{room_id}/messages?before={min(self.shown)}"))["messages"]
+        except ApiError as error:
+            toast(error.message)
+            return
+        finally:
+            self.loading_older = False
+        if room_id == self.room_id:
+            self.history_complete = len(older) < HISTORY_PAGE
+            await self.show_messages(older, older=True)
+
+    async def on_jump_newest(self, _event) -> None:
+        container = by_id("messages")
+        container.scrollTop = container.scrollHeight
+        show("jump-newest", False)
 
     async def message_tree(self, message: dict) -> tuple[list, tuple | None]:
         """The message as a DOM tree, and its attachments (refs, context) if it verified."""

@@ -5,6 +5,8 @@ from playwright.sync_api import expect
 
 from tests.browser import media
 
+from .seed import seed_room
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 # Records each system notification the page asks for (the real one is still shown),
 # and lets the test say when the tab is in the background.
@@ -90,3 +92,18 @@ def test_a_notification_names_sender_and_room_but_never_the_content(people):
         alice.page.wait_for_timeout(100)
     assert notifications == [{"title": "New message in Secrets", "body": "From bob"}]
     assert "4711" not in str(notifications)
+
+
+def test_older_history_loads_as_the_reader_scrolls_up(people, server):
+    alice = people("alice")
+    alice.register()
+    seed_room(server.url, "alice", 230)
+    alice.open_room("Busy")
+    messages = alice.page.locator("#messages .message")
+    expect(messages).to_have_count(200)  # the newest page
+    expect(messages.last.locator(".body")).to_have_text("message 229")
+    alice.page.locator("#messages").evaluate("list => { list.scrollTop = 0; }")
+    expect(messages).to_have_count(230)
+    expect(messages.first.locator(".body")).to_have_text("message 0")
+    assert alice.page.locator("#messages").evaluate("list => list.scrollTop") > 0  # the reader's place is kept
+    expect(alice.page.locator('#messages .message[data-status="verified"]')).to_have_count(230)
