@@ -37,6 +37,7 @@ from .search import SearchPanel
 from .verify import Verification
 
 UNLOCK_KEY = "sealroom.keystore"
+ONBOARDED_KEY = "sealroom.onboarded"  # the three first-run steps were read in this browser
 HISTORY_PAGE = 200  # messages per page of /api/rooms/ID/messages (server.domain.rooms.HISTORY_PAGE)
 
 
@@ -151,6 +152,7 @@ class App:
         on(by_id("logout"), "click", self.on_logout)
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("room-list"), "click", self.on_room_chosen)
+        on(by_id("onboarding-done"), "click", self.on_onboarded)
         on(by_id("messages"), "scroll", self.on_messages_scroll)
         on(by_id("jump-newest"), "click", self.on_jump_newest)
         on(by_id("add-member-form"), "submit", self.on_add_member)
@@ -239,6 +241,7 @@ class App:
         self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
         self.keyring.render()
+        show("onboarding", window.localStorage.getItem(ONBOARDED_KEY) != "1")
         self.socket = Socket(self.on_frame, self.on_signed_out)
         self.socket.connect()
         await self.load_rooms()
@@ -246,6 +249,11 @@ class App:
         await self.screens.apply_url()  # a deep link (#/room/ID) opens its room
         await self.invites.accept_pending()
         document.body.dataset.ready = "1"
+
+    async def on_onboarded(self, _event) -> None:
+        window.localStorage.setItem(ONBOARDED_KEY, "1")
+        show("onboarding", False)
+        by_id("new-room-toggle").focus()
 
     async def on_key_rotated(self) -> None:
         self.private_key, self.public_key = self.keyring.current

@@ -29,6 +29,9 @@ def test_on_a_phone_one_screen_shows_at_a_time_and_unread_counts_clear(people):
     alice.register()
     bob.register()
     expect(alice.page.locator("#sidebar")).to_be_visible()
+    expect(alice.page.locator("#onboarding")).to_contain_text("Your key lives in this browser")
+    alice.page.click("#onboarding-done")
+    expect(alice.page.locator("#onboarding")).to_be_hidden()
     alice.create_room("Picnic", ["bob"])
     expect(alice.page.locator("#sidebar")).to_be_hidden()  # the conversation replaced the room list
     assert alice.page.evaluate("location.hash").startswith("#/room/")
