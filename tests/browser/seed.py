@@ -9,6 +9,9 @@ import aiohttp
 
 from tests.helpers import b64, fixed_keypair
 
+# A person writes at most 10 messages in a burst (server/ratelimit.py); a seeded room needs hundreds.
+SEEDING_LIMITS = {"SEALROOM_RATE_MESSAGE": "1000/1000", "SEALROOM_RATE_FRAME": "1000/1000"}
+
 
 def seed_room(server_url: str, member: str, count: int) -> None:
     """A third person, scripted over the API, opens a room with ``member`` and writes ``count`` messages."""

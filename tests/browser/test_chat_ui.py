@@ -1,11 +1,13 @@
 """The chat as people use it: one screen at a time on a phone, unread counts,
 deep links, and system notifications that never carry the content."""
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser import media
 
-from .seed import seed_room
+from .conftest import start_server
+from .seed import SEEDING_LIMITS, seed_room
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 # Records each system notification the page asks for (the real one is still shown),
@@ -18,6 +20,14 @@ window.Notification = class extends RealNotification {
 };
 Object.defineProperty(document, "visibilityState", {get: () => (window.__hidden ? "hidden" : "visible")});
 """
+
+
+@pytest.fixture
+def server(tmp_path):
+    """conftest's server, with message limits that let the scripted person fill a room fast."""
+    server = start_server(tmp_path / "data", tmp_path / "server.log", **SEEDING_LIMITS)
+    yield server
+    server.stop()
 
 
 def unread(person, room: str):

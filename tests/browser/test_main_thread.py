@@ -10,10 +10,11 @@ receiving it.
 
 import os
 
+import pytest
 from playwright.sync_api import expect
 
-from .conftest import BOOT_TIMEOUT_MS
-from .seed import seed_room
+from .conftest import BOOT_TIMEOUT_MS, start_server
+from .seed import SEEDING_LIMITS, seed_room
 
 BUDGET_MS = 50
 OBSERVER = """
@@ -22,6 +23,14 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) window.__longTasks.push({start: entry.startTime, duration: entry.duration});
 }).observe({type: "longtask", buffered: true});
 """
+
+
+@pytest.fixture
+def server(tmp_path):
+    """conftest's server, with message limits that let the scripted person fill a room fast."""
+    server = start_server(tmp_path / "data", tmp_path / "server.log", **SEEDING_LIMITS)
+    yield server
+    server.stop()
 
 
 def long_tasks_after_first_paint(person, since: float = 0.0) -> list[dict]:
