@@ -67,7 +67,6 @@ def test_no_main_thread_task_over_50_ms_in_any_flow(people, server, tmp_path):
     alice.open_room("Busy")
     expect(alice.page.locator('#messages .message[data-status="verified"]').last).to_contain_text("message 199", timeout=180_000)
     report["open room"] = long_tasks_after_first_paint(alice, mark)
-    print("report so far", report)
 
     alice.create_room("Files", ["bob"])
     bob.open_room("Files")
