@@ -55,3 +55,9 @@ async def test_the_page_is_cross_origin_isolated(client):
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+async def test_a_share_that_reaches_the_server_is_not_kept(client):
+    """Without the service worker a share would arrive here: it is refused unread."""
+    response = await client.post("/share", data={"text": "private"}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/?share=unavailable"

@@ -33,6 +33,7 @@ from .keys import KeyRing, NeedKeyFile
 from .net import Api, ApiError, Socket
 from .notify import Notifier
 from .screens import Screens
+from .share import pending_share, take_shared
 from .search import SearchPanel
 from .verify import Verification
 
@@ -247,8 +248,26 @@ class App:
         await self.load_rooms()
         self.countdowns.start()
         await self.screens.apply_url()  # a deep link (#/room/ID) opens its room
+        await self.receive_share()
         await self.invites.accept_pending()
         document.body.dataset.ready = "1"
+
+    async def receive_share(self) -> None:
+        """What another app shared waits in the composer until the person picks a room."""
+        state = pending_share()
+        if state is None:
+            return
+        window.history.replaceState(None, "", "/" + window.location.hash)
+        if state != "1":
+            toast(_("Sharing into SealRoom works once the app is installed on this device. Nothing was sent."), 8)
+            return
+        text, files = await take_shared()
+        if text:
+            by_id("composer-text").value = text
+        self.files.add(files)
+        if text or files:
+            self.screens.go("list")
+            toast(_("Pick a room for what you shared: it is encrypted before it leaves this page."), 8)
 
     async def on_onboarded(self, _event) -> None:
         window.localStorage.setItem(ONBOARDED_KEY, "1")

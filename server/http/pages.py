@@ -130,6 +130,14 @@ async def pyclient_zip(request: web.Request) -> web.Response:
                         headers={"Cache-Control": IMMUTABLE})
 
 
+@routes.post("/share")
+async def share_without_service_worker(request: web.Request) -> web.Response:
+    """A share reached the server because no service worker took it (the app is
+    not installed in this browser): the body is never read, so nothing shared
+    is kept, and the page says so."""
+    raise web.HTTPSeeOther("/?share=unavailable")
+
+
 @routes.get("/sw.js")
 async def service_worker(request: web.Request) -> web.Response:
     """At the root so its scope is the whole site; versioned by the pinned runtime."""

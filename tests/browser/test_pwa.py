@@ -3,6 +3,8 @@ that serves the pinned runtime from its cache."""
 
 import json
 
+from playwright.sync_api import expect
+
 
 def test_manifest_and_icons_are_served(people, server):
     page = people("visitor").page
@@ -30,3 +32,50 @@ def test_repeat_load_takes_the_runtime_from_the_service_worker(people):
     assert from_worker["python_stdlib.zip"] is True
     boot_ms = int(visitor.page.get_attribute("body", "data-boot-ms"))
     print(f"repeat load: Python ready after {boot_ms} ms")
+
+
+SHARE_FROM_ANOTHER_APP = """async ([text, name, content]) => {
+  // What the phone's share sheet does: a multipart POST to the manifest's share_target action.
+  const form = document.createElement("form");
+  form.method = "POST"; form.action = "/share"; form.enctype = "multipart/form-data";
+  const field = document.createElement("input");
+  field.name = "text"; field.value = text; form.append(field);
+  const picker = document.createElement("input");
+  picker.type = "file"; picker.name = "files";
+  const files = new DataTransfer();
+  files.items.add(new File([content], name, {type: "text/plain"}));
+  picker.files = files.files; form.append(picker);
+  document.body.append(form);
+  form.submit();
+}"""
+
+
+def test_a_share_from_another_app_is_sent_encrypted_to_the_room_the_person_picks(people, server):
+    manifest = json.loads(people("visitor").page.request.get(server.url + "/manifest.webmanifest").body())
+    assert manifest["share_target"]["action"] == "/share" and manifest["share_target"]["method"] == "POST"
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Shared", ["bob"])
+    bob.open_room("Shared")
+    for _ in range(100):
+        if alice.page.evaluate("Boolean(navigator.serviceWorker.controller)"):
+            break
+        alice.page.wait_for_timeout(100)
+    secret = "look at this: https://example.org/đà-lạt"
+    alice.page.evaluate(SHARE_FROM_ANOTHER_APP, [secret, "notes.txt", "trip notes"])
+    alice.page.locator("body[data-ready]").wait_for()
+    expect(alice.page.locator("#composer-text")).to_have_value(secret)
+    expect(alice.page.locator("#pending-files li")).to_contain_text("notes.txt")
+    assert "share" not in alice.page.url  # the page took the share and cleaned the address
+    alice.open_room("Shared")
+    alice.page.click("#send")
+    message = bob.messages().last
+    expect(message).to_have_attribute("data-status", "verified")
+    expect(message.locator(".body")).to_have_text(secret)
+    box = message.locator('.attachment[data-name="notes.txt"]')
+    box.locator(".attachment-open").click()
+    expect(box).to_have_attribute("data-state", "verified")
+    assert "POST /share" not in server.log_path.read_text()  # the service worker took it; the server never did
+    database = (server.data_dir / "sealroom.db").read_bytes()
+    assert secret.encode() not in database and b"trip notes" not in database

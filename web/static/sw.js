@@ -43,8 +43,34 @@ async function networkFirst(request, cacheKey) {
   }
 }
 
+// Share target (manifest.webmanifest): another app shares a photo, a file,
+// text or a link. The items never go to the server: they wait in this
+// origin's cache until the page takes them (pyclient/browser/share.py), and
+// the person picks a room; they are encrypted before anything is sent.
+const SHARE_CACHE = "sealroom-share";
+
+async function takeShare(request) {
+  const form = await request.formData();
+  await caches.delete(SHARE_CACHE);  // one share at a time
+  const cache = await caches.open(SHARE_CACHE);
+  const text = ["title", "text", "url"].map((key) => form.get(key)).filter(Boolean).join("\n");
+  await cache.put("/shared/text", new Response(text));
+  let index = 0;
+  for (const file of form.getAll("files")) {
+    if (typeof file === "string") continue;
+    await cache.put(`/shared/file/${index++}`, new Response(file, {
+      headers: {"Content-Type": file.type || "application/octet-stream", "X-Name": encodeURIComponent(file.name)},
+    }));
+  }
+  return Response.redirect("/?share=1", 303);
+}
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
+  if (event.request.method === "POST" && url.pathname === "/share" && url.origin === self.location.origin) {
+    event.respondWith(takeShare(event.request));
+    return;
+  }
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (event.request.mode === "navigate" && url.pathname === "/") {
     event.respondWith(networkFirst(event.request, "/"));

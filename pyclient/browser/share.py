@@ -1,0 +1,35 @@
+"""Items shared into SealRoom from another app (the manifest's share target).
+
+The service worker (web/static/sw.js) keeps them in this origin's cache and
+opens ``/?share=1``; here they are taken out, the cache is emptied, and they
+wait in the composer until the person picks a room and sends them, encrypted
+like anything else. The server never sees them in the clear.
+"""
+
+import js
+from pyodide.ffi import to_js
+
+from .env import window
+
+SHARE_CACHE = "sealroom-share"
+
+
+def pending_share() -> str | None:
+    """``"1"`` when the service worker holds a share, ``"unavailable"`` when it could not take one."""
+    return js.URLSearchParams.new(window.location.search).get("share")
+
+
+async def take_shared() -> tuple[str, list]:
+    """The shared text and File objects; the cache holds nothing afterwards."""
+    cache = await js.caches.open(SHARE_CACHE)
+    text, files = "", []
+    for request in await cache.keys():
+        response = await cache.match(request)
+        if js.URL.new(request.url).pathname == "/shared/text":
+            text = await response.text()
+            continue
+        blob = await response.blob()
+        name = js.decodeURIComponent(response.headers.get("X-Name") or "file")
+        files.append(js.File.new(to_js([blob]), name, to_js({"type": blob.type}, dict_converter=js.Object.fromEntries)))
+    await js.caches.delete(SHARE_CACHE)
+    return text, files
