@@ -61,3 +61,18 @@ async def test_a_share_that_reaches_the_server_is_not_kept(client):
     """Without the service worker a share would arrive here: it is refused unread."""
     response = await client.post("/share", data={"text": "private"}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/?share=unavailable"
+
+
+async def test_an_invite_link_preview_names_no_room_and_no_member(client):
+    from tests.helpers import register
+
+    alice = await register(client, "alice")
+    room = (await (await alice.post("/api/rooms", {"name": "Secret plans", "members": []})).json())["room"]
+    invite = await (await alice.post(f"/api/rooms/{room['id']}/invites", {})).json()
+    path = invite["invite"]["path"] if "invite" in invite else invite["path"]
+    await client.post("/api/logout", headers=alice.headers())
+    page = await (await client.get(path)).text()
+    assert '<meta property="og:title" content="You&#39;re invited to a SealRoom room">' in page
+    assert 'name="twitter:card" content="summary"' in page
+    assert "Secret plans" not in page and "alice" not in page
+    assert "You&#39;re invited to a SealRoom room." in page  # the explanation before sign-up

@@ -97,7 +97,8 @@ async def index(request: web.Request) -> dict:
     # session itself; this only saves an anonymous visitor a failed /api/me.
     signed_in = bool((await get_session(request)).get("sid"))
     return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog, "signed_in": signed_in,
-            "urls": request.app[app_keys.pyscript_files]["urls"], "_": lambda text: i18n.translate(catalog, text)}
+            "urls": request.app[app_keys.pyscript_files]["urls"], "invited": "invite" in request.query,
+            "_": lambda text: i18n.translate(catalog, text)}
 
 
 @routes.get("/lang/{language}")
