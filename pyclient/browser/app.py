@@ -38,6 +38,7 @@ from .search import SearchPanel
 from .verify import Verification
 
 UNLOCK_KEY = "sealroom.keystore"
+THEME_KEY = "sealroom.theme"  # "system", "light" or "dark" (read early by web/static/shell.js)
 ONBOARDED_KEY = "sealroom.onboarded"  # the three first-run steps were read in this browser
 HISTORY_PAGE = 200  # messages per page of /api/rooms/ID/messages (server.domain.rooms.HISTORY_PAGE)
 
@@ -154,6 +155,8 @@ class App:
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("room-list"), "click", self.on_room_chosen)
         on(by_id("onboarding-done"), "click", self.on_onboarded)
+        by_id("theme-choice").value = window.localStorage.getItem(THEME_KEY) or "system"
+        on(by_id("theme-choice"), "change", self.on_theme)
         on(by_id("messages"), "scroll", self.on_messages_scroll)
         on(by_id("jump-newest"), "click", self.on_jump_newest)
         on(by_id("add-member-form"), "submit", self.on_add_member)
@@ -268,6 +271,15 @@ class App:
         if text or files:
             self.screens.go("list")
             toast(_("Pick a room for what you shared: it is encrypted before it leaves this page."), 8)
+
+    async def on_theme(self, event) -> None:
+        """System, light or dark: kept in this browser and applied at once (and by shell.js on the next load)."""
+        choice = event.target.value
+        window.localStorage.setItem(THEME_KEY, choice)
+        if choice in ("light", "dark"):
+            document.documentElement.dataset.theme = choice
+        else:
+            document.documentElement.removeAttribute("data-theme")
 
     async def on_onboarded(self, _event) -> None:
         window.localStorage.setItem(ONBOARDED_KEY, "1")

@@ -120,3 +120,17 @@ def test_older_history_loads_as_the_reader_scrolls_up(people, server):
     expect(messages.first.locator(".body")).to_have_text("message 0")
     assert alice.page.locator("#messages").evaluate("list => list.scrollTop") > 0  # the reader's place is kept
     expect(alice.page.locator('#messages .message[data-status="verified"]')).to_have_count(230)
+
+
+def test_dark_mode_follows_the_system_and_can_be_overridden(people):
+    alice = people("alice", color_scheme="dark")
+    alice.register()
+    background = alice.page.locator("body")
+    expect(background).to_have_css("background-color", "rgb(15, 18, 22)")
+    alice.settings()
+    alice.page.select_option("#theme-choice", "light")
+    expect(background).to_have_css("background-color", "rgb(238, 241, 245)")
+    alice.reload()  # the choice holds, applied before Python starts
+    expect(background).to_have_css("background-color", "rgb(238, 241, 245)")
+    alice.settings()
+    expect(alice.page.locator("#help")).to_contain_text("Safety numbers")
