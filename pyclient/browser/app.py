@@ -107,7 +107,8 @@ class App:
         self.invites = Invites(self)
         self.search = SearchPanel(self)
         self.countdowns = Countdowns(lambda: self.rooms, self.remove_room)
-        self.screens = Screens(self.open_room_from_url, lambda: self.room_id, lambda room_id: self.notifier.read(room_id))
+        self.screens = Screens(self.open_room_from_url, lambda: self.room_id,
+                               on_room_shown=lambda room_id: self.notifier.read(room_id))
         self.notifier = Notifier(self.open_room, self.render_rooms)
 
     # ---- boot and account ------------------------------------------------
