@@ -6,6 +6,7 @@ Plaintext exists only in this page; the server gets envelopes.
 
 import asyncio
 import base64
+import math
 import os
 import secrets
 
@@ -40,6 +41,7 @@ from .verify import Verification
 UNLOCK_KEY = "sealroom.keystore"
 THEME_KEY = "sealroom.theme"  # "system", "light" or "dark" (read early by web/static/shell.js)
 ONBOARDED_KEY = "sealroom.onboarded"  # the three first-run steps were read in this browser
+RATE_LIMIT_WAIT_SECONDS = 60.0  # longer than this, the person is told instead of waiting
 HISTORY_PAGE = 200  # messages per page of /api/rooms/ID/messages (server.domain.rooms.HISTORY_PAGE)
 
 
@@ -616,6 +618,13 @@ class App:
             if reply["error"] == "stale_members" and retry:
                 await self.refresh_members()
                 await self.send_payload(payload, message_id, retry=False)
+                return
+            wait = float(reply.get("retry_after") or 0)
+            if reply["error"] == "rate_limited" and 0 < wait <= RATE_LIMIT_WAIT_SECONDS:
+                # Refused, so nothing was stored: the same message can safely go again.
+                toast(_("You are sending quickly. Your message goes out in {seconds} s.", seconds=math.ceil(wait)))
+                await asyncio.sleep(wait)
+                await self.send_payload(payload, message_id, retry=retry)
                 return
             raise ApiError(400, reply["error"], reply["message"])
 

@@ -134,3 +134,23 @@ def test_dark_mode_follows_the_system_and_can_be_overridden(people):
     expect(background).to_have_css("background-color", "rgb(238, 241, 245)")
     alice.settings()
     expect(alice.page.locator("#help")).to_contain_text("Safety numbers")
+
+
+def test_a_rate_limited_message_goes_out_by_itself_after_a_notice(people, tmp_path):
+    fast = start_server(tmp_path / "fast", tmp_path / "fast.log", SEALROOM_RATE_MESSAGE="0.5/2")
+    try:
+        alice, bob = people("alice"), people("bob")
+        for person in (alice, bob):
+            person.server = fast
+        alice.register()
+        bob.register()
+        alice.create_room("Quick", ["bob"])
+        bob.open_room("Quick")
+        for text in ("one", "two", "three"):  # the third is over the burst of 2
+            alice.send(text)
+        expect(alice.page.locator("#toast")).to_contain_text("You are sending quickly")
+        expect(bob.messages()).to_have_count(3)
+        expect(bob.messages().last.locator(".body")).to_have_text("three")
+        expect(bob.messages().last).to_have_attribute("data-status", "verified")
+    finally:
+        fast.stop()
