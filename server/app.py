@@ -23,7 +23,7 @@ from .config import Config, ConfigError
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
 from .http import api, blobs, pages, search
-from .http.common import domain_errors
+from .http.common import api_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
@@ -104,8 +104,9 @@ async def search_ctx(app: web.Application):
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
-    app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[api_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
+    app.on_response_prepare.append(security_headers)
     wheels = pages.find_wheels(config)
     app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)

@@ -35,7 +35,7 @@ async def test_rotation_keeps_the_old_key_and_its_sealed_backup(client):
 async def test_rotation_refuses_a_malformed_or_unchanged_key(client):
     user = await register(client, "alice")
     response = await user.post("/api/me/key/rotate", {"public_key": b64(b"junk"), "key_backup": None})
-    assert response.status == 400 and "refused" in (await response.json())["message"]
+    assert response.status == 400 and "refused" in (await response.json())["error"]["message"]
     response = await user.post("/api/me/key/rotate", {"public_key": b64(user.public_key), "key_backup": None})
     assert response.status == 400
 

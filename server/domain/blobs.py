@@ -30,6 +30,8 @@ _verifier = PureBackend()
 async def check_request_signature(db: AsyncSession, user: User, headers, *, method: str, path: str,
                                   body: bytes, now: datetime) -> None:
     """Proof of the private key: a fresh, single-use signature over this request."""
+    if not path.isascii():  # SealRoom's paths are ASCII; the signature base is too
+        raise AuthFailed("This request's path cannot be signed: it is not ASCII.")
     try:
         params, digest, signature = request_sig.parse_headers(headers)
     except ParseError as error:

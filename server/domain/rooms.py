@@ -3,6 +3,7 @@
 import hashlib
 import json
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -21,10 +22,27 @@ MAX_ROOM_NAME = 100
 HISTORY_PAGE = 200
 
 
+# Bidirectional embeddings, overrides and isolates: U+202E makes "gpj.exe" read "exe.jpg".
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that show nothing by themselves: format characters (zero-width
+# space, joiners...), combining marks and whitespace.
+_INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me", "Zs", "Zl", "Zp"}
+
+
 def validate_room_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise Invalid("Give the room a name.")
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise Invalid("The room name is not valid Unicode text (it holds a lone surrogate).")
+        if category == "Cc" and not char.isspace():
+            raise Invalid("Room names cannot hold control characters.")
+        if char in BIDI_CONTROLS:
+            raise Invalid("Room names cannot hold text-direction overrides: they can disguise a name.")
     name = " ".join(name.split())
+    if all(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in name):
+        raise Invalid("Give the room a name with at least one visible character.")
     if len(name) > MAX_ROOM_NAME:
         raise Invalid(f"Room names are at most {MAX_ROOM_NAME} characters.")
     return name
@@ -128,6 +146,19 @@ async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_ob
     except IntegrityError:
         raise Conflict("A message with this id was already sent.") from None
     return row
+
+
+MAX_SEQUENCE = 2**63 - 1  # a BIGINT; past it the database driver overflows
+
+
+def parse_sequence(text: str | None, field: str) -> int | None:
+    """A message sequence number from a query string: ASCII digits only
+    (``str.isdigit`` also accepts ``²``), within a database integer."""
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_SEQUENCE):
+        raise Invalid(f"{field} must be a message sequence number.")
+    return int(text)
 
 
 async def history(db: AsyncSession, room: Room, *, before: int | None = None) -> list[Envelope]:

@@ -272,12 +272,10 @@ async def add_member(request: web.Request) -> web.Response:
 @routes.get("/api/rooms/{room_id}/messages")
 async def get_messages(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    before = request.query.get("before")
-    if before is not None and not before.isdigit():
-        raise Invalid("'before' must be a message sequence number.")
+    before = rooms.parse_sequence(request.query.get("before"), "'before'")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
-        rows = await rooms.history(db, room, before=int(before) if before else None)
+        rows = await rooms.history(db, room, before=before)
     return web.json_response({"messages": [message_json(row) for row in rows]})
 
 

@@ -8,8 +8,6 @@ the user's private key over the request (pyclient/protocol/request_sig.py).
     GET    /api/blobs/{blob}                               -> 200 ciphertext stream
 """
 
-import json
-
 from aiohttp import web
 
 from pyclient.protocol.attachment import blob_size
@@ -18,7 +16,7 @@ from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
 from ..domain import blobs, rooms
 from ..domain.errors import Invalid, TooLarge
-from .common import ApiError, transaction, utcnow
+from .common import ApiError, parse_json_object, transaction, utcnow
 from .sessions import authenticate
 
 routes = web.RouteTableDef()
@@ -49,13 +47,10 @@ async def _one(data: bytes):
     yield data
 
 
-@routes.post("/api/rooms/{room_id}/uploads")
+@routes.post("/api/rooms/{room_id:[0-9a-f]{32}}/uploads")
 async def start_upload(request: web.Request) -> web.Response:
     user, body = await _signed(request)
-    try:
-        size = json.loads(body).get("size")
-    except (ValueError, AttributeError):
-        raise Invalid("The request body must be a JSON object with a size.") from None
+    size = parse_json_object(body).get("size")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
@@ -66,7 +61,7 @@ async def start_upload(request: web.Request) -> web.Response:
     return web.json_response({"upload": upload.id, "part_size": blobs.PART_SIZE}, status=201)
 
 
-@routes.put("/api/uploads/{upload_id}/parts/{number:\\d{1,6}}")
+@routes.put("/api/uploads/{upload_id:[0-9a-f]{32}}/parts/{number:[0-9]{1,6}}")
 async def put_part(request: web.Request) -> web.Response:
     user, body = await _signed(request, limit=blobs.PART_SIZE)
     number = int(request.match_info["number"])
@@ -80,7 +75,7 @@ async def put_part(request: web.Request) -> web.Response:
     return web.json_response({"received": number})
 
 
-@routes.post("/api/uploads/{upload_id}/complete")
+@routes.post("/api/uploads/{upload_id:[0-9a-f]{32}}/complete")
 async def complete_upload(request: web.Request) -> web.Response:
     user, _ = await _signed(request)
     store = request.app[app_keys.blob_store]
@@ -107,7 +102,7 @@ async def complete_upload(request: web.Request) -> web.Response:
     return web.json_response({"blob": blob.id, "size": blob.size}, status=201)
 
 
-@routes.delete("/api/uploads/{upload_id}")
+@routes.delete("/api/uploads/{upload_id:[0-9a-f]{32}}")
 async def cancel_upload(request: web.Request) -> web.Response:
     user, _ = await _signed(request)
     async with transaction(request) as db:
@@ -119,7 +114,7 @@ async def cancel_upload(request: web.Request) -> web.Response:
     return web.json_response({"cancelled": upload.id})
 
 
-@routes.get("/api/blobs/{blob_id}")
+@routes.get("/api/blobs/{blob_id:[0-9a-f]{32}}")
 async def download(request: web.Request) -> web.StreamResponse:
     user, _ = await _signed(request, limit=0)
     async with transaction(request) as db:

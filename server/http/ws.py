@@ -21,6 +21,7 @@ A queued frame about a room that has expired since is dropped, not delivered.
 
 import asyncio
 import json
+import logging
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -28,9 +29,10 @@ from .. import app_keys
 from ..domain import rooms
 from ..domain.errors import DomainError
 from .api import message_json
-from .common import ApiError, transaction, utcnow
+from .common import INTERNAL_MESSAGE, STATUS_FOR_CODE, ApiError, parse_json_object, transaction, translated, utcnow
 from .sessions import authenticate, same_origin
 
+log = logging.getLogger("sealroom.ws")
 MAX_FRAME_BYTES = 256 * 1024
 
 
@@ -60,24 +62,31 @@ async def handle_send(request, user, frame) -> dict:
 HANDLERS = {"ping": handle_ping, "send": handle_send}
 
 
+def error_frame(code: str, message: str, ref: str | None = None) -> dict:
+    """The socket's error frame, with the same codes as the HTTP error bodies."""
+    if code not in STATUS_FOR_CODE:
+        code = "internal"
+    return {"type": "error", "ref": ref, "error": code, "message": message}
+
+
 async def _dispatch(request, user, raw: str) -> dict:
     ref = None
     try:
         if len(raw) > MAX_FRAME_BYTES:
             raise FrameError("too_large", f"Frames are at most {MAX_FRAME_BYTES} bytes.")
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise FrameError("invalid", "Frames must be JSON objects.") from None
-        if not isinstance(frame, dict):
-            raise FrameError("invalid", "Frames must be JSON objects.")
+        frame = parse_json_object(raw, "A frame")
         ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
-        handler = HANDLERS.get(frame.get("type"))
+        kind = frame.get("type")
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            raise FrameError("invalid", f"Unknown frame type {frame.get('type')!r}.")
+            shown = repr(kind)[:40] if isinstance(kind, str) else f"of the JSON type {type(kind).__name__}"
+            raise FrameError("invalid", f"Unknown frame type {shown}.")
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
-        reply = {"type": "error", "error": error.code, "message": error.message}
+        reply = error_frame(error.code, translated(request, error.message))
+    except Exception:  # a bug must not close the sender's socket (protocol section 8)
+        log.exception("a %d-character frame failed", len(raw))
+        reply = error_frame("internal", translated(request, INTERNAL_MESSAGE))
     reply["ref"] = ref
     return reply
 
@@ -115,8 +124,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if message.type == WSMsgType.TEXT:
                 await ws.send_json(await _dispatch(request, user, message.data))
             elif message.type == WSMsgType.BINARY:
-                await ws.send_json({"type": "error", "ref": None, "error": "invalid",
-                                    "message": "Send JSON text frames."})
+                await ws.send_json(error_frame("invalid", translated(request, "Send JSON text frames.")))
     finally:
         pump.cancel()
         bus.unsubscribe(subscription)

@@ -1,0 +1,213 @@
+"""Hostile input never gets a 500 or a traceback: a clear JSON error under
+/api, an error frame on the socket (issue 9, items 3-5, one error path)."""
+
+import json
+import secrets
+import time
+
+import pytest
+from aiohttp import web
+
+from pyclient.crypto.pure import PureBackend
+from pyclient.protocol.request_sig import sign_request
+from tests.helpers import page_csrf, register, signed
+
+DEEP = "[" * 30_000 + "]" * 30_000  # fits in the 64 KiB body limit
+DEEP_OBJECT = "{\"a\":" * 10_000 + "1" + "}" * 10_000
+
+
+def assert_error_shape(data: dict, code: str) -> None:
+    assert set(data) == {"error"} and set(data["error"]) == {"code", "message"}, data
+    assert data["error"]["code"] == code, data
+    assert data["error"]["message"] and "Traceback" not in data["error"]["message"]
+
+
+# ---- item 3: before login ---------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/login", "/api/register"])
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT])
+async def test_nested_json_never_500s_before_login(client, path, body):
+    csrf = await page_csrf(client)
+    response = await client.post(path, data=body, headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    assert response.status == 400
+    assert_error_shape(await response.json(), "invalid")
+
+
+@pytest.mark.parametrize("token", ["é" * 43, "\u2603", "ä"])
+async def test_non_ascii_csrf_token_is_a_clean_403(client, token):
+    await page_csrf(client)
+    response = await client.post("/api/login", json={"username": "alice", "auth_key": "A" * 44},
+                                 headers={"X-CSRF-Token": token.encode("utf-8").decode("latin-1")})
+    assert response.status == 403
+    assert_error_shape(await response.json(), "csrf")
+
+
+async def test_undecodable_user_agent_never_500s_at_registration(client):
+    csrf = await page_csrf(client)
+    response = await client.post("/api/register", json={"username": "alice", "auth_key": "A" * 44},
+                                 headers={"X-CSRF-Token": csrf, "User-Agent": "\xff\xfe bot".encode("latin-1").decode("latin-1")})
+    assert response.status == 201, await response.text()
+
+
+# ---- item 4: more 500s ------------------------------------------------------
+
+@pytest.fixture
+async def alice_room(client):
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Plans"})).json())["room"]
+    return alice, room["id"]
+
+
+@pytest.mark.parametrize("before", ["²", "١٢", str(10**30), "9223372036854775808", "-1", "1e3", " 1"])
+async def test_odd_before_parameter_is_a_clean_400(client, alice_room, before):
+    _, room_id = alice_room
+    response = await client.get(f"/api/rooms/{room_id}/messages", params={"before": before})
+    assert response.status == 400
+    assert_error_shape(await response.json(), "invalid")
+
+
+async def test_largest_before_parameter_is_accepted(client, alice_room):
+    _, room_id = alice_room
+    response = await client.get(f"/api/rooms/{room_id}/messages", params={"before": str(2**63 - 1)})
+    assert response.status == 200
+
+
+@pytest.mark.parametrize("name", ["\ud800", "ok \udfff", "a\x00b", "\u202eexe.jpg", "\u2066x\u2069", "\u200b",
+                                  "\u200b\u200c \u2060", "\u0301\u0301"])
+async def test_room_name_with_surrogate_bidi_nul_or_only_invisible_is_refused(client, alice_room, name):
+    alice, room_id = alice_room
+    body = json.dumps({"name": name})  # escapes lone surrogates as \udXXX, as an attacker would send them
+    for method, path in (("POST", "/api/rooms"), ("PATCH", f"/api/rooms/{room_id}")):
+        response = await client.request(method, path, data=body,
+                                        headers={**alice.headers(), "Content-Type": "application/json"})
+        assert response.status == 400, (name, await response.text())
+        assert_error_shape(await response.json(), "invalid")
+
+
+async def test_room_name_with_emoji_joiners_is_kept(client, alice_room):
+    alice, _ = alice_room
+    response = await alice.post("/api/rooms", {"name": "Family \U0001F468\u200d\U0001F469\u200d\U0001F467"})
+    assert response.status == 201
+
+
+async def test_non_ascii_blob_path_with_wellformed_signature_never_500s(client, alice_room):
+    alice, _ = alice_room
+    sig_headers = await sign_request(PureBackend(), alice.private_key, method="GET", path="/api/blobs/" + "0" * 32,
+                                     body=b"", keyid=alice.id, created=int(time.time()),
+                                     random_bytes=secrets.token_bytes)
+    for path in ("/api/blobs/é" + "0" * 31, "/api/blobs/\u0660" * 2, "/api/uploads/é/complete"):
+        response = await client.get(path, headers={**alice.headers(), **sig_headers})
+        assert response.status in (404, 405)
+        assert_error_shape(await response.json(), "not_found" if response.status == 404 else "method_not_allowed")
+
+
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT, "[1]", '"size"', "\xff"])
+async def test_nested_json_to_start_upload_never_500s(client, alice_room, body):
+    alice, room_id = alice_room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", body.encode("utf-8", "surrogateescape"))
+    assert response.status == 400
+    assert_error_shape(await response.json(), "invalid")
+
+
+# ---- item 5: crafted WebSocket frames ---------------------------------------
+
+@pytest.mark.parametrize("raw", ['{"type": []}', '{"type": {}}', '{"type": null}', '{"type": 1.5}', DEEP,
+                                 '{"type": "send", "room": []}', '{"type": "send", "room": "x", "envelope": ' +
+                                 DEEP_OBJECT + "}", "[]", '"ping"'])
+async def test_crafted_websocket_frame_gets_error_frame_and_socket_stays_open(client, alice_room, raw):
+    ws = await client.ws_connect("/ws")
+    assert json.loads((await ws.receive()).data)["type"] == "hello"
+    await ws.send_str(raw)
+    reply = json.loads((await ws.receive(timeout=10)).data)
+    assert reply["type"] == "error" and reply["error"] in ("invalid", "not_found", "too_large"), reply
+    assert len(reply["message"]) < 200 and "Traceback" not in reply["message"]
+    await ws.send_json({"type": "ping"})
+    assert json.loads((await ws.receive(timeout=10)).data)["type"] == "pong"
+    assert not ws.closed
+    await ws.close()
+
+
+# ---- one error path ---------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, status, code", [
+    ("GET", "/api/no-such-route", 404, "not_found"),
+    ("DELETE", "/api/me", 405, "method_not_allowed"),
+    ("GET", "/api/rooms", 401, "unauthenticated"),
+])
+async def test_every_api_error_is_one_json_shape(client, method, path, status, code):
+    csrf = await page_csrf(client)
+    response = await client.request(method, path, headers={"X-CSRF-Token": csrf})
+    assert response.status == status
+    assert response.content_type == "application/json"
+    assert_error_shape(await response.json(), code)
+    if status == 405:
+        assert "GET" in response.headers["Allow"]
+
+
+async def test_oversized_body_is_a_json_413(client):
+    csrf = await page_csrf(client)
+    response = await client.post("/api/login", data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                                 headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    assert response.status == 413
+    assert_error_shape(await response.json(), "too_large")
+
+
+@pytest.fixture
+async def broken_client(aiohttp_client, config):
+    """An app with two extra routes: one with a bug, one raising an unknown code."""
+    from server.app import create_app
+    from server.domain.errors import DomainError
+    from server.http.common import ApiError
+
+    class Strange(DomainError):
+        code = "strange"
+
+    async def bug(request):
+        raise KeyError("secret internal detail")
+
+    async def unknown(request):
+        raise Strange("An error with a code nobody mapped.")
+
+    async def unknown_api(request):
+        raise ApiError("also_strange", "Another one.")
+
+    app = create_app(config)
+    app.router.add_get("/api/test-bug", bug)
+    app.router.add_get("/api/test-unknown", unknown)
+    app.router.add_get("/api/test-unknown-api", unknown_api)
+    return await aiohttp_client(app)
+
+
+async def test_a_bug_is_a_json_500_without_traceback(broken_client):
+    response = await broken_client.get("/api/test-bug")
+    assert response.status == 500
+    data = await response.json()
+    assert_error_shape(data, "internal")
+    assert "secret internal detail" not in json.dumps(data)
+
+
+@pytest.mark.parametrize("path", ["/api/test-unknown", "/api/test-unknown-api"])
+async def test_unknown_error_code_maps_to_500_not_400(broken_client, path):
+    response = await broken_client.get(path)
+    assert response.status == 500
+    assert_error_shape(await response.json(), "internal")
+
+
+def test_websocket_error_codes_are_the_http_codes():
+    from server.domain import errors
+    from server.http.common import STATUS_FOR_CODE
+    from server.http.ws import error_frame
+
+    for cls in (c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.DomainError)
+                and c is not errors.DomainError):
+        assert cls.code in STATUS_FOR_CODE, cls
+        assert error_frame(cls.code, "x")["error"] == cls.code
+    assert error_frame("made_up", "x")["error"] == "internal"
+
+
+def test_api_error_is_not_a_json_round_trip():
+    from server.http.common import ApiError
+
+    error = ApiError("conflict", "Taken.")
+    assert not isinstance(error, web.HTTPException)
+    assert (error.code, error.message, error.status) == ("conflict", "Taken.", 409)
