@@ -7,6 +7,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import Config, ConfigError
+from .http.access_log import RedactingAccessLogger
 from .http.pages import SetupError
 
 
@@ -19,7 +20,7 @@ def main() -> int:
         print(f"sealroom: {error}", file=sys.stderr)
         return 2
     print(f"SealRoom is running at http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log_class=RedactingAccessLogger)
     return 0
 
 
