@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyclient.errors import ParseError
@@ -65,7 +66,10 @@ async def create_user(db: AsyncSession, *, username: str, password_hash: str, no
         raise Conflict(f"The username {username!r} is taken. Choose another.")
     user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now)
     db.add(user)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # the same name registered at the same moment: the unique key decides
+        raise Conflict(f"The username {username!r} is taken. Choose another.") from None
     return user
 
 

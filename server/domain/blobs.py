@@ -19,7 +19,8 @@ from pyclient.protocol import request_sig
 
 from ..models import Blob, Member, RequestNonce, Room, Upload, UploadPart, User
 from .accounts import new_id
-from .errors import AuthFailed, Invalid, NotFound, TooLarge
+from .errors import AuthFailed, Conflict, Invalid, NotFound, TooLarge
+from .locks import lock_row
 
 PART_SIZE = 8 * 1024 * 1024 + 8 * 32  # eight encrypted 1 MiB chunks with their MACs
 SIGNATURE_PAST_SECONDS = 60
@@ -66,6 +67,7 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
         raise Invalid("Say how many bytes the upload holds.")
     if size > max_bytes:
         raise TooLarge(f"This file is too large: the limit is {max_bytes // (1024 * 1024)} MiB.")
+    await lock_row(db, User, user.id)  # concurrent reservations are counted one after another
     if await storage_used(db, user.id) + size > quota_bytes:
         raise TooLarge("This upload would exceed your storage quota. Files disappear with their rooms "
                        "after 7 days, which frees space.")
@@ -97,16 +99,31 @@ async def check_next_part(db: AsyncSession, upload: Upload, number: int, size: i
         raise TooLarge("The parts are larger than the size announced for this upload.")
 
 
-def add_part(db: AsyncSession, upload: Upload, number: int, blob_id: str, size: int) -> None:
+async def add_part(db: AsyncSession, upload: Upload, number: int, blob_id: str, size: int) -> None:
+    """Record a stored part. ``Conflict`` if this part number arrived twice at
+    once (or the upload ended meanwhile): the caller then deletes ``blob_id``."""
     db.add(UploadPart(upload_id=upload.id, number=number, blob_id=blob_id, size=size))
+    try:  # the primary key (upload, number) decides between two copies of one part
+        await db.flush()
+    except IntegrityError:
+        raise Conflict(f"Part {number} of this upload was already received.") from None
 
 
 async def finish_upload(db: AsyncSession, upload: Upload, blob_id: str, size: int, *, now: datetime) -> Blob:
+    """Turn the upload into a blob, once: of concurrent ``complete`` calls the
+    first to delete the upload row wins; the others get ``Conflict`` and the
+    caller deletes the copy it assembled."""
+    claimed = await db.execute(delete(Upload).where(Upload.id == upload.id))
+    if claimed.rowcount != 1:
+        raise Conflict("This upload was already completed or cancelled.")
     blob = Blob(id=blob_id, room_id=upload.room_id, uploader_id=upload.user_id, size=size, created_at=now)
     db.add(blob)
-    await db.delete(upload)
     await db.flush()
     return blob
+
+
+async def upload_exists(db: AsyncSession, upload_id: str) -> bool:
+    return await db.get(Upload, upload_id) is not None
 
 
 async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, now: datetime) -> Blob:

@@ -16,6 +16,7 @@ from pyclient.protocol.keys import fingerprint
 
 from ..models import Envelope, Invite, Member, Room, User
 from .accounts import find_user, new_id
+from .locks import lock_row
 from .errors import Conflict, Invalid, NotFound, StaleMembers
 
 MAX_ROOM_NAME = 100
@@ -100,11 +101,16 @@ async def add_member(db: AsyncSession, room: Room, username: str, *, now: dateti
 
 
 async def _join(db: AsyncSession, room: Room, user: User, *, now: datetime, max_members: int) -> None:
+    await lock_row(db, Room, room.id)  # two joins at once must not both pass the cap
     count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
     if count >= max_members:
         raise Invalid(f"A room holds at most {max_members} members.")
+    username = user.username  # a failed flush expires the loaded rows
     db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # the same member added twice at once: the primary key decides
+        raise Conflict(f"{username} is already in this room.") from None
 
 
 async def list_rooms(db: AsyncSession, user_id: str, *, now: datetime) -> list[Room]:

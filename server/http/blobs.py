@@ -15,7 +15,7 @@ from pyclient.protocol.attachment import blob_size
 from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
 from ..domain import blobs, rooms
-from ..domain.errors import Invalid, TooLarge
+from ..domain.errors import Conflict, Invalid, TooLarge
 from .common import ApiError, parse_json_object, transaction, utcnow
 from .sessions import authenticate
 
@@ -69,9 +69,14 @@ async def put_part(request: web.Request) -> web.Response:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         await blobs.check_next_part(db, upload, number, len(body))
     part_blob = blobs.new_blob_id()
-    await request.app[app_keys.blob_store].put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
-    async with transaction(request) as db:
-        blobs.add_part(db, upload, number, part_blob, len(body))
+    store = request.app[app_keys.blob_store]
+    await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
+    try:
+        async with transaction(request) as db:
+            await blobs.add_part(db, upload, number, part_blob, len(body))
+    except Conflict:  # the same part twice at once: keep the first, drop this copy
+        await store.delete(part_blob)
+        raise
     return web.json_response({"received": number})
 
 
@@ -94,9 +99,16 @@ async def complete_upload(request: web.Request) -> web.Response:
     try:
         size = await store.put(blob_id, assembled(), max_bytes=upload.size)
     except (BlobNotFound, BlobTooLarge):
+        async with transaction(request) as db:
+            if not await blobs.upload_exists(db, upload.id):  # a concurrent complete took the parts
+                raise Conflict("This upload was already completed or cancelled.") from None
         raise ApiError("invalid", "The upload's parts could not be assembled. Send the file again.") from None
-    async with transaction(request) as db:
-        blob = await blobs.finish_upload(db, upload, blob_id, size, now=utcnow(request))
+    try:
+        async with transaction(request) as db:
+            blob = await blobs.finish_upload(db, upload, blob_id, size, now=utcnow(request))
+    except Conflict:  # another complete won: this copy is not referenced by anything
+        await store.delete(blob_id)
+        raise
     for part in parts:
         await store.delete(part.blob_id)
     return web.json_response({"blob": blob.id, "size": blob.size}, status=201)
