@@ -211,3 +211,45 @@ def test_api_error_is_not_a_json_round_trip():
     error = ApiError("conflict", "Taken.")
     assert not isinstance(error, web.HTTPException)
     assert (error.code, error.message, error.status) == ("conflict", "Taken.", 409)
+
+
+# ---- item 10: cost --------------------------------------------------------
+
+def count_statements(app):
+    from sqlalchemy import event
+
+    from server import app_keys
+
+    statements = []
+    event.listen(app[app_keys.engine].sync_engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+    return statements
+
+
+async def test_thousands_of_repeated_member_names_cost_one_lookup(client, new_client, app_server):
+    """6,000 copies of one name used to be 6,000 lookups before the cap was checked."""
+    alice = await register(client, "alice", 0)
+    await register(await new_client(), "bob", 1)
+    statements = count_statements(app_server.app)
+    response = await alice.post("/api/rooms", {"name": "Many", "members": ["bob", "BOB", "alice"] * 2000})
+    assert response.status == 201, await response.text()
+    members = (await response.json())["room"]["members"]
+    assert sorted(m["username"] for m in members) == ["alice", "bob"]
+    assert len(statements) < 20, len(statements)
+
+
+async def test_too_many_distinct_member_names_are_refused_before_any_lookup(client, app_server):
+    alice = await register(client, "alice", 0)
+    statements = count_statements(app_server.app)
+    response = await alice.post("/api/rooms", {"name": "Many", "members": [f"user{n}" for n in range(5000)]})
+    assert response.status == 400 and "at most" in (await response.json())["error"]["message"]
+    assert not any("username_key IN" in statement for statement in statements)
+    assert len(statements) < 10, len(statements)
+
+
+@pytest.mark.parametrize("username", [["bob"], {"a": 1}, 5, None])
+async def test_member_name_of_the_wrong_type_is_a_clean_error(client, alice_room, username):
+    alice, room_id = alice_room
+    response = await alice.post(f"/api/rooms/{room_id}/members", {"username": username})
+    assert response.status in (400, 404)
+    assert "error" in await response.json()

@@ -15,7 +15,7 @@ from pyclient.protocol.envelope import encode_envelope, parse_envelope
 from pyclient.protocol.keys import fingerprint
 
 from ..models import Envelope, Invite, Member, Room, User
-from .accounts import find_user, new_id
+from .accounts import find_user, new_id, username_key
 from .locks import lock_row
 from .errors import Conflict, Invalid, NotFound, StaleMembers
 
@@ -56,12 +56,20 @@ async def create_room(db: AsyncSession, *, creator: User, name: str, member_name
     name = validate_room_name(name)
     if not isinstance(member_names, list) or not all(isinstance(n, str) for n in member_names):
         raise Invalid("Members must be a list of usernames.")
-    users = {creator.id: creator}
+    # Cheap checks first: a body may name thousands of members, and only the
+    # distinct names other than the creator's own cost a lookup.
+    wanted: dict[str, str] = {}
     for username in member_names:
-        user = await _member_candidate(db, username)
-        users[user.id] = user
-    if len(users) > max_members:
+        wanted.setdefault(username_key(username), username)
+    wanted.pop(creator.username_key, None)
+    if len(wanted) + 1 > max_members:
         raise Invalid(f"A room holds at most {max_members} members.")
+    found = {user.username_key: user for user in await db.scalars(
+        select(User).where(User.username_key.in_(list(wanted))))} if wanted else {}
+    users = {creator.id: creator}
+    for key, username in wanted.items():
+        user = _check_candidate(found.get(key), username)
+        users[user.id] = user
     room = Room(id=new_id(), name=name, created_by=creator.id, created_at=now, expires_at=now + retention)
     db.add(room)
     for user_id in users:
@@ -71,9 +79,13 @@ async def create_room(db: AsyncSession, *, creator: User, name: str, member_name
 
 
 async def _member_candidate(db: AsyncSession, username: str) -> User:
-    user = await find_user(db, username)
+    return _check_candidate(await find_user(db, username) if isinstance(username, str) else None, username)
+
+
+def _check_candidate(user: User | None, username) -> User:
     if user is None or user.disabled:
-        raise NotFound(f"There is no user called {username!r}.")
+        shown = repr(username[:40]) if isinstance(username, str) else "by that name"
+        raise NotFound(f"There is no user called {shown}.")
     if user.public_key is None:
         raise Invalid(f"{user.username} has not created a key yet; ask them to sign in once first.")
     return user
