@@ -33,13 +33,13 @@ Updates: the index is a cache of the database, kept current by events
 (``IndexUpdater``). Room events carry the whole room (name, members,
 expiry), so applying one twice, or a late one, leaves the same document;
 with several processes each one applies the same events from the bus to
-its own index. ``rebuild(config)`` recreates it from the database.
+its own index. ``server.reindex.rebuild(config)`` recreates it from the database.
 """
 
 from .events import room_event, room_removed_event, user_event
 from .index import SearchIndex, SearchResults
-from .rebuild import open_or_rebuild, rebuild, rebuild_async
+from .rebuild import open_or_rebuild, replace_index
 from .updater import IndexUpdater
 
-__all__ = ["IndexUpdater", "SearchIndex", "SearchResults", "open_or_rebuild", "rebuild", "rebuild_async",
+__all__ = ["IndexUpdater", "SearchIndex", "SearchResults", "open_or_rebuild", "replace_index",
            "room_event", "room_removed_event", "user_event"]

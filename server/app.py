@@ -14,12 +14,12 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from search_index import IndexUpdater, open_or_rebuild
-from search_index.rebuild import index_dir
 
 from . import app_keys, i18n
 from .bus import Bus, RedisBus
-from .blobs import BlobStore, LocalBlobStore
+from .blobs import make_blob_store
 from .config import Config, ConfigError
+from .reindex import documents_loader, index_dir
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
 from .http import api, blobs, pages, search
@@ -41,20 +41,6 @@ async def database_ctx(app: web.Application):
     app[app_keys.sessionmaker] = make_sessionmaker(engine)
     yield
     await engine.dispose()
-
-
-def make_blob_store(config: Config) -> BlobStore:
-    if not config.blob_store:
-        return LocalBlobStore(config.data_dir / "blobs")
-    if config.blob_store.startswith("s3://"):
-        from .blobs.s3 import S3BlobStore, S3ConfigError  # aiobotocore loads only when S3 is used
-        try:
-            return S3BlobStore.from_url(config.blob_store, endpoint_url=config.s3_endpoint_url,
-                                        region=config.s3_region)
-        except S3ConfigError as error:
-            raise ConfigError(f"SEALROOM_BLOB_STORE: {error}") from None
-    raise ConfigError(f"SEALROOM_BLOB_STORE={config.blob_store!r} is not a supported blob store; "
-                      "leave it empty for DATA_DIR/blobs or write s3://bucket/prefix")
 
 
 async def blob_store_ctx(app: web.Application):
@@ -90,7 +76,7 @@ async def search_ctx(app: web.Application):
     process keeps a private copy, built at start and fed by the bus."""
     config = app[app_keys.config]
     directory = Path(tempfile.mkdtemp(prefix="sealroom-search-")) if config.redis_url else index_dir(config)
-    index = await open_or_rebuild(directory, app[app_keys.sessionmaker], now=datetime.now(timezone.utc))
+    index = await open_or_rebuild(directory, documents_loader(app[app_keys.sessionmaker], now=datetime.now(timezone.utc)))
     updater = IndexUpdater(index)
     updater.start()
     app[app_keys.search] = updater

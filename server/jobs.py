@@ -23,9 +23,9 @@ from search_index import room_removed_event
 
 from . import app_keys, backup
 from .blobs import BlobStore
+from .clock import app_now
 from .db import truncate_wal
 from .domain import admin, blobs, expiry
-from .http.common import app_now
 
 log = logging.getLogger("sealroom.jobs")
 

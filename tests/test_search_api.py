@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from search_index import SearchIndex, rebuild_async
+from search_index import SearchIndex
+from server.reindex import rebuild_async
 
 from server import app_keys
 from server.app import create_app

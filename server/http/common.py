@@ -11,11 +11,12 @@ the same codes in its error frames (``ws.error_frame``).
 import json
 import logging
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aiohttp import web
 
 from .. import app_keys, i18n
+from ..clock import app_now
 from ..domain.errors import DomainError, Invalid
 
 log = logging.getLogger("sealroom.http")
@@ -49,12 +50,6 @@ MESSAGE_FOR_STATUS = {
 }
 INTERNAL_MESSAGE = "Something went wrong on the server. Try again; if it keeps happening, tell the administrator."
 MAX_JSON_BYTES = 64 * 1024
-
-
-def app_now(app: web.Application) -> datetime:
-    """The time: the app's injected clock if a test set one, else UTC now."""
-    clock = app.get(app_keys.clock)
-    return clock() if clock else datetime.now(timezone.utc)
 
 
 def utcnow(request: web.Request) -> datetime:
