@@ -253,3 +253,69 @@ async def test_member_name_of_the_wrong_type_is_a_clean_error(client, alice_room
     response = await alice.post(f"/api/rooms/{room_id}/members", {"username": username})
     assert response.status in (400, 404)
     assert "error" in await response.json()
+
+
+# ---- item 9: identity -----------------------------------------------------
+
+async def _register_status(client, username: str) -> tuple[int, dict]:
+    csrf = await page_csrf(client)
+    response = await client.post("/api/register", json={"username": username, "auth_key": "B" * 44},
+                                 headers={"X-CSRF-Token": csrf})
+    return response.status, await response.json()
+
+
+@pytest.mark.parametrize("impostor", ["\u0430lice", "ＡＬＩＣＥ", "a1ice", "aIice", "ALICE", "\U0001d41a\U0001d425ice",
+                                      "\u0430\u217cice"])
+async def test_look_alike_username_cannot_register_beside_the_real_one(client, new_client, impostor):
+    await register(client, "alice", key_index=None)
+    status, data = await _register_status(await new_client(), impostor)
+    assert status in (400, 409), (impostor, data)
+    assert data["error"]["code"] in ("invalid", "conflict")
+
+
+@pytest.mark.parametrize("username", ["\u0440\u0430\u0443\u0440\u0430l", "ＢＯＢ", "b\u043eb"])
+async def test_mixed_script_or_fullwidth_username_is_refused_even_when_free(client, username):
+    status, data = await _register_status(client, username)
+    assert status == 400, data
+    assert_error_shape(data, "invalid")
+
+
+@pytest.mark.parametrize("username", ["nguyễn", "Nguyễn_Văn", "łukasz", "Σωκράτης", "владимир", "李小龍", "dave-2"])
+async def test_ordinary_names_in_any_one_script_still_register(client, username):
+    status, data = await _register_status(client, username)
+    assert status == 201, data
+
+
+def test_skeleton_is_equal_for_look_alikes_only():
+    from server.domain.identity import skeleton
+
+    assert skeleton("alice") == skeleton("\u0430lice") == skeleton("a1ice") == skeleton("aIice") == skeleton("\u0430\u217cice")
+    assert skeleton("alice") != skeleton("alina")
+    assert skeleton("bob") != skeleton("rob")
+
+
+async def test_names_registered_before_the_check_get_a_skeleton_so_their_look_alikes_are_refused(tmp_path):
+    """Migration 0008 fills in the skeleton of every existing user."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from server.db import alembic_config, make_engine, migrate
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+
+    def upgrade_to_0006(connection):
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to_0006)
+        await connection.execute(text(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at, disabled) "
+            "VALUES ('u1', 'alice', 'alice', 'x', '2026-01-01 00:00:00', 0)"))
+    await migrate(engine)
+    async with engine.connect() as connection:
+        found = (await connection.execute(text("SELECT username_skeleton FROM users"))).scalar_one()
+    await engine.dispose()
+    from server.domain.identity import skeleton
+    assert found == skeleton("alice") == skeleton("a1ice")

@@ -15,6 +15,7 @@ from pyclient.errors import ParseError
 from pyclient.protocol.keys import fingerprint, parse_public_key
 
 from ..models import User, UserKey, UserSession
+from . import identity
 from .errors import AuthFailed, Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"[\w.\-]{3,32}")
@@ -39,6 +40,9 @@ def validate_username(username) -> str:
     username = unicodedata.normalize("NFC", username).strip()
     if not USERNAME_RE.fullmatch(username):
         raise Invalid("Username must be 3 to 32 letters, digits, dots, dashes or underscores.")
+    problem = identity.look_alike_problem(username)
+    if problem:
+        raise Invalid(problem)
     return username
 
 
@@ -61,10 +65,14 @@ def check_auth_key(password_hash: str, auth_key: str) -> bool:
 
 
 async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime) -> User:
-    key = username_key(username)
+    key, look = username_key(username), identity.skeleton(username)
     if await db.scalar(select(User.id).where(User.username_key == key)):
         raise Conflict(f"The username {username!r} is taken. Choose another.")
-    user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now)
+    similar = await db.scalar(select(User.username).where(User.username_skeleton == look).limit(1))
+    if similar is not None:
+        raise Conflict(f"The username {username!r} looks too much like {similar!r}, which is taken. Choose another.")
+    user = User(id=new_id(), username=username, username_key=key, username_skeleton=look,
+                password_hash=password_hash, created_at=now)
     db.add(user)
     try:
         await db.flush()
