@@ -319,3 +319,92 @@ async def test_names_registered_before_the_check_get_a_skeleton_so_their_look_al
     await engine.dispose()
     from server.domain.identity import skeleton
     assert found == skeleton("alice") == skeleton("a1ice")
+
+
+# ---- item 9: proof of possession of the key -------------------------------
+
+async def _challenge(user) -> bytes:
+    import base64
+
+    response = await user.post("/api/me/key/challenge", {})
+    assert response.status == 200
+    return base64.b64decode((await response.json())["challenge"])
+
+
+async def _proof(user, private_key: bytes, public_key: bytes, challenge: bytes, user_id: str | None = None) -> str:
+    from pyclient.protocol.key_proof import sign_key_proof
+    from tests.helpers import b64
+
+    return b64(await sign_key_proof(PureBackend(), private_key, user_id=user_id or user.id, challenge=challenge,
+                                    public_key=public_key))
+
+
+async def test_registering_someone_elses_public_key_is_refused(client, new_client):
+    from tests.helpers import b64, fixed_keypair
+
+    alice = await register(client, "alice", 0)
+    eve = await register(await new_client(), "eve", key_index=None)
+    eve_private, _ = fixed_keypair(3)
+    stolen = alice.public_key
+    attempts = [
+        {},                                                                    # no proof at all
+        {"proof": await _proof(eve, eve_private, stolen, await _challenge(eve))},  # signed with her own key
+        {"proof": await _proof(eve, alice.private_key, stolen, b"\x00" * 32)},  # a challenge the server never gave
+    ]
+    for extra in attempts:
+        await _challenge(eve)
+        response = await eve.put("/api/me/key", {"public_key": b64(stolen), **extra})
+        assert response.status in (400, 403), await response.text()
+        assert (await response.json())["error"]["code"] in ("invalid", "forbidden")
+    me = await (await eve.client.get("/api/me")).json()
+    assert me["user"]["public_key"] is None
+
+
+async def test_key_proof_for_another_account_or_key_is_refused(client, new_client):
+    from tests.helpers import b64, fixed_keypair
+
+    alice = await register(client, "alice", 0)
+    bob = await register(await new_client(), "bob", key_index=None)
+    bob_private, bob_public = fixed_keypair(1)
+    other_private, other_public = fixed_keypair(2)
+    challenge = await _challenge(bob)
+    for proof in (await _proof(bob, bob_private, bob_public, challenge, user_id=alice.id),  # bound to alice
+                  await _proof(bob, other_private, other_public, challenge)):           # another key's proof
+        response = await bob.put("/api/me/key", {"public_key": b64(bob_public), "proof": proof})
+        assert response.status == 403, await response.text()
+    response = await bob.put("/api/me/key", {"public_key": b64(bob_public),
+                                             "proof": await _proof(bob, bob_private, bob_public, challenge)})
+    assert response.status == 200, await response.text()
+
+
+async def test_key_challenge_is_single_use(client):
+    from tests.helpers import b64, fixed_keypair
+
+    bob = await register(client, "bob", key_index=None)
+    private, public = fixed_keypair(1)
+    challenge = await _challenge(bob)
+    proof = await _proof(bob, private, public, challenge)
+    assert (await bob.put("/api/me/key", {"public_key": b64(public), "proof": proof})).status == 200
+    new_private, new_public = fixed_keypair(2)
+    replay = await bob.post("/api/me/key/rotate", {"public_key": b64(new_public),
+                                                   "proof": await _proof(bob, new_private, new_public, challenge)})
+    assert replay.status == 400 and "challenge" in (await replay.json())["error"]["message"]
+
+
+async def test_stale_key_challenge_is_refused(aiohttp_client, config):
+    from datetime import timedelta
+
+    from server import app_keys
+    from server.app import create_app
+    from tests.helpers import b64, fixed_keypair
+    from tests.retention import Clock
+
+    app, clock = create_app(config), Clock()
+    app[app_keys.clock] = clock
+    bob = await register(await aiohttp_client(app), "bob", key_index=None)
+    private, public = fixed_keypair(1)
+    challenge = await _challenge(bob)
+    clock.advance(timedelta(minutes=6))
+    response = await bob.put("/api/me/key", {"public_key": b64(public),
+                                             "proof": await _proof(bob, private, public, challenge)})
+    assert response.status == 400 and "expired" in (await response.json())["error"]["message"]
