@@ -22,7 +22,7 @@ from .config import Config, ConfigError
 from .reindex import documents_loader, index_dir
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, pages, search
+from .http import api, blobs, openapi, pages, search
 from .http.common import api_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
@@ -108,6 +108,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)
+    app.add_routes(openapi.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)
