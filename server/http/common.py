@@ -94,6 +94,12 @@ def parse_json_object(raw: bytes | str, what: str = "The request body") -> dict:
         raise Invalid(f"{what} must be a JSON object.") from None
     if not isinstance(body, dict):
         raise Invalid(f"{what} must be a JSON object.")
+    try:  # a \ud800 escape parses to a lone surrogate, which no database or encoder accepts
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{what} is not valid Unicode text: it holds a lone surrogate.") from None
+    except RecursionError:
+        raise Invalid(f"{what} is nested too deeply.") from None
     return body
 
 
