@@ -141,6 +141,8 @@ async def api_errors(request: web.Request, handler):
         message = MESSAGE_FOR_STATUS.get(error.status) or error.reason
         status = error.status
         headers = {name: error.headers[name] for name in KEPT_HEADERS if name in error.headers}
+    except ConnectionError:  # the client went away mid-answer: there is no one to tell
+        raise
     except Exception:
         if not is_api(request):
             raise
