@@ -129,6 +129,22 @@ async def test_concurrent_complete_makes_one_blob(people, race_server):
     assert await (await signed(alice, "GET", f"/api/blobs/{blob_id}")).read() == data
 
 
+async def test_concurrent_cancel_and_complete_end_the_upload_once(people, race_server):
+    from server import app_keys
+
+    alice, room_id = await _room(people)
+    data = secrets.token_bytes(2000)
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", json.dumps({"size": len(data)}).encode())
+    upload_id = (await response.json())["upload"]
+    assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", data)).status == 200
+    requests = [signed(alice, "DELETE", f"/api/uploads/{upload_id}") for _ in range(3)]
+    requests += [signed(alice, "POST", f"/api/uploads/{upload_id}/complete") for _ in range(3)]
+    counts = statuses(await asyncio.gather(*requests))
+    assert counts[200] + counts[201] == 1 and set(counts) <= {200, 201, 404, 409}, counts
+    stored = [info.id async for info in race_server.app[app_keys.blob_store].list_blobs()]
+    assert len(stored) == counts[201], stored  # a completed blob, or nothing at all
+
+
 async def test_quota_holds_under_concurrent_reservations(people):
     alice, room_id = await _room(people)
     body = json.dumps({"size": 100 * MiB}).encode()

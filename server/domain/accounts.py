@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pyclient.errors import ParseError
 from pyclient.crypto.pure import PureBackend
+from pyclient.errors import ParseError
 from pyclient.protocol import key_proof
 from pyclient.protocol.keys import fingerprint, parse_public_key
 

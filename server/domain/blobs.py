@@ -113,13 +113,19 @@ async def finish_upload(db: AsyncSession, upload: Upload, blob_id: str, size: in
     """Turn the upload into a blob, once: of concurrent ``complete`` calls the
     first to delete the upload row wins; the others get ``Conflict`` and the
     caller deletes the copy it assembled."""
-    claimed = await db.execute(delete(Upload).where(Upload.id == upload.id))
-    if claimed.rowcount != 1:
-        raise Conflict("This upload was already completed or cancelled.")
+    await end_upload(db, upload)
     blob = Blob(id=blob_id, room_id=upload.room_id, uploader_id=upload.user_id, size=size, created_at=now)
     db.add(blob)
     await db.flush()
     return blob
+
+
+async def end_upload(db: AsyncSession, upload: Upload) -> None:
+    """Delete the upload row (its parts' rows go with it), or ``Conflict`` if a
+    concurrent complete or cancel already did: the row's delete decides."""
+    ended = await db.execute(delete(Upload).where(Upload.id == upload.id))
+    if ended.rowcount != 1:
+        raise Conflict("This upload was already completed or cancelled.")
 
 
 async def upload_exists(db: AsyncSession, upload_id: str) -> bool:

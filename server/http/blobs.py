@@ -120,7 +120,7 @@ async def cancel_upload(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         parts = await blobs.parts(db, upload)
-        await db.delete(upload)
+        await blobs.end_upload(db, upload)
     for part in parts:
         await request.app[app_keys.blob_store].delete(part.blob_id)
     return web.json_response({"cancelled": upload.id})

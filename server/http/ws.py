@@ -9,7 +9,7 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "room", room: ROOM}                 you were added, or members changed
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
-    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   CODE as in HTTP errors (common.STATUS_FOR_CODE)
 
 A sign-out or a revoked session closes that session's sockets at once
 (close code 4001), on every process.
@@ -78,9 +78,10 @@ async def _dispatch(request, user, raw: str) -> dict:
         ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
         kind = frame.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        if not isinstance(kind, str):
+            raise FrameError("invalid", "A frame's type must be a string.")
         if handler is None:
-            shown = repr(kind)[:40] if isinstance(kind, str) else f"of the JSON type {type(kind).__name__}"
-            raise FrameError("invalid", f"Unknown frame type {shown}.")
+            raise FrameError("invalid", f"Unknown frame type {kind[:40]!r}.")
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
         reply = error_frame(error.code, translated(request, error.message))
