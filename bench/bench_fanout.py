@@ -9,6 +9,7 @@ itself. Prints p50/p95/p99 and losses; asserts nothing.
 """
 
 import asyncio
+import base64
 import json
 import os
 import secrets
@@ -23,6 +24,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pyclient.crypto.pure import PureBackend  # noqa: E402
+from pyclient.protocol.key_proof import sign_key_proof  # noqa: E402
 from tests.browser.conftest import start_server  # noqa: E402
 from tests.helpers import ApiUser, b64, fixed_keypair  # noqa: E402
 
@@ -40,7 +43,11 @@ async def sign_up(session: aiohttp.ClientSession, base: str, name: str, index: i
     data = await response.json()
     user = ApiUser(session, name, data["user"]["id"], data["csrf"])
     user.private_key, user.public_key = fixed_keypair(index % 4)
-    await session.put(base + "/api/me/key", json={"public_key": b64(user.public_key)}, headers=user.headers())
+    challenge = await (await session.post(base + "/api/me/key/challenge", headers=user.headers())).json()
+    proof = await sign_key_proof(PureBackend(), user.private_key, user_id=user.id,
+                                 challenge=base64.b64decode(challenge["challenge"]), public_key=user.public_key)
+    await session.put(base + "/api/me/key", json={"public_key": b64(user.public_key), "proof": b64(proof)},
+                      headers=user.headers())
     return user
 
 

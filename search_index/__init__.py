@@ -55,14 +55,14 @@ Updates: the index is a cache of the database, kept current by events
 expiry), so applying one twice, or a late one, leaves the same document;
 with several processes each one applies the same events from the bus to
 its own index. At start-up the index is opened, or rebuilt from the
-database, in the background: the server serves meanwhile. ``rebuild(config)``
-recreates it from the database.
+database, in the background: the server serves meanwhile.
+``server.reindex.rebuild(config)`` recreates it from the database.
 """
 
 from .events import room_event, room_removed_event, user_event, user_removed_event
 from .index import SearchIndex, SearchResults
-from .rebuild import open_or_rebuild, rebuild, rebuild_async
+from .rebuild import open_or_rebuild, replace_index
 from .updater import IndexUpdater
 
-__all__ = ["IndexUpdater", "SearchIndex", "SearchResults", "open_or_rebuild", "rebuild", "rebuild_async",
+__all__ = ["IndexUpdater", "SearchIndex", "SearchResults", "open_or_rebuild", "replace_index",
            "room_event", "room_removed_event", "user_event", "user_removed_event"]

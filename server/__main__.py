@@ -8,6 +8,7 @@ from aiohttp import web
 from .app import create_app
 from .config import Config, ConfigError
 from .faults import StartupError, check_data_dir, describe_startup_failure
+from .http.access_log import RedactingAccessLogger
 from .http.pages import SetupError
 
 
@@ -22,7 +23,7 @@ def main() -> int:
         return 2
     print(f"SealRoom is running at http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
     try:
-        web.run_app(app, host=config.host, port=config.port, print=None)
+        web.run_app(app, host=config.host, port=config.port, print=None, access_log_class=RedactingAccessLogger)
     except Exception as error:  # a fault while starting (the database, the disk): one sentence, not a traceback
         message = describe_startup_failure(error, config)
         if message is None:

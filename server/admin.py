@@ -21,15 +21,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
-from search_index import rebuild_async as rebuild_search_index
 from search_index import room_removed_event, user_event, user_removed_event
-from search_index.rebuild import apply_on_disk, index_dir
+from search_index.rebuild import apply_on_disk
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import backup, jobs
-from .app import make_blob_store
+from .blobs import make_blob_store
 from .blobs.base import BlobNotFound
 from .bus import RedisBus
 from .clock import server_now
@@ -37,6 +36,8 @@ from .config import Config, ConfigError
 from .db import make_engine, make_sessionmaker, migrate, truncate_wal
 from .domain import admin
 from .domain.errors import DomainError
+from .reindex import index_dir
+from .reindex import rebuild_async as rebuild_search_index
 
 
 class AdminError(Exception):

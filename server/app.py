@@ -13,17 +13,17 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from search_index import IndexUpdater, open_or_rebuild
-from search_index.rebuild import index_dir
 
 from . import app_keys, i18n
 from .bus import Bus, RedisBus
+from .blobs import make_blob_store
 from .clock import app_now
-from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
+from .reindex import documents_loader, index_dir
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, pages, search
-from .http.common import domain_errors
+from .http import api, blobs, openapi, pages, search
+from .http.common import api_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
@@ -41,20 +41,6 @@ async def database_ctx(app: web.Application):
     app[app_keys.sessionmaker] = make_sessionmaker(engine)
     yield
     await engine.dispose()
-
-
-def make_blob_store(config: Config) -> BlobStore:
-    if not config.blob_store:
-        return LocalBlobStore(config.data_dir / "blobs")
-    if config.blob_store.startswith("s3://"):
-        from .blobs.s3 import S3BlobStore, S3ConfigError  # aiobotocore loads only when S3 is used
-        try:
-            return S3BlobStore.from_url(config.blob_store, endpoint_url=config.s3_endpoint_url,
-                                        region=config.s3_region)
-        except S3ConfigError as error:
-            raise ConfigError(f"SEALROOM_BLOB_STORE: {error}") from None
-    raise ConfigError(f"SEALROOM_BLOB_STORE={config.blob_store!r} is not a supported blob store; "
-                      "leave it empty for DATA_DIR/blobs or write s3://bucket/prefix")
 
 
 async def blob_store_ctx(app: web.Application):
@@ -93,7 +79,7 @@ async def search_ctx(app: web.Application):
     # Opened (or rebuilt from the database) in the background: the server
     # serves meanwhile, and search answers once the index is ready.
     updater = IndexUpdater()
-    updater.start(open_or_rebuild(directory, app[app_keys.sessionmaker], now=app_now(app)))
+    updater.start(open_or_rebuild(directory, documents_loader(app[app_keys.sessionmaker], now=app_now(app))))
     app[app_keys.search] = updater
     app[app_keys.bus].event_listeners.append(updater.submit)
     yield
@@ -105,8 +91,9 @@ async def search_ctx(app: web.Application):
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
-    app = web.Application(middlewares=[security_headers, pages.cache_and_compress, domain_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[pages.cache_and_compress, api_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
+    app.on_response_prepare.append(security_headers)
     wheels = pages.find_wheels(config)
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
     app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels),
@@ -123,6 +110,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)
+    app.add_routes(openapi.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)

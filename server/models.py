@@ -35,6 +35,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(64))  # NFC; see accounts.validate_display_name
+    # What the name looks like (server/domain/identity.py): a look-alike of a taken name is refused.
+    username_skeleton: Mapped[str | None] = mapped_column(String(128), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_backup: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -70,9 +70,21 @@ async def register(client, username: str, key_index: int | None = 0, auth_key: s
     user = ApiUser(client, username, data["user"]["id"], data["csrf"])
     if key_index is not None:
         user.private_key, user.public_key = fixed_keypair(key_index)
-        response = await user.put("/api/me/key", {"public_key": b64(user.public_key), "key_backup": b64(b"SRK1" + bytes(60))})
+        response = await user.put("/api/me/key", {"public_key": b64(user.public_key), "key_backup": b64(b"SRK1" + bytes(60)),
+                                                  "proof": await key_proof(user, user.private_key, user.public_key)})
         assert response.status == 200, await response.text()
     return user
+
+
+async def key_proof(user: ApiUser, private_key: bytes, public_key: bytes) -> str:
+    """A fresh challenge from the server, signed with ``private_key`` (protocol 4.4)."""
+    from pyclient.protocol.key_proof import sign_key_proof
+
+    response = await user.post("/api/me/key/challenge", {})
+    assert response.status == 200, await response.text()
+    challenge = base64.b64decode((await response.json())["challenge"])
+    return b64(await sign_key_proof(PureBackend(), private_key, user_id=user.id, challenge=challenge,
+                                    public_key=public_key))
 
 
 async def signed(user: ApiUser, method: str, path: str, body: bytes = b"", *, created: int | None = None,

@@ -20,7 +20,7 @@ async def test_duplicate_username_is_refused_case_insensitively(client, new_clie
     response = await other.post("/api/register", json={"username": "ALICE", "auth_key": "B" * 44},
                                 headers={"X-CSRF-Token": csrf})
     assert response.status == 409
-    assert "taken" in (await response.json())["message"]
+    assert "taken" in (await response.json())["error"]["message"]
 
 
 async def test_wrong_password_gives_401_with_message(client, new_client):
@@ -30,7 +30,7 @@ async def test_wrong_password_gives_401_with_message(client, new_client):
     response = await other.post("/api/login", json={"username": "alice", "auth_key": "C" * 44},
                                 headers={"X-CSRF-Token": csrf})
     assert response.status == 401
-    assert (await response.json())["message"] == "Wrong username or password."
+    assert (await response.json())["error"]["message"] == "Wrong username or password."
     response = await other.post("/api/login", json={"username": "nobody", "auth_key": "C" * 44},
                                 headers={"X-CSRF-Token": csrf})
     assert response.status == 401
@@ -47,7 +47,7 @@ async def test_login_rotates_the_session_cookie(client):
 async def test_unauthenticated_api_call_is_401(client):
     response = await client.get("/api/rooms")
     assert response.status == 401
-    assert "Sign in" in (await response.json())["message"]
+    assert "Sign in" in (await response.json())["error"]["message"]
 
 
 async def test_unauthenticated_websocket_is_401(client):
@@ -90,7 +90,7 @@ async def test_non_member_cannot_read_room(client, new_client):
     for path in (f"/api/rooms/{room['id']}", f"/api/rooms/{room['id']}/messages"):
         response = await mallory_client.get(path)
         assert response.status == 404
-        assert "not a member" in (await response.json())["message"]
+        assert "not a member" in (await response.json())["error"]["message"]
     rooms = (await (await mallory_client.get("/api/rooms")).json())["rooms"]
     assert rooms == []
 
@@ -110,14 +110,14 @@ async def test_room_with_unknown_member_is_refused(client):
     alice = await register(client, "alice")
     response = await alice.post("/api/rooms", {"name": "x", "members": ["ghost"]})
     assert response.status == 404
-    assert "ghost" in (await response.json())["message"]
+    assert "ghost" in (await response.json())["error"]["message"]
 
 
 async def test_public_key_must_be_rsa_spki(client):
     user = await register(client, "alice", key_index=None)
     response = await user.put("/api/me/key", {"public_key": b64(b"not a key")})
     assert response.status == 400
-    assert "public key was refused" in (await response.json())["message"]
+    assert "public key was refused" in (await response.json())["error"]["message"]
 
 
 async def _ws_send(ws, frame):
@@ -186,7 +186,7 @@ async def test_password_guessing_is_rate_limited(client, new_client):
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
     assert int(response.headers["Retry-After"]) > 0
-    assert "Too many attempts" in (await response.json())["message"]
+    assert "Too many attempts" in (await response.json())["error"]["message"]
 
 
 async def test_invite_link_lets_a_signed_in_user_join_until_it_expires(client, new_client):
@@ -203,7 +203,7 @@ async def test_invite_link_lets_a_signed_in_user_join_until_it_expires(client, n
     assert (await bob_client.get(f"/api/rooms/{room['id']}")).status == 200
     response = await bob.post("/api/invites/accept", {"token": "forged-token"})
     assert response.status == 404
-    assert "not valid" in (await response.json())["message"]
+    assert "not valid" in (await response.json())["error"]["message"]
 
 
 async def test_invites_are_stored_only_as_hashes(client, app_server):

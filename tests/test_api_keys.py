@@ -20,8 +20,9 @@ async def test_server_backup_can_be_turned_off_and_on(client):
 
 async def test_rotation_keeps_the_old_key_and_its_sealed_backup(client):
     user = await register(client, "alice")
-    _, new_public = helpers.fixed_keypair(1)
-    response = await user.post("/api/me/key/rotate", {"public_key": b64(new_public), "key_backup": SEALED_NEW})
+    new_private, new_public = helpers.fixed_keypair(1)
+    response = await user.post("/api/me/key/rotate", {"public_key": b64(new_public), "key_backup": SEALED_NEW,
+                                                      "proof": await helpers.key_proof(user, new_private, new_public)})
     assert response.status == 200, await response.text()
     assert (await response.json())["user"]["public_key"] == b64(new_public)
     backup = await (await client.get("/api/me/key-backup")).json()
@@ -35,7 +36,7 @@ async def test_rotation_keeps_the_old_key_and_its_sealed_backup(client):
 async def test_rotation_refuses_a_malformed_or_unchanged_key(client):
     user = await register(client, "alice")
     response = await user.post("/api/me/key/rotate", {"public_key": b64(b"junk"), "key_backup": None})
-    assert response.status == 400 and "refused" in (await response.json())["message"]
+    assert response.status == 400 and "refused" in (await response.json())["error"]["message"]
     response = await user.post("/api/me/key/rotate", {"public_key": b64(user.public_key), "key_backup": None})
     assert response.status == 400
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server import app_keys, backup
-from server.app import create_app, make_blob_store
+from server.app import create_app
+from server.blobs import make_blob_store
 from server.blobs import BlobNotFound
 from server.config import Config
 from server.db import make_engine, migrate

@@ -51,7 +51,7 @@ async def test_download_rejects_replayed_signature(room):
     replay = await bob.client.get(path, headers={name: first.request_info.headers[name] for name in
                                                  ("Signature", "Signature-Input", "Content-Digest")})
     assert replay.status == 401
-    assert "already used" in (await replay.json())["message"]
+    assert "already used" in (await replay.json())["error"]["message"]
 
 
 async def test_upload_rejects_replayed_signature(room):
@@ -70,7 +70,7 @@ async def test_session_cookie_without_private_key_gets_nothing(room):
     assert (await bob.client.get(f"/api/blobs/{blob_id}")).status == 401
     wrong_key = await signed(bob, "GET", f"/api/blobs/{blob_id}", key=fixed_keypair(5)[0])
     assert wrong_key.status == 401
-    assert "does not verify" in (await wrong_key.json())["message"]
+    assert "does not verify" in (await wrong_key.json())["error"]["message"]
 
 
 async def test_stale_signature_is_refused(room):
@@ -78,7 +78,7 @@ async def test_stale_signature_is_refused(room):
     blob_id = await upload(alice, room_id, b"ciphertext")
     response = await signed(bob, "GET", f"/api/blobs/{blob_id}", created=int(time.time()) - 3600)
     assert response.status == 401
-    assert "time window" in (await response.json())["message"]
+    assert "time window" in (await response.json())["error"]["message"]
 
 
 async def test_signature_is_bound_to_the_path(room):
@@ -89,7 +89,7 @@ async def test_signature_is_bound_to_the_path(room):
                                  body=b"", keyid=bob.id, created=int(time.time()), random_bytes=secrets.token_bytes)
     response = await bob.client.get(f"/api/blobs/{other}", headers=headers)
     assert response.status == 401
-    assert "does not verify" in (await response.json())["message"]
+    assert "does not verify" in (await response.json())["error"]["message"]
 
 
 async def test_non_member_cannot_download_another_rooms_blob(room):
@@ -113,7 +113,7 @@ async def test_oversize_upload_is_413_before_any_byte(room, config):
     response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads",
                             json.dumps({"size": 3 * config.max_upload_bytes}).encode())
     assert response.status == 413
-    assert "too large" in (await response.json())["message"]
+    assert "too large" in (await response.json())["error"]["message"]
 
 
 async def test_part_larger_than_announced_is_refused(room):
@@ -133,7 +133,7 @@ async def test_incomplete_upload_leaves_no_blob(room, app_server):
     assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"x" * 50)).status == 200
     response = await signed(alice, "POST", f"/api/uploads/{upload_id}/complete")
     assert response.status == 400
-    assert "missing" in (await response.json())["message"]
+    assert "missing" in (await response.json())["error"]["message"]
     response = await signed(alice, "DELETE", f"/api/uploads/{upload_id}")
     assert response.status == 200
     store = app_server.app[app_keys.blob_store]

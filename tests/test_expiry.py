@@ -137,7 +137,7 @@ async def test_expired_room_is_gone_from_api_websocket_store_and_disk(client, ne
     for path in (room, f"{room}/messages"):
         response = await bob_client.get(path)
         assert response.status == 404, path
-        assert "expired" in (await response.json())["message"]
+        assert "expired" in (await response.json())["error"]["message"]
     assert (await (await bob_client.get("/api/rooms")).json())["rooms"] == []
     response = await seeded.alice.post(f"{room}/members", {"username": "bob"})
     assert response.status == 404
@@ -282,7 +282,7 @@ async def test_blob_download_and_upload_are_refused_once_the_room_expires(client
     assert (await as_bob("GET", f"/api/blobs/{seeded.blob_id}")).status == 200
     clock.advance(WEEK)
     response = await as_bob("GET", f"/api/blobs/{seeded.blob_id}")
-    assert response.status == 404 and "expired" in (await response.json())["message"]
+    assert response.status == 404 and "expired" in (await response.json())["error"]["message"]
     response = await as_bob("POST", f"/api/rooms/{seeded.room_id}/uploads", b'{"size": 5}')
     assert response.status == 404
 

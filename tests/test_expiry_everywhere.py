@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from search_index import SearchIndex, room_event, room_removed_event, user_event
 from search_index.index import room_document, user_document
 from server import app_keys, backup, jobs
-from server.app import create_app, make_blob_store
+from server.app import create_app
+from server.blobs import make_blob_store
 from server.blobs import BlobNotFound
 from server.config import Config
 from server.domain.blobs import PART_SIZE, part_blob_id
@@ -75,11 +76,12 @@ def test_removed_room_leaves_no_byte_in_a_large_rebuilt_index(tmp_path):
         index.apply([user_event(f"w{i:05d}", f"writer{i}")])
     needles = (room_id.encode(), name.encode(), b"zanzibar", member.encode())
     assert _traces(directory, *needles)
-    index.apply([room_removed_event(room_id)])
-    index.refresh()
+    removal = [room_removed_event(room_id)]
+    index.apply(removal)
+    index.refresh(removal)
     assert _traces(directory, *needles), "Whoosh only flags it: this is what must not stay"
     index.forget_deleted()
-    index.refresh()
+    index.refresh([])
     assert _traces(directory, *needles) == []
     assert index.doc_count() == 2300  # everyone else is still there
     index.close()

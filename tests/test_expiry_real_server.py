@@ -267,7 +267,7 @@ async def test_full_disk_at_run_time_gives_507_and_an_error_frame_and_loses_noth
         response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", secrets.token_bytes(PART_SIZE))
         assert response.status == 507
         body = await response.json()
-        assert body["error"] == "storage_full" and "disk is full" in body["message"]
+        assert body["error"]["code"] == "storage_full" and "disk is full" in body["error"]["message"]
         refused = None
         for attempt in range(60):  # SQLite may still have room in its WAL for a few
             reply = await send_message(ws, alice, bob, room["id"], body="x" * 60_000, ref=f"full-{attempt}")

@@ -43,6 +43,6 @@ async def test_api_errors_come_in_the_readers_language(client):
     response = await client.post("/api/login", json={"username": "nobody", "auth_key": "A" * 44},
                                  headers={"X-CSRF-Token": csrf, "Accept-Language": "vi"})
     assert response.status == 401
-    assert (await response.json())["message"] == "Sai tên người dùng hoặc mật khẩu."
+    assert (await response.json())["error"]["message"] == "Sai tên người dùng hoặc mật khẩu."
     response = await client.get("/api/rooms", headers={"Accept-Language": "vi"})
-    assert (await response.json())["message"].startswith("Hãy đăng nhập trước")
+    assert (await response.json())["error"]["message"].startswith("Hãy đăng nhập trước")

@@ -49,10 +49,10 @@ async def test_deceptive_display_names_are_refused_with_a_reason(client, display
                                                         "display_name": display_name}, headers={"X-CSRF-Token": csrf})
     assert response.status == 400
     body = await response.json()
-    assert reason in body["message"]
+    assert reason in body["error"]["message"]
     user = await register(client, "honest")
     response = await _patch_me(user, {"display_name": display_name})
-    assert response.status == 400 and reason in (await response.json())["message"]
+    assert response.status == 400 and reason in (await response.json())["error"]["message"]
 
 
 async def test_patch_me_changes_the_name_everywhere_it_is_shown(client, new_client):
@@ -74,7 +74,7 @@ async def test_patch_me_changes_the_name_everywhere_it_is_shown(client, new_clie
 async def test_patch_me_refuses_other_fields(client):
     user = await register(client, "carol")
     response = await _patch_me(user, {"display_name": "Carol", "username": "root"})
-    assert response.status == 400 and "display_name" in (await response.json())["message"]
+    assert response.status == 400 and "display_name" in (await response.json())["error"]["message"]
 
 
 async def test_a_stranger_is_never_found_by_display_name(client, new_client):

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from search_index import SearchIndex, rebuild_async
+from search_index import SearchIndex
+from server.reindex import rebuild_async
 
 from server import app_keys
 from server.app import create_app
@@ -110,19 +111,19 @@ async def test_empty_or_oversized_query_is_a_clear_400(client, query, message):
     await register(client, "alice", key_index=None)
     status, data = await _search(client, query)
     assert status == 400
-    assert data == {"error": "invalid", "message": message}
+    assert data == {"error": {"code": "invalid", "message": message}}
 
 
 async def test_missing_q_is_a_clear_400(client):
     await register(client, "alice", key_index=None)
     response = await client.get("/api/search")
     assert response.status == 400
-    assert (await response.json())["message"] == "Type something to search for."
+    assert (await response.json())["error"]["message"] == "Type something to search for."
 
 
 async def test_search_needs_a_session(client):
     status, data = await _search(client, "alice")
-    assert status == 401 and "Sign in" in data["message"]
+    assert status == 401 and "Sign in" in data["error"]["message"]
 
 
 @pytest.mark.parametrize("damage", ["delete", "corrupt"])

@@ -20,7 +20,7 @@ import js
 from pyodide.ffi import to_js
 
 from ..errors import ProtocolError
-from ..protocol import key_export, keystore
+from ..protocol import key_export, key_proof, keystore
 from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import by_id, make, on, show, show_error, toast
@@ -81,7 +81,8 @@ class KeyRing:
         await self._save()
         app.step(_("Registering your public key…"))
         app.me = (await app.api.call("PUT", "/api/me/key", {
-            "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None}))["user"]
+            "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None,
+            "proof": await self._proof(pair.private_key, pair.public_key)}))["user"]
         self.pairs = [(pair.private_key, pair.public_key)]
         toast(_("Your key pair was created in this page."))
 
@@ -106,6 +107,12 @@ class KeyRing:
             pairs.append((private, public))
         self.record, self.pairs = record, pairs
         await self._save()
+
+    async def _proof(self, private_key: bytes, public_key: bytes) -> str:
+        """Proof that this page holds the new key (protocol 4.4): the server's challenge, signed."""
+        challenge = (await self.app.api.call("POST", "/api/me/key/challenge", {}))["challenge"]
+        return _b64(await key_proof.sign_key_proof(self.app.backend, private_key, user_id=self.user_id,
+                                                   challenge=_unb64(challenge), public_key=public_key))
 
     async def _seal(self, private_key: bytes, public_key: bytes) -> bytes:
         return await keystore.seal_private_key(self.app.backend, self.keystore_key, user_id=self.user_id,
@@ -265,7 +272,8 @@ class KeyRing:
             sealed = await self._seal(pair.private_key, pair.public_key)
             server_backup = bool(app.me.get("key_backup"))
             reply = await app.api.call("POST", "/api/me/key/rotate", {
-                "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None})
+                "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None,
+                "proof": await self._proof(pair.private_key, pair.public_key)})
         except ApiError as error:
             toast(error.message)
             return

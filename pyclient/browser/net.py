@@ -52,8 +52,10 @@ class Api:
         except ValueError:
             data = {}
         if not response.ok:
-            raise ApiError(response.status, data.get("error", "error"),
-                           data.get("message", _("The server answered {status}.", status=response.status)))
+            error = data.get("error") if isinstance(data, dict) else None  # {"error": {"code", "message"}}
+            error = error if isinstance(error, dict) else {}
+            raise ApiError(response.status, error.get("code", "error"),
+                           error.get("message", _("The server answered {status}.", status=response.status)))
         if "csrf" in data:
             self.csrf = data["csrf"]
         return data

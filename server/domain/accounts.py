@@ -8,17 +8,22 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pyclient.crypto.pure import PureBackend
 from pyclient.errors import ParseError
+from pyclient.protocol import key_proof
 from pyclient.protocol.keys import fingerprint, parse_public_key
 
 from ..models import User, UserKey, UserSession
-from .errors import AuthFailed, Conflict, Invalid, NotFound
+from . import identity
+from .errors import AuthFailed, Conflict, Forbidden, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"[\w.\-]{3,32}")
 MAX_KEY_BACKUP_BYTES = 16 * 1024
 MAX_EARLIER_KEYS = 31  # a key file holds at most 32 key pairs (protocol 4.2)
+_verifier = PureBackend()
 _password_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 # Checked when the username is unknown, so a failed login takes the same time either way.
 DUMMY_HASH = _password_hasher.hash("sealroom-no-such-user")
@@ -38,6 +43,9 @@ def validate_username(username) -> str:
     username = unicodedata.normalize("NFC", username).strip()
     if not USERNAME_RE.fullmatch(username):
         raise Invalid("Username must be 3 to 32 letters, digits, dots, dashes or underscores.")
+    problem = identity.look_alike_problem(username)
+    if problem:
+        raise Invalid(problem)
     return username
 
 
@@ -100,13 +108,19 @@ def check_auth_key(password_hash: str, auth_key: str) -> bool:
 
 async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime,
                       display_name: str | None = None) -> User:
-    key = username_key(username)
+    key, look = username_key(username), identity.skeleton(username)
     if await db.scalar(select(User.id).where(User.username_key == key)):
         raise Conflict(f"The username {username!r} is taken. Choose another.")
-    user = User(id=new_id(), username=username, username_key=key, password_hash=password_hash, created_at=now,
-                display_name=display_name)
+    similar = await db.scalar(select(User.username).where(User.username_skeleton == look).limit(1))
+    if similar is not None:
+        raise Conflict(f"The username {username!r} looks too much like {similar!r}, which is taken. Choose another.")
+    user = User(id=new_id(), username=username, username_key=key, username_skeleton=look,
+                password_hash=password_hash, created_at=now, display_name=display_name)
     db.add(user)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # the same name registered at the same moment: the unique key decides
+        raise Conflict(f"The username {username!r} is taken. Choose another.") from None
     return user
 
 
@@ -121,11 +135,30 @@ async def get_user(db: AsyncSession, user_id: str) -> User:
     return user
 
 
-async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None) -> bytes:
+async def check_key_proof(user_id: str, public_key: bytes, *, challenge: bytes | None, proof: bytes | None) -> None:
+    """The page holds the private key: it signed this account's fresh challenge
+    with it (protocol 4.4). Without this, anyone could register another
+    person's public key as their own."""
+    if challenge is None:
+        raise Invalid("Ask for a key challenge first: it is missing or has expired.")
+    if proof is None:
+        raise Invalid("A new key needs its proof of possession: a signature over the key challenge.")
+    try:
+        ok = await key_proof.verify_key_proof(_verifier, public_key, user_id=user_id, challenge=challenge, proof=proof)
+    except ParseError:
+        ok = False
+    if not ok:
+        raise Forbidden("The key proof does not verify: this is not the private key of this public key.")
+
+
+async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None,
+                         challenge: bytes | None, proof: bytes | None) -> bytes:
     try:
         parse_public_key(public_key)
     except ParseError as error:
         raise Invalid(f"The public key was refused: {error.message}.") from None
+    if user.public_key != public_key:  # sending the registered key again changes nothing
+        await check_key_proof(user.id, public_key, challenge=challenge, proof=proof)
     if key_backup is not None and len(key_backup) > MAX_KEY_BACKUP_BYTES:
         raise Invalid("The key backup is too large.")
     if user.public_key is not None and user.public_key != public_key:
@@ -168,7 +201,7 @@ async def set_key_backup(db: AsyncSession, user: User, key_backup: bytes | None)
 
 
 async def rotate_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None,
-                     now: datetime) -> None:
+                     now: datetime, challenge: bytes | None, proof: bytes | None) -> None:
     """Replace the key; the old public key (and its sealed backup) is kept so
     that old messages still verify and stay readable on a new device."""
     try:
@@ -180,6 +213,7 @@ async def rotate_key(db: AsyncSession, user: User, *, public_key: bytes, key_bac
         raise Conflict("This account has no key to rotate yet.")
     if public_key == user.public_key:
         raise Invalid("The new key is the current key.")
+    await check_key_proof(user.id, public_key, challenge=challenge, proof=proof)
     if len(await earlier_keys(db, user.id)) >= MAX_EARLIER_KEYS:
         raise Conflict(f"This account has rotated its key {MAX_EARLIER_KEYS} times, the most SealRoom keeps.")
     # The old sealed key moves along with its public key; it stays opaque.

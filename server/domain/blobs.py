@@ -21,7 +21,8 @@ from pyclient.protocol import request_sig
 
 from ..models import Blob, Member, RequestNonce, Room, Upload, UploadPart, User
 from .accounts import new_id
-from .errors import AuthFailed, Invalid, NotFound, TooLarge
+from .errors import AuthFailed, Conflict, Invalid, NotFound, TooLarge
+from .locks import lock_row
 
 PART_SIZE = 8 * 1024 * 1024 + 8 * 32  # eight encrypted 1 MiB chunks with their MACs
 UPLOAD_IDLE = timedelta(hours=1)  # an upload with no part for this long is abandoned
@@ -34,6 +35,8 @@ _verifier = PureBackend()
 async def check_request_signature(db: AsyncSession, user: User, headers, *, method: str, path: str,
                                   body: bytes, now: datetime) -> None:
     """Proof of the private key: a fresh, single-use signature over this request."""
+    if not path.isascii():  # SealRoom's paths are ASCII; the signature base is too
+        raise AuthFailed("This request's path cannot be signed: it is not ASCII.")
     try:
         params, digest, signature = request_sig.parse_headers(headers)
     except ParseError as error:
@@ -81,6 +84,7 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
         raise Invalid("Say how many bytes the upload holds.")
     if size > max_bytes:
         raise TooLarge(f"This file is too large: the limit is {max_bytes // (1024 * 1024)} MiB.")
+    await lock_row(db, User, user.id)  # concurrent reservations are counted one after another
     if await storage_used(db, user.id, now=now) + size > quota_bytes:
         raise TooLarge("This upload would exceed your storage quota. Files disappear with their rooms "
                        "after 7 days, which frees space.")
@@ -115,16 +119,44 @@ async def check_next_part(db: AsyncSession, upload: Upload, number: int, size: i
 
 
 async def add_part(db: AsyncSession, upload: Upload, number: int, size: int, *, now: datetime) -> None:
+    """Record a stored part (at ``part_blob_id(upload, number)``). ``Conflict``
+    if this part number arrived twice at once, or the upload ended meanwhile:
+    the caller tells the two apart with ``upload_exists``."""
     db.add(UploadPart(upload_id=upload.id, number=number, blob_id=part_blob_id(upload, number), size=size))
-    await db.execute(update(Upload).where(Upload.id == upload.id).values(touched_at=now))
+    try:  # the primary key (upload, number) decides between two copies of one part
+        await db.flush()
+    except IntegrityError:
+        raise Conflict(f"Part {number} of this upload was already received.") from None
+    touched = await db.execute(update(Upload).where(Upload.id == upload.id).values(touched_at=now))
+    if touched.rowcount != 1:
+        raise Conflict("This upload was already completed or cancelled.")
 
 
 async def finish_upload(db: AsyncSession, upload: Upload, size: int, *, now: datetime) -> Blob:
+    """Turn the upload into a blob (at ``upload.blob_id``), once: of concurrent
+    ``complete`` calls the first to delete the upload row wins; the others get
+    ``Conflict``."""
+    await end_upload(db, upload)
     blob = Blob(id=upload.blob_id, room_id=upload.room_id, uploader_id=upload.user_id, size=size, created_at=now)
     db.add(blob)
-    await db.delete(upload)
     await db.flush()
     return blob
+
+
+async def end_upload(db: AsyncSession, upload: Upload) -> None:
+    """Delete the upload row (its parts' rows go with it), or ``Conflict`` if a
+    concurrent complete or cancel already did: the row's delete decides."""
+    ended = await db.execute(delete(Upload).where(Upload.id == upload.id))
+    if ended.rowcount != 1:
+        raise Conflict("This upload was already completed or cancelled.")
+
+
+async def upload_exists(db: AsyncSession, upload_id: str) -> bool:
+    return await db.get(Upload, upload_id) is not None
+
+
+async def blob_exists(db: AsyncSession, blob_id: str) -> bool:
+    return await db.get(Blob, blob_id) is not None
 
 
 async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, now: datetime) -> Blob:

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -14,17 +15,35 @@ from pyclient.protocol.envelope import encode_envelope, parse_envelope
 from pyclient.protocol.keys import fingerprint
 
 from ..models import Envelope, Invite, Member, Room, User
-from .accounts import find_user, new_id
+from .accounts import find_user, new_id, username_key
+from .locks import lock_row
 from .errors import Conflict, Invalid, NotFound, StaleMembers
 
 MAX_ROOM_NAME = 100
 HISTORY_PAGE = 200
 
 
+# Bidirectional embeddings, overrides and isolates: U+202E makes "gpj.exe" read "exe.jpg".
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that show nothing by themselves: format characters (zero-width
+# space, joiners...), combining marks and whitespace.
+_INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me", "Zs", "Zl", "Zp"}
+
+
 def validate_room_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise Invalid("Give the room a name.")
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise Invalid("The room name is not valid Unicode text (it holds a lone surrogate).")
+        if category == "Cc" and not char.isspace():
+            raise Invalid("Room names cannot hold control characters.")
+        if char in BIDI_CONTROLS:
+            raise Invalid("Room names cannot hold text-direction overrides: they can disguise a name.")
     name = " ".join(name.split())
+    if all(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in name):
+        raise Invalid("Give the room a name with at least one visible character.")
     if len(name) > MAX_ROOM_NAME:
         raise Invalid(f"Room names are at most {MAX_ROOM_NAME} characters.")
     return name
@@ -37,12 +56,20 @@ async def create_room(db: AsyncSession, *, creator: User, name: str, member_name
     name = validate_room_name(name)
     if not isinstance(member_names, list) or not all(isinstance(n, str) for n in member_names):
         raise Invalid("Members must be a list of usernames.")
-    users = {creator.id: creator}
+    # Cheap checks first: a body may name thousands of members, and only the
+    # distinct names other than the creator's own cost a lookup.
+    wanted: dict[str, str] = {}
     for username in member_names:
-        user = await _member_candidate(db, username)
-        users[user.id] = user
-    if len(users) > max_members:
+        wanted.setdefault(username_key(username), username)
+    wanted.pop(creator.username_key, None)
+    if len(wanted) + 1 > max_members:
         raise Invalid(f"A room holds at most {max_members} members.")
+    found = {user.username_key: user for user in await db.scalars(
+        select(User).where(User.username_key.in_(list(wanted))))} if wanted else {}
+    users = {creator.id: creator}
+    for key, username in wanted.items():
+        user = _check_candidate(found.get(key), username)
+        users[user.id] = user
     room = Room(id=new_id(), name=name, created_by=creator.id, created_at=now, expires_at=now + retention)
     db.add(room)
     for user_id in users:
@@ -52,9 +79,13 @@ async def create_room(db: AsyncSession, *, creator: User, name: str, member_name
 
 
 async def _member_candidate(db: AsyncSession, username: str) -> User:
-    user = await find_user(db, username)
+    return _check_candidate(await find_user(db, username) if isinstance(username, str) else None, username)
+
+
+def _check_candidate(user: User | None, username) -> User:
     if user is None or user.disabled:
-        raise NotFound(f"There is no user called {username!r}.")
+        shown = repr(username[:40]) if isinstance(username, str) else "by that name"
+        raise NotFound(f"There is no user called {shown}.")
     if user.public_key is None:
         raise Invalid(f"{user.username} has not created a key yet; ask them to sign in once first.")
     return user
@@ -82,11 +113,16 @@ async def add_member(db: AsyncSession, room: Room, username: str, *, now: dateti
 
 
 async def _join(db: AsyncSession, room: Room, user: User, *, now: datetime, max_members: int) -> None:
+    await lock_row(db, Room, room.id)  # two joins at once must not both pass the cap
     count = await db.scalar(select(func.count()).select_from(Member).where(Member.room_id == room.id))
     if count >= max_members:
         raise Invalid(f"A room holds at most {max_members} members.")
+    username = user.username  # a failed flush expires the loaded rows
     db.add(Member(room_id=room.id, user_id=user.id, joined_at=now))
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # the same member added twice at once: the primary key decides
+        raise Conflict(f"{username} is already in this room.") from None
 
 
 async def list_rooms(db: AsyncSession, user_id: str, *, now: datetime) -> list[Room]:
@@ -128,6 +164,19 @@ async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_ob
     except IntegrityError:
         raise Conflict("A message with this id was already sent.") from None
     return row
+
+
+MAX_SEQUENCE = 2**63 - 1  # a BIGINT; past it the database driver overflows
+
+
+def parse_sequence(text: str | None, field: str) -> int | None:
+    """A message sequence number from a query string: ASCII digits only
+    (``str.isdigit`` also accepts ``²``), within a database integer."""
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_SEQUENCE):
+        raise Invalid(f"{field} must be a message sequence number.")
+    return int(text)
 
 
 async def history(db: AsyncSession, room: Room, *, before: int | None = None) -> list[Envelope]:

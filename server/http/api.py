@@ -4,10 +4,13 @@ import asyncio
 import base64
 import binascii
 import json
+import secrets
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp_session import get_session
 
+from pyclient.protocol import key_proof
 from pyclient.protocol.keys import fingerprint
 
 from .. import app_keys
@@ -70,6 +73,7 @@ def message_json(row) -> dict:
 
 
 LOGIN_WINDOW_SECONDS = 300
+KEY_CHALLENGE_SECONDS = 300
 
 
 async def limit_attempts(request: web.Request, *keys: str) -> None:
@@ -157,15 +161,39 @@ async def update_me(request: web.Request) -> web.Response:
     return web.json_response({"user": me_json(user)})
 
 
+@routes.post("/api/me/key/challenge")
+async def key_challenge(request: web.Request) -> web.Response:
+    """A fresh challenge for the proof of possession of a new key (protocol 4.4)."""
+    await authenticate(request)
+    challenge = secrets.token_bytes(key_proof.CHALLENGE_BYTES)
+    session = await get_session(request)  # the encrypted cookie: only this session can use it
+    session["key_challenge"] = [_b64(challenge), int(utcnow(request).timestamp())]
+    return web.json_response({"challenge": _b64(challenge), "expires_in": KEY_CHALLENGE_SECONDS})
+
+
+async def take_key_challenge(request: web.Request) -> bytes | None:
+    """This session's key challenge, used up by this request; None if missing or stale."""
+    session = await get_session(request)
+    stored = session.pop("key_challenge", None)
+    try:
+        challenge, issued = base64.b64decode(stored[0], validate=True), int(stored[1])
+    except (TypeError, IndexError, ValueError, binascii.Error):
+        return None
+    return challenge if 0 <= utcnow(request).timestamp() - issued <= KEY_CHALLENGE_SECONDS else None
+
+
 @routes.put("/api/me/key")
 async def put_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
     public_key = _unb64(body.get("public_key"), "public_key")
     key_backup = _optional_b64(body.get("key_backup"), "key_backup")
+    proof = _optional_b64(body.get("proof"), "proof")
+    challenge = await take_key_challenge(request)
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
-        await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup)
+        await accounts.set_public_key(db, user, public_key=public_key, key_backup=key_backup,
+                                      challenge=challenge, proof=proof)
     return web.json_response({"user": me_json(user)})
 
 
@@ -197,11 +225,13 @@ async def rotate_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
     public_key = _unb64(body.get("public_key"), "public_key")
+    proof = _optional_b64(body.get("proof"), "proof")
+    challenge = await take_key_challenge(request)
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
         await accounts.rotate_key(db, user, public_key=public_key,
                                   key_backup=_optional_b64(body.get("key_backup"), "key_backup"),
-                                  now=utcnow(request))
+                                  now=utcnow(request), challenge=challenge, proof=proof)
         room_list = await rooms.list_rooms(db, user.id, now=utcnow(request))
         member_ids = {room.id: [m.id for m in await rooms.room_members(db, room.id)] for room in room_list}
     for room in room_list:  # members reload the member list and see the key change
@@ -294,12 +324,10 @@ async def add_member(request: web.Request) -> web.Response:
 @routes.get("/api/rooms/{room_id}/messages")
 async def get_messages(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    before = request.query.get("before")
-    if before is not None and not before.isdigit():
-        raise Invalid("'before' must be a message sequence number.")
+    before = rooms.parse_sequence(request.query.get("before"), "'before'")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
-        rows = await rooms.history(db, room, before=int(before) if before else None)
+        rows = await rooms.history(db, room, before=before)
     return web.json_response({"messages": [message_json(row) for row in rows]})
 
 

@@ -9,7 +9,6 @@ the user's private key over the request (pyclient/protocol/request_sig.py).
 """
 
 import asyncio
-import json
 
 from aiohttp import web
 
@@ -19,8 +18,8 @@ from .. import app_keys
 from ..blobs import BlobNotFound, BlobTooLarge
 from ..clock import wall_now
 from ..domain import blobs, rooms
-from ..domain.errors import Invalid, NotFound, TooLarge
-from .common import ApiError, transaction, utcnow
+from ..domain.errors import Conflict, Invalid, NotFound, TooLarge
+from .common import ApiError, parse_json_object, transaction, utcnow
 from .sessions import authenticate
 
 routes = web.RouteTableDef()
@@ -51,13 +50,10 @@ async def _one(data: bytes):
     yield data
 
 
-@routes.post("/api/rooms/{room_id}/uploads")
+@routes.post("/api/rooms/{room_id:[0-9a-f]{32}}/uploads")
 async def start_upload(request: web.Request) -> web.Response:
     user, body = await _signed(request)
-    try:
-        size = json.loads(body).get("size")
-    except (ValueError, AttributeError):
-        raise Invalid("The request body must be a JSON object with a size.") from None
+    size = parse_json_object(body).get("size")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
@@ -68,7 +64,7 @@ async def start_upload(request: web.Request) -> web.Response:
     return web.json_response({"upload": upload.id, "part_size": blobs.PART_SIZE}, status=201)
 
 
-@routes.put("/api/uploads/{upload_id}/parts/{number:\\d{1,6}}")
+@routes.put("/api/uploads/{upload_id:[0-9a-f]{32}}/parts/{number:[0-9]{1,6}}")
 async def put_part(request: web.Request) -> web.Response:
     user, body = await _signed(request, limit=blobs.PART_SIZE)
     number = int(request.match_info["number"])
@@ -76,18 +72,21 @@ async def put_part(request: web.Request) -> web.Response:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         await blobs.check_next_part(db, upload, number, len(body))
     store = request.app[app_keys.blob_store]
-    part_blob = blobs.part_blob_id(upload, number)
+    part_blob = blobs.part_blob_id(upload, number)  # derived, so a crash mid-write still finds it
     await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
     try:
         async with transaction(request) as db:
             await blobs.add_part(db, upload, number, len(body), now=utcnow(request))
+    except Conflict:  # the same part twice at once (both copies share this file) or the upload ended
+        await asyncio.shield(_delete_unless_referenced(request, part_blob))
+        raise
     except BaseException:  # the upload ended (expired, cancelled) meanwhile: keep no part it cannot reach
         await asyncio.shield(store.delete(part_blob))
         raise
     return web.json_response({"received": number})
 
 
-@routes.post("/api/uploads/{upload_id}/complete")
+@routes.post("/api/uploads/{upload_id:[0-9a-f]{32}}/complete")
 async def complete_upload(request: web.Request) -> web.Response:
     user, _ = await _signed(request)
     store = request.app[app_keys.blob_store]
@@ -105,10 +104,16 @@ async def complete_upload(request: web.Request) -> web.Response:
     try:
         size = await store.put(upload.blob_id, assembled(), max_bytes=upload.size)
     except (BlobNotFound, BlobTooLarge):
+        async with transaction(request) as db:
+            if not await blobs.upload_exists(db, upload.id):  # a concurrent complete took the parts
+                raise Conflict("This upload was already completed or cancelled.") from None
         raise ApiError("invalid", "The upload's parts could not be assembled. Send the file again.") from None
     try:
         async with transaction(request) as db:
             blob = await blobs.finish_upload(db, upload, size, now=utcnow(request))
+    except Conflict:  # another complete won (its blob is this very file) or a cancel did
+        await asyncio.shield(_delete_unless_referenced(request, upload.blob_id))
+        raise
     except BaseException:  # the upload ended meanwhile: its parts and this blob go with it
         await asyncio.shield(store.delete(upload.blob_id))
         raise
@@ -117,18 +122,18 @@ async def complete_upload(request: web.Request) -> web.Response:
     return web.json_response({"blob": blob.id, "size": blob.size}, status=201)
 
 
-@routes.delete("/api/uploads/{upload_id}")
+@routes.delete("/api/uploads/{upload_id:[0-9a-f]{32}}")
 async def cancel_upload(request: web.Request) -> web.Response:
     user, _ = await _signed(request)
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
-        await db.delete(upload)
+        await blobs.end_upload(db, upload)  # a concurrent complete or cancel that won: Conflict
     for blob_id in blobs.upload_blob_ids(upload):
         await request.app[app_keys.blob_store].delete(blob_id)
     return web.json_response({"cancelled": upload.id})
 
 
-@routes.get("/api/blobs/{blob_id}")
+@routes.get("/api/blobs/{blob_id:[0-9a-f]{32}}")
 async def download(request: web.Request) -> web.StreamResponse:
     user, _ = await _signed(request, limit=0)
     blob_id = request.match_info["blob_id"]
@@ -162,6 +167,14 @@ async def download(request: web.Request) -> web.StreamResponse:
         unchecked += len(chunk)
     await response.write_eof()
     return response
+
+
+async def _delete_unless_referenced(request: web.Request, blob_id: str) -> None:
+    """After a lost race: delete the file unless the winner's row names it."""
+    async with transaction(request) as db:
+        needed = await blobs.referenced_blob_ids(db, [blob_id])
+    if blob_id not in needed:
+        await request.app[app_keys.blob_store].delete(blob_id)
 
 
 async def _still_readable(request: web.Request, blob_id: str, user_id: str) -> bool:

@@ -1,4 +1,12 @@
-"""Helpers every handler shares: the clock, DB transactions, JSON bodies, errors."""
+"""Helpers every handler shares: the clock, DB transactions, JSON bodies, and
+the one error path.
+
+Every error under ``/api/`` (and ``/ws`` before the upgrade) leaves through
+``api_errors`` as ``{"error": {"code": CODE, "message": TEXT}}``, whether it
+began as a ``DomainError``, an ``ApiError``, an aiohttp ``HTTPException``
+(404, 405, 413...) or a bug (500, logged, never shown). The WebSocket sends
+the same codes in its error frames (``ws.error_frame``).
+"""
 
 import json
 import logging
@@ -9,11 +17,12 @@ from aiohttp import web
 
 from .. import app_keys, i18n
 from ..clock import app_now
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, Invalid
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
 
 log = logging.getLogger("sealroom.http")
 
+# The codes a client can see, on HTTP and on the socket. A code missing here is a bug: 500.
 STATUS_FOR_CODE = {
     "invalid": 400,
     "auth_failed": 401,
@@ -21,13 +30,29 @@ STATUS_FOR_CODE = {
     "forbidden": 403,
     "csrf": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "conflict": 409,
     "stale_members": 409,
     "gone": 410,
     "too_large": 413,
+    "unsupported_media_type": 415,
     "rate_limited": 429,
+    "internal": 500,
+    "unavailable": 503,
     "storage_full": 507,
 }
+# aiohttp's own refusals (no route, wrong method, body over client_max_size...), by status.
+CODE_FOR_STATUS = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                   405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
+                   415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable",
+                   507: "storage_full"}
+MESSAGE_FOR_STATUS = {
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request body is too large.",
+}
+INTERNAL_MESSAGE = "Something went wrong on the server. Try again; if it keeps happening, tell the administrator."
+MAX_JSON_BYTES = 64 * 1024
 
 
 def utcnow(request: web.Request) -> datetime:
@@ -41,33 +66,54 @@ async def transaction(request: web.Request):
         yield db
 
 
-def error_response(code: str, message: str, status: int | None = None, headers=None) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status or STATUS_FOR_CODE.get(code, 400),
-                             headers=headers)
-
-
-class ApiError(web.HTTPException):
-    """Raised by handlers to stop with a JSON error body."""
+class ApiError(Exception):
+    """Raised by handlers to stop with an error the client can read. An
+    unknown code is a bug and is answered as a 500."""
 
     def __init__(self, code: str, message: str, status: int | None = None, headers: dict | None = None):
-        self.status_code = status or STATUS_FOR_CODE.get(code, 400)
-        super().__init__(text=json.dumps({"error": code, "message": message}), content_type="application/json",
-                         headers=headers)
+        super().__init__(message)
+        self.code, self.message, self.headers = code, message, dict(headers or {})
+        self.status = status or STATUS_FOR_CODE.get(code, 500)
 
 
-async def json_body(request: web.Request, max_bytes: int = 64 * 1024) -> dict:
+def status_for(code: str) -> int:
+    return STATUS_FOR_CODE.get(code, 500)
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(code: str, message: str, status: int | None = None, headers=None) -> web.Response:
+    return web.json_response(error_body(code, message), status=status or status_for(code), headers=headers)
+
+
+def parse_json_object(raw: bytes | str, what: str = "The request body") -> dict:
+    """A JSON object, or ``Invalid``: never a RecursionError or a TypeError."""
+    try:
+        body = json.loads(raw)
+    except RecursionError:  # deeply nested arrays or objects
+        raise Invalid(f"{what} is nested too deeply.") from None
+    except (UnicodeDecodeError, ValueError, TypeError):
+        raise Invalid(f"{what} must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise Invalid(f"{what} must be a JSON object.")
+    try:  # a \ud800 escape parses to a lone surrogate, which no database or encoder accepts
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{what} is not valid Unicode text: it holds a lone surrogate.") from None
+    except RecursionError:
+        raise Invalid(f"{what} is nested too deeply.") from None
+    return body
+
+
+async def json_body(request: web.Request, max_bytes: int = MAX_JSON_BYTES) -> dict:
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
     raw = await request.content.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError("invalid", "The request body must be a JSON object.") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid", "The request body must be a JSON object.")
-    return body
+    return parse_json_object(raw)
 
 
 def translated(request: web.Request, message: str) -> str:
@@ -76,19 +122,41 @@ def translated(request: web.Request, message: str) -> str:
     return i18n.translate(catalogs.get(i18n.pick_language(request), {}), message)
 
 
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path == "/ws"
+
+
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+
 @web.middleware
-async def domain_errors(request: web.Request, handler):
-    """Domain errors and ApiErrors become JSON bodies in the reader's language."""
+async def api_errors(request: web.Request, handler):
+    """The one place where an error becomes an HTTP answer under /api."""
     try:
         return await handler(request)
     except DomainError as error:
-        return error_response(error.code, translated(request, error.message))
+        code, message, status, headers = error.code, error.message, status_for(error.code), None
     except ApiError as error:
-        body = json.loads(error.text)
-        retry = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else None
-        return error_response(body["error"], translated(request, body["message"]), error.status_code, headers=retry)
-    except Exception as error:
-        if not is_disk_full(error):
+        code, message, status, headers = error.code, error.message, error.status, error.headers
+    except web.HTTPException as error:
+        if error.status < 400 or not is_api(request):
             raise
-        log.error("disk full while handling %s %s: %s", request.method, request.path, error)
-        return error_response("storage_full", translated(request, DISK_FULL_MESSAGE), headers={"Retry-After": "60"})
+        code = CODE_FOR_STATUS.get(error.status, "internal" if error.status >= 500 else "invalid")
+        message = MESSAGE_FOR_STATUS.get(error.status) or error.reason
+        status = error.status
+        headers = {name: error.headers[name] for name in KEPT_HEADERS if name in error.headers}
+    except ConnectionError:  # the client went away mid-answer: there is no one to tell
+        raise
+    except Exception as error:
+        if is_disk_full(error):  # a fault of the machine, not a bug: a sentence, and try later
+            log.error("disk full while handling %s %s: %s", request.method, request.rel_url.path, error)
+            code, message, status, headers = "storage_full", DISK_FULL_MESSAGE, 507, {"Retry-After": "60"}
+            return error_response(code, translated(request, message), status, headers=headers)
+        if not is_api(request):
+            raise
+        log.exception("%s %s failed", request.method, request.rel_url.path)
+        code, message, status, headers = "internal", INTERNAL_MESSAGE, 500, None
+    if code not in STATUS_FOR_CODE:  # a bug: say so in the log, answer as a server error
+        log.error("unknown error code %r for %s %s", code, request.method, request.rel_url.path)
+        code, status = "internal", 500
+    return error_response(code, translated(request, message), status, headers=headers or None)

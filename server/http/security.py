@@ -1,4 +1,9 @@
-"""Security headers on every response."""
+"""Security headers on every response, streamed ones included.
+
+They are set from ``on_response_prepare``, not from a middleware: a
+StreamResponse (a blob download, a static file) sends its headers while the
+handler runs, before any middleware sees it.
+"""
 
 from aiohttp import web
 
@@ -18,21 +23,11 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+SERVER = "SealRoom"  # no versions: they only help an attacker pick an exploit
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as error:
-        response = error
-        _apply(response)
-        raise
-    _apply(response)
-    return response
-
-
-def _apply(response) -> None:
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``app.on_response_prepare`` handler."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -44,3 +39,8 @@ def _apply(response) -> None:
     headers.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
     headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(self), camera=(self)")
+    headers["Server"] = SERVER
+    if request.path.startswith("/api/"):
+        # Answers hold session data (the CSRF token, the sealed private key):
+        # no browser or proxy cache may keep them.
+        headers["Cache-Control"] = "no-store"

@@ -28,11 +28,16 @@ async def csrf_token(request: web.Request) -> str:
     return token
 
 
+def _printable(text: str) -> str:
+    """Header text as the database can store it: undecodable bytes arrive as lone surrogates."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
 async def begin_login(request: web.Request, user) -> str:
     """Rotate the cookie session (fixation defence) and start a server session."""
     async with transaction(request) as db:
         row = await accounts.start_session(db, user, now=utcnow(request),
-                                           user_agent=request.headers.get("User-Agent", ""))
+                                           user_agent=_printable(request.headers.get("User-Agent", "")))
     session = await new_session(request)
     session["sid"] = row.id
     session["csrf"] = token = secrets.token_urlsafe(32)
@@ -78,7 +83,8 @@ async def csrf_protection(request: web.Request, handler):
     if request.method in UNSAFE_METHODS and request.path.startswith("/api/"):
         session = await get_session(request)
         expected = session.get("csrf") or ""
-        given = request.headers.get(CSRF_HEADER, "")
-        if not same_origin(request) or not expected or not hmac.compare_digest(expected, given):
+        # Compared as bytes: compare_digest refuses non-ASCII text with a TypeError.
+        given = request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")
+        if not same_origin(request) or not expected or not hmac.compare_digest(expected.encode(), given):
             raise ApiError("csrf", "This request is missing its anti-forgery token. Reload the page and try again.")
     return await handler(request)

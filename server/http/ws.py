@@ -9,7 +9,8 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "room", room: ROOM}                 you were added, or members changed
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
-    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   e.g. storage_full: not stored, send again later
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   CODE as in HTTP errors (common.STATUS_FOR_CODE),
+                                                                    e.g. storage_full: not stored, send again later
 
 A sign-out or a revoked session closes that session's sockets at once
 (close code 4001), on every process.
@@ -30,11 +31,11 @@ from ..domain import rooms
 from ..domain.errors import DomainError
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
 from .api import message_json
-from .common import ApiError, transaction, utcnow
+from .common import INTERNAL_MESSAGE, STATUS_FOR_CODE, ApiError, parse_json_object, transaction, translated, utcnow
 from .sessions import authenticate, same_origin
 
-MAX_FRAME_BYTES = 256 * 1024
 log = logging.getLogger("sealroom.ws")
+MAX_FRAME_BYTES = 256 * 1024
 
 
 class FrameError(Exception):
@@ -63,29 +64,36 @@ async def handle_send(request, user, frame) -> dict:
 HANDLERS = {"ping": handle_ping, "send": handle_send}
 
 
+def error_frame(code: str, message: str, ref: str | None = None) -> dict:
+    """The socket's error frame, with the same codes as the HTTP error bodies."""
+    if code not in STATUS_FOR_CODE:
+        code = "internal"
+    return {"type": "error", "ref": ref, "error": code, "message": message}
+
+
 async def _dispatch(request, user, raw: str) -> dict:
     ref = None
     try:
         if len(raw) > MAX_FRAME_BYTES:
             raise FrameError("too_large", f"Frames are at most {MAX_FRAME_BYTES} bytes.")
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise FrameError("invalid", "Frames must be JSON objects.") from None
-        if not isinstance(frame, dict):
-            raise FrameError("invalid", "Frames must be JSON objects.")
+        frame = parse_json_object(raw, "A frame")
         ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
-        handler = HANDLERS.get(frame.get("type"))
+        kind = frame.get("type")
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        if not isinstance(kind, str):
+            raise FrameError("invalid", "A frame's type must be a string.")
         if handler is None:
-            raise FrameError("invalid", f"Unknown frame type {frame.get('type')!r}.")
+            raise FrameError("invalid", f"Unknown frame type {kind[:40]!r}.")
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
-        reply = {"type": "error", "error": error.code, "message": error.message}
-    except Exception as error:  # a full disk: the frame was not stored, and says so; the socket stays open
-        if not is_disk_full(error):
-            raise
-        log.error("disk full while handling a WebSocket frame: %s", error)
-        reply = {"type": "error", "error": "storage_full", "message": DISK_FULL_MESSAGE}
+        reply = error_frame(error.code, translated(request, error.message))
+    except Exception as error:  # a bug or a full disk must not close the sender's socket (protocol section 8)
+        if is_disk_full(error):  # the frame was not stored, and says so
+            log.error("disk full while handling a WebSocket frame: %s", error)
+            reply = error_frame("storage_full", translated(request, DISK_FULL_MESSAGE))
+        else:
+            log.exception("a %d-character frame failed", len(raw))
+            reply = error_frame("internal", translated(request, INTERNAL_MESSAGE))
     reply["ref"] = ref
     return reply
 
@@ -123,8 +131,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if message.type == WSMsgType.TEXT:
                 await ws.send_json(await _dispatch(request, user, message.data))
             elif message.type == WSMsgType.BINARY:
-                await ws.send_json({"type": "error", "ref": None, "error": "invalid",
-                                    "message": "Send JSON text frames."})
+                await ws.send_json(error_frame("invalid", translated(request, "Send JSON text frames.")))
     finally:
         pump.cancel()
         bus.unsubscribe(subscription)
