@@ -20,6 +20,7 @@ from ..protocol.kdf import (
     account_salt,
     split_master_key,
 )
+from ..names import label
 from ..protocol.keys import fingerprint, format_fingerprint
 from . import i18n
 from .files import Attachments, Cancelled
@@ -158,6 +159,7 @@ class App:
         on(by_id("new-room-form"), "submit", self.on_new_room)
         on(by_id("room-list"), "click", self.on_room_chosen)
         on(by_id("onboarding-done"), "click", self.on_onboarded)
+        on(by_id("profile-form"), "submit", self.on_profile)
         by_id("theme-choice").value = window.localStorage.getItem(THEME_KEY) or "system"
         on(by_id("theme-choice"), "change", self.on_theme)
         on(by_id("messages"), "scroll", self.on_messages_scroll)
@@ -244,7 +246,8 @@ class App:
         show("auth", False)
         show("chat")
         show("whoami")
-        set_text("me-name", self.me["username"])
+        set_text("me-name", label(self.me))
+        by_id("profile-display-name").value = self.me.get("display_name") or ""
         self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
         self.keyring.render()
@@ -274,6 +277,18 @@ class App:
         if text or files:
             self.screens.go("list")
             toast(_("Pick a room for what you shared: it is encrypted before it leaves this page."), 8)
+
+    async def on_profile(self, _event) -> None:
+        """The display name shown beside the username; empty removes it."""
+        try:
+            user = (await self.api.call("PATCH", "/api/me", {"display_name": by_id("profile-display-name").value}))["user"]
+        except ApiError as error:
+            show_error("profile-error", error.message)
+            return
+        show_error("profile-error", None)
+        self.me = {**self.me, **user}
+        set_text("me-name", label(self.me))
+        toast(_("Your display name is saved."))
 
     async def on_theme(self, event) -> None:
         """System, light or dark: kept in this browser and applied at once (and by shell.js on the next load)."""
@@ -398,7 +413,7 @@ class App:
         room = (await self.api.call("GET", f"/api/rooms/{self.room_id}"))["room"]
         self.rooms[room["id"]] = room
         self.members = {member["id"]: member for member in room["members"]}
-        self.people.update({member["id"]: member["username"] for member in room["members"]})
+        self.people.update({member["id"]: label(member) for member in room["members"]})
         await self.verification.load(self.members)
         self.verification.render(self.members, self.on_verified)
 
@@ -532,7 +547,7 @@ class App:
             return tree("li", tree("div", tree("span", _("⚠ Unverified"), cls="badge"), sent_at, cls="meta"),
                         tree("div", warning, cls="body warning"), cls="message", data_seq=message["seq"],
                         data_status="unverified", data_failed=error.kind), None
-        name = sender["username"]
+        name = label(sender)
         if trusted:
             status, failed, badge = "verified", None, _("✓ Verified from {name}", name=name)
         else:

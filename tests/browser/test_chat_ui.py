@@ -154,3 +154,17 @@ def test_a_rate_limited_message_goes_out_by_itself_after_a_notice(people, tmp_pa
         expect(bob.messages().last).to_have_attribute("data-status", "verified")
     finally:
         fast.stop()
+
+
+def test_a_display_name_set_in_settings_shows_with_the_username(people):
+    alice, bob = people("alice"), people("bob")
+    alice.register()
+    bob.register()
+    alice.settings()
+    alice.page.fill("#profile-display-name", "Nguyễn Thị Lan")
+    alice.page.click("#profile-form button[type=submit]")
+    expect(alice.page.locator("#me-name")).to_have_text("Nguyễn Thị Lan (alice)")
+    alice.create_room("Names", ["bob"])
+    alice.send("xin chào")
+    bob.open_room("Names")
+    expect(bob.messages().last.locator(".badge")).to_have_text("✓ Verified from Nguyễn Thị Lan (alice)")
