@@ -93,6 +93,7 @@ def test_rotation_keeps_old_messages_readable_and_warns_contacts(people):
     alice.page.click("#rotate-submit")
     expect(alice.page.locator("#my-fingerprint")).not_to_have_text(old_fingerprint)
     expect(alice.messages().first).to_have_attribute("data-status", "verified")  # her old key is kept
+    alice.open_room("Rotate")
     alice.send("under the new key")
     expect(alice.messages().last).to_have_attribute("data-status", "verified")
 
