@@ -19,14 +19,14 @@ from pyclient.protocol.attachment import (
     parse_file_ref,
     safe_file_name,
 )
-from tests.cryptography_backend import CryptographyBackend
+from pyclient.crypto.native import NativeBackend
 from tests.helpers import fixed_keypair
 
 ROOM, SENDER, MESSAGE = "0f" * 16, "01" * 16, "1e" * 16
 
 
 async def encrypt(data: bytes, backend=None):
-    backend = backend or CryptographyBackend()
+    backend = backend or NativeBackend()
     private_key, public_key = fixed_keypair(0)
     key, iv = os.urandom(32), os.urandom(16)
     encryptor = ChunkEncryptor(backend, key, iv, len(data))
@@ -40,7 +40,7 @@ async def encrypt(data: bytes, backend=None):
 
 
 async def decrypt(ref, blob, public_key, piece=300_000) -> bytes:
-    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    decryptor = ChunkDecryptor(NativeBackend(), ref)
     out = b""
     for start in range(0, len(blob), piece):
         out += b"".join(await decryptor.feed(blob[start:start + piece]))
