@@ -87,6 +87,12 @@ async def announce_room(request: web.Request, room, members) -> None:
     await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
 
 
+@routes.get("/api/csrf")
+async def get_csrf(request: web.Request) -> web.Response:
+    """The anti-forgery token before sign-in, for clients without the page (the CLI)."""
+    return web.json_response({"csrf": await csrf_token(request)})
+
+
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
