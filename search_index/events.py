@@ -3,6 +3,7 @@
     {type: "search.user", id: USER_ID, username: STR, display_name: STR|null}
     {type: "search.room", id: ROOM_ID, name: STR, members: [USER_ID], expires_at: EPOCH_SECONDS}
     {type: "search.room_removed", id: ROOM_ID}
+    {type: "search.user_removed", id: USER_ID}           the account was deleted
 
 A room event holds the whole room, so it is an idempotent upsert.
 """
@@ -10,10 +11,12 @@ A room event holds the whole room, so it is an idempotent upsert.
 from datetime import datetime
 
 USER, ROOM, ROOM_REMOVED = "search.user", "search.room", "search.room_removed"
+USER_REMOVED = "search.user_removed"
 _FIELDS = {
     USER: {"type", "id", "username", "display_name"},
     ROOM: {"type", "id", "name", "members", "expires_at"},
     ROOM_REMOVED: {"type", "id"},
+    USER_REMOVED: {"type", "id"},
 }
 
 
@@ -32,6 +35,10 @@ def room_event(room_id: str, name: str, member_ids, expires_at: datetime) -> dic
 
 def room_removed_event(room_id: str) -> dict:
     return {"type": ROOM_REMOVED, "id": room_id}
+
+
+def user_removed_event(user_id: str) -> dict:
+    return {"type": USER_REMOVED, "id": user_id}
 
 
 def parse_event(event) -> dict:

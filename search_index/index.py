@@ -182,6 +182,8 @@ class SearchIndex:
                     writer.update_document(**user_document(event))
                 elif event["type"] == events.ROOM:
                     writer.update_document(**room_document(event))
+                elif event["type"] == events.USER_REMOVED:
+                    writer.delete_by_term("key", f"user:{event['id']}")
                 else:
                     writer.delete_by_term("key", f"room:{event['id']}")
         except BaseException:

@@ -64,6 +64,18 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     revoked: Mapped[bool] = mapped_column(default=False)
+    # Why a session was ended for its owner (e.g. "password_changed"), told on its next request.
+    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class HeldUsername(Base):
+    """The name of a deleted account, not given out again before ``free_at``
+    (the room lifetime): messages under that name may still be in rooms."""
+
+    __tablename__ = "held_usernames"
+
+    username_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    free_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Room(Base):
