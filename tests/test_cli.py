@@ -233,3 +233,52 @@ def test_console_script_against_a_spawned_server(tmp_path):
         assert "✓ [1]" in done.stdout and "carol: from a real process" in done.stdout
     finally:
         server.stop()
+
+
+async def test_cli_room_life_leave_remove_delete(alice_and_bob, people, url):
+    alice, bob = alice_and_bob
+    carol = people("carol")
+    await carol("register", url, "--username", "carol")
+    await alice("room", "create", "Trio", "--member", "bob", "carol")
+    await bob("room", "remove", "Trio", "carol", expect=1)
+    assert "Only the person who created this room" in bob.last_error
+    await alice("room", "remove", "Trio", "carol")
+    await carol("read", "Trio", expect=1)
+    await bob("room", "leave", "Trio")
+    assert "Trio" not in await bob("rooms")
+    await alice("send", "Trio", "alone now")  # sealed for alice only: bob and carol are gone
+    await alice("room", "delete", "Plans", "--yes")
+    assert "Plans" not in await bob("rooms")
+
+
+async def test_cli_change_password_reseals_keys_and_signs_out_the_other_computer(alice_and_bob, people, url):
+    alice, bob = alice_and_bob
+    await alice("send", "Plans", "before the change")
+    laptop = people("alice-laptop")
+    await laptop("login", url, "--username", "alice")
+    changer = people("alice", SEALROOM_NEW_PASSWORD="a brand new password")
+    out = await changer("password")
+    assert "1 other session(s) were signed out" in out
+    laptop_old = people("alice-laptop")  # still has the old password: its session ended, sign-in fails
+    await laptop_old("rooms", expect=1)
+    assert "Wrong username or password" in laptop_old.last_error
+    renewed = people("alice", SEALROOM_PASSWORD="a brand new password")
+    assert "✓ [1]" in await renewed("read", "Plans")  # the local key file opens with the new password
+    fresh = people("alice-phone", SEALROOM_PASSWORD="a brand new password")
+    await fresh("login", url, "--username", "alice")  # the server backup opens with the new password
+    assert "✓ [1]" in await fresh("read", "Plans")
+    wrong = people("alice", SEALROOM_PASSWORD="not my password", SEALROOM_NEW_PASSWORD="whatever123")
+    await wrong("password", expect=1)
+
+
+async def test_cli_account_delete(alice_and_bob, url, people):
+    alice, bob = alice_and_bob
+    await bob("send", "Plans", "last words")
+    await alice("read", "Plans")  # alice pins bob's key as she reads
+    await bob("account", "delete", "--yes")
+    assert not (bob.profile / "keys.json").exists()
+    shown = await alice("read", "Plans")
+    assert "✓ [1]" in shown and "bob: last words" in shown  # still verifies, under the key alice pinned
+    again = people("bob2")
+    await again("register", url, "--username", "bob", expect=1)
+    assert "taken" in again.last_error

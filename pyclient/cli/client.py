@@ -19,6 +19,7 @@ import aiohttp
 from yarl import URL
 
 from .. import trust
+from ..account import MissingKey, account_keys, password_change_request
 from ..errors import BadSignature, ProtocolError
 from ..protocol import keystore
 from ..protocol.attachment import (
@@ -33,7 +34,6 @@ from ..protocol.attachment import (
     normalize_mime,
 )
 from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
-from ..protocol.kdf import ACCOUNT_PBKDF2_ITERATIONS, account_password_bytes, account_salt, split_master_key
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from ..protocol.request_sig import sign_request
 from .store import Profile
@@ -170,9 +170,7 @@ class Client:
     # ---- account ----------------------------------------------------------------
 
     async def _derive(self, username: str, password: str) -> tuple[bytes, bytes]:
-        master = await self.backend.pbkdf2_sha256(account_password_bytes(password), account_salt(username),
-                                                  ACCOUNT_PBKDF2_ITERATIONS, 32)
-        return split_master_key(master)
+        return await account_keys(self.backend, username, password)
 
     async def _fresh_csrf(self) -> None:
         self.profile.state["csrf"] = (await self.call("GET", "/api/csrf", relogin=False))["csrf"]
@@ -267,6 +265,36 @@ class Client:
     @property
     def user_id(self) -> str:
         return self.profile.state["user_id"]
+
+    async def change_password(self, new_password: str) -> int:
+        """Re-seal every key under the new password, here and on the server; returns
+        how many other sessions the server signed out."""
+        await self.unlock()
+        me = (await self.call("GET", "/api/me"))["user"]
+        backed_up = None
+        if me["key_backup"]:
+            backup = await self.call("GET", "/api/me/key-backup")
+            backed_up = [unb64(entry["public_key"]) for entry in backup.get("earlier", [])]
+        try:
+            body, _keystore_key = await password_change_request(
+                self.backend, username=me["username"], user_id=me["id"], current_password=self.password(),
+                new_password=new_password, pairs=self.pairs, backed_up=backed_up, random_bytes=self.random_bytes)
+        except MissingKey as error:
+            raise ClientError(f"The password cannot be changed from here: {error}. Import your latest key file "
+                              "first (`sealroom keys import FILE`).") from None
+        reply = await self.call("POST", "/api/me/password", body, relogin=False)
+        self._password = new_password
+        await self.profile.save_keys(self.backend, new_password, self.user_id, self.pairs)
+        return reply["sessions_ended"]
+
+    async def delete_account(self) -> str:
+        me = (await self.call("GET", "/api/me"))["user"]
+        auth_key, _ = await self._derive(me["username"], self.password())
+        reply = await self.call("DELETE", "/api/me", {"auth_key": b64(auth_key)}, relogin=False)
+        self.profile.keys_path.unlink(missing_ok=True)
+        self.profile.state = {"server": self.server, "pins": {}, "cookies": {}}
+        self.http.cookie_jar.clear()
+        return reply["deleted"]
 
     async def logout(self) -> None:
         await self.call("POST", "/api/logout", relogin=False)

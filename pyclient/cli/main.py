@@ -5,6 +5,8 @@
     sealroom logout | whoami
     sealroom rooms
     sealroom room create NAME --member USER...
+    sealroom room leave ROOM | room remove ROOM USER | room delete ROOM [--yes]
+    sealroom password | account delete [--yes]
     sealroom send ROOM [TEXT]                 (no TEXT, or "-": the text is read from standard input)
     sealroom read ROOM [--follow]             every message verified: ✓ or ⚠
     sealroom send-file ROOM PATH... [--text TEXT]
@@ -64,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     create = room.add_parser("create", help="create a room")
     create.add_argument("name")
     create.add_argument("--member", action="append", default=[], metavar="USER", nargs="+")
+
+    leave = room.add_parser("leave", help="leave a room (the others keep it)")
+    leave.add_argument("room")
+    remove = room.add_parser("remove", help="remove a member (the room's creator only)")
+    remove.add_argument("room")
+    remove.add_argument("user")
+    delete = room.add_parser("delete", help="delete a room now, for everyone (the room's creator only)")
+    delete.add_argument("room")
+    delete.add_argument("--yes", action="store_true", help="do it without asking")
+
+    commands.add_parser("password", help="change your password (new one from $SEALROOM_NEW_PASSWORD or asked)")
+    account = commands.add_parser("account", help="account commands").add_subparsers(dest="account_command",
+                                                                                     required=True)
+    account_delete = account.add_parser("delete", help="delete your account, keys and memberships")
+    account_delete.add_argument("--yes", action="store_true", help="do it without asking")
 
     send = commands.add_parser("send", help="send a text message")
     send.add_argument("room", help="room name or id")
@@ -196,11 +213,57 @@ async def cmd_rooms(client: Client, args, term: Terminal) -> int:
     return 0
 
 
+def _confirmed(args, term: Terminal, question: str) -> bool:
+    return args.yes or term.ask(f"{question} [y/N] ").lower() in ("y", "yes")
+
+
 async def cmd_room(client: Client, args, term: Terminal) -> int:
+    if args.room_command != "create":
+        return await cmd_room_life(client, args, term)
     members = [name for group in args.member for name in group]
     room = await client.create_room(args.name, members)
     names = ", ".join(m["username"] for m in room["members"])
     term.say(f"Created {room['name']} ({room['id']}) with {names}; it is deleted on {_when(room['expires_at'])} UTC.")
+    return 0
+
+
+async def cmd_room_life(client: Client, args, term: Terminal) -> int:
+    room = await client.find_room(args.room)
+    if args.room_command == "leave":
+        await client.call("POST", f"/api/rooms/{room['id']}/leave", {})
+        term.say(f"You left {room['name']}. New messages there are no longer encrypted to you.")
+    elif args.room_command == "remove":
+        members = await client.members(room["id"])
+        found = [m for m in members.values() if m["username"].lower() == args.user.strip().lower()]
+        if not found:
+            raise ClientError(f"{args.user} is not a member of {room['name']}.", "not_found")
+        await client.call("DELETE", f"/api/rooms/{room['id']}/members/{found[0]['id']}")
+        term.say(f"{found[0]['username']} was removed from {room['name']}; its share links were revoked.")
+    else:
+        if not _confirmed(args, term, f"Delete {room['name']} and everything in it, for every member?"):
+            return EXIT_FAILED
+        await client.call("DELETE", f"/api/rooms/{room['id']}")
+        term.say(f"{room['name']} was deleted, with its messages and files.")
+    return 0
+
+
+async def cmd_password(client: Client, args, term: Terminal) -> int:
+    client.password()  # the current one, first
+    new = term.secret("SEALROOM_NEW_PASSWORD", "New password (8+ characters): ", confirm=True)
+    if len(new) < 8:
+        raise ClientError("Use a password of at least 8 characters.")
+    ended = await client.change_password(new)
+    term.say(f"Password changed; your keys are sealed under it here and on the server. "
+             f"{ended} other session(s) were signed out.")
+    return 0
+
+
+async def cmd_account(client: Client, args, term: Terminal) -> int:
+    if not _confirmed(args, term, "Delete your account, your keys and your memberships? This cannot be undone."):
+        return EXIT_FAILED
+    name = await client.delete_account()
+    term.say(f"The account {name} was deleted with its keys, key backups, sessions and memberships. Messages you "
+             "sent stay in their rooms until the rooms expire; your name is held until then too.")
     return 0
 
 
@@ -218,27 +281,48 @@ async def cmd_send(client: Client, args, term: Terminal) -> int:
 async def cmd_read(client: Client, args, term: Terminal) -> int:
     room = await client.find_room(args.room)
     await client.unlock()
+    if not args.follow:
+        return (await _print_history(client, room, term))[0]
+    async with client.socket() as ws:  # subscribed before the history is read, so nothing falls in between
+        _code, last = await _print_history(client, room, term)
+        return await _follow(client, room, ws, term, last)
+
+
+async def _print_history(client: Client, room: dict, term: Terminal) -> tuple[int, int]:
+    """The exit code, and the last seq shown."""
     members = await client.members(room["id"])
-    failed = False
+    failed, last = False, 0
     for message in await client.history(room["id"]):
         opened = await client.open(room["id"], message, members)
         failed |= not opened.verified
+        last = max(last, message["seq"])
         for line in format_message(client, opened, members):
             term.say(line)
-    if not args.follow:
-        return EXIT_UNVERIFIED if failed else 0
-    async with client.socket() as ws:
-        async for frame_message in ws:
-            frame = json.loads(frame_message.data)
-            if frame.get("type") == "room" and frame["room"]["id"] == room["id"]:
-                members = await client.members(room["id"])  # someone joined, left or rotated a key
-            elif frame.get("type") == "room_expired" and frame["room"] == room["id"]:
-                term.say(f"The room {room['name']} reached its expiry and was deleted.")
-                return 0
-            elif frame.get("type") == "message" and frame["room"] == room["id"]:
-                opened = await client.open(room["id"], frame, members)
-                for line in format_message(client, opened, members):
-                    term.say(line)
+    return (EXIT_UNVERIFIED if failed else 0), last
+
+
+async def _follow(client: Client, room: dict, ws, term: Terminal, last: int) -> int:
+    members = await client.members(room["id"])
+    async for frame_message in ws:
+        frame = json.loads(frame_message.data)
+        if frame.get("type") == "room" and frame["room"]["id"] == room["id"]:
+            members = await client.members(room["id"])  # someone joined, left or rotated a key
+            change = frame.get("change") or {}
+            if change:
+                what = {"left": "left the room", "removed": "was removed from the room",
+                        "account_deleted": "deleted their account"}.get(change.get("kind"), "changed")
+                term.say(f"— {change.get('username', 'someone')} {what}")
+        elif frame.get("type") == "room_removed" and frame["room"] == room["id"]:
+            term.say({"left": "You left this room.", "removed": "You were removed from this room."}.get(
+                frame.get("reason"), f"The room {room['name']} was deleted by its creator."))
+            return 0
+        elif frame.get("type") == "room_expired" and frame["room"] == room["id"]:
+            term.say(f"The room {room['name']} reached its expiry and was deleted.")
+            return 0
+        elif frame.get("type") == "message" and frame["room"] == room["id"] and frame["seq"] > last:
+            opened = await client.open(room["id"], frame, members)
+            for line in format_message(client, opened, members):
+                term.say(line)
     term.note("The server closed the connection.")
     return EXIT_FAILED
 
@@ -365,7 +449,7 @@ async def cmd_keys(client: Client, args, term: Terminal) -> int:
 
 
 COMMANDS = {"register": cmd_register, "login": cmd_login, "logout": cmd_logout, "whoami": cmd_whoami,
-            "rooms": cmd_rooms, "room": cmd_room, "send": cmd_send, "read": cmd_read,
+            "rooms": cmd_rooms, "room": cmd_room, "password": cmd_password, "account": cmd_account, "send": cmd_send, "read": cmd_read,
             "send-file": cmd_send_file, "get-file": cmd_get_file, "verify": cmd_verify, "keys": cmd_keys}
 
 
