@@ -331,8 +331,8 @@ class App:
         for message in messages:
             await self.show_message(message)
 
-    async def remove_room(self, room_id: str) -> None:
-        """The room expired: drop it from the page (the server has deleted it)."""
+    async def remove_room(self, room_id: str, note: str | None = None) -> None:
+        """The room expired, was deleted, or this user left it: drop it from the page."""
         room = self.rooms.pop(room_id, None)
         if room is None:
             return
@@ -346,7 +346,7 @@ class App:
             self.files.pending = []  # files chosen for this room will never be sent
             self.files.render_pending()
         self.render_rooms()
-        toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
+        toast(note or _("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
     # ---- messages -------------------------------------------------------
 
@@ -489,7 +489,21 @@ class App:
             toast(_("New message in {room}.", room=self.rooms.get(frame["room"], {}).get("name", "…")))
         elif kind == "room_expired":
             await self.remove_room(frame["room"])
+        elif kind == "room_removed":  # left, removed by its creator, or deleted by its creator
+            name = self.rooms.get(frame["room"], {}).get("name", "…")
+            await self.remove_room(frame["room"], {
+                "left": _("You left “{room}”.", room=name),
+                "removed": _("You were removed from “{room}”.", room=name),
+            }.get(frame.get("reason"), _("“{room}” was deleted by its creator, with everything in it.", room=name)))
         elif kind == "room":
+            change, room_name = frame.get("change") or {}, frame["room"]["name"]
+            who = change.get("username", "…")
+            if change.get("kind") == "left":
+                toast(_("{name} left “{room}”.", name=who, room=room_name))
+            elif change.get("kind") == "removed":
+                toast(_("{name} was removed from “{room}”.", name=who, room=room_name))
+            elif change.get("kind") == "account_deleted":
+                toast(_("{name} deleted their account and left “{room}”.", name=who, room=room_name))
             await self.load_rooms()
             if frame["room"]["id"] == self.room_id:
                 set_text("room-name", frame["room"]["name"])  # a member may have renamed it

@@ -75,3 +75,22 @@ def test_cli_and_browser_exchange_verified_text_and_files(people, server, bob, t
     seq = next(line.split("]")[0].split("[")[1] for line in listing.splitlines() if "alice: the menu" in line)
     saved = bob("get-file", "Bridge", seq, "-o", tmp_path / "menu.pdf")
     assert saved.startswith("✓ Saved") and (tmp_path / "menu.pdf").read_bytes() == pdf
+
+
+def test_browser_member_sees_cli_members_leave_and_rooms_deleted_live(people, server, bob):
+    bob("register", server.url, "--username", "bob")
+    alice = people("alice")
+    alice.register()
+    alice.create_room("Bridge", ["bob"])
+    bob("room", "leave", "Bridge")
+    expect(alice.page.locator("#toast")).to_have_text("bob left “Bridge”.")
+    expect(alice.page.locator('.member[data-user="bob"]')).to_have_count(0)
+    alice.send("only for me now")  # sealed for the members that are left
+    expect(alice.messages().last).to_have_attribute("data-status", "verified")
+
+    bob("room", "create", "Ops", "--member", "alice")
+    alice.open_room("Ops")
+    bob("room", "delete", "Ops", "--yes")
+    expect(alice.page.locator("#toast")).to_have_text("“Ops” was deleted by its creator, with everything in it.")
+    expect(alice.page.locator("#room-list button", has_text="Ops")).to_have_count(0)
+    expect(alice.page.locator("#room")).to_be_hidden()
