@@ -282,3 +282,14 @@ async def test_cli_account_delete(alice_and_bob, url, people):
     again = people("bob2")
     await again("register", url, "--username", "bob", expect=1)
     assert "taken" in again.last_error
+
+
+async def test_a_profile_never_overwrites_another_accounts_keys(alice_and_bob, url):
+    alice, _bob = alice_and_bob
+    before = (alice.profile / "keys.json").read_bytes()
+    await alice("login", url, "--username", "bob", expect=1)
+    await alice("register", url, "--username", "alice2", expect=1)
+    await alice("login", "http://127.0.0.1:1", "--username", "alice", expect=1)
+    assert "--profile" in alice.last_error
+    assert (alice.profile / "keys.json").read_bytes() == before
+    await alice("login", url, "--username", "alice")  # the same account signs in again

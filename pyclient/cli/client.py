@@ -185,16 +185,16 @@ class Client:
         return keystore_key
 
     async def register(self, server: str, username: str, *, server_backup: bool = True) -> dict:
-        self._use_server(server)
+        self._use_server(server, username)
         keystore_key = await self._authenticate("/api/register", username)
         await self._create_key(keystore_key, server_backup)
         return self.me
 
     async def login(self, server: str | None = None, username: str | None = None) -> dict:
         """Sign in; then make sure the key pair is here (local file, server backup, or a new one)."""
-        if server is not None:
-            self._use_server(server)
         username = username or self.profile.state.get("username")
+        if server is not None:
+            self._use_server(server, username)
         keystore_key = await self._authenticate("/api/login", username)
         if self.me["public_key"] is None:
             await self._create_key(keystore_key, server_backup=True)
@@ -202,14 +202,17 @@ class Client:
             await self._restore_from_backup(keystore_key)
         return self.me
 
-    def _use_server(self, server: str) -> None:
+    def _use_server(self, server: str, username: str) -> None:
+        """One profile holds one account on one server: never overwrite another's keys."""
         server = server.rstrip("/")
         if not server.startswith(("http://", "https://")):
             raise ClientError("Give the server's address with its scheme, e.g. https://chat.example.org")
-        if self.profile.state.get("server") not in (None, server):
-            self.profile.state = {"pins": {}, "cookies": {}}  # another server: its pins mean nothing here
-            self.profile.keys_path.unlink(missing_ok=True)
-        self.profile.state["server"] = server
+        state = self.profile.state
+        if self.profile.has_keys() and (state.get("server") not in (None, server) or (
+                state.get("username") and state["username"].lower() != username.strip().lower())):
+            raise ClientError(f"This profile ({self.profile.directory}) holds the keys of {state.get('username')} at "
+                              f"{state.get('server')}. Use --profile DIR (or $SEALROOM_PROFILE) for another account.")
+        state["server"] = server
 
     async def _create_key(self, keystore_key: bytes, server_backup: bool) -> None:
         pair = await self.backend.generate_keypair(DEFAULT_RSA_BITS)
