@@ -24,6 +24,7 @@ pyclient_zip = web.AppKey("pyclient_zip", bytes)
 catalogs = web.AppKey("catalogs", dict)  # language -> {English text: translation}
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
 clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time forward
+oidc = web.AppKey("oidc", dict)  # OpenID Connect providers by name (server/oidc.py)
 
 # Per-request values set by authentication.
 session_id = web.RequestKey("session_id", str)

@@ -68,6 +68,18 @@ class UserSession(Base):
     ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
+class Identity(Base):
+    """A social sign-in (OpenID Connect) linked to an account: the provider's
+    ``sub`` for this user. It signs in; it never opens the end-to-end keys."""
+
+    __tablename__ = "identities"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class HeldUsername(Base):
     """The name of a deleted account, not given out again before ``free_at``
     (the room lifetime): messages under that name may still be in rooms."""

@@ -143,3 +143,17 @@ class Provider:
         if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
             raise OidcError("The sign-in provider's ID token was made for another sign-in (nonce).")
         return claims
+
+
+class Providers(dict):
+    """name -> Provider, sharing one aiohttp client session."""
+
+
+async def oidc_ctx(app):
+    """The configured providers (none by default), and the HTTP client they use."""
+    from . import app_keys
+    configs = [ProviderConfig(**entry) for entry in app[app_keys.config].oidc_providers]
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    app[app_keys.oidc] = Providers({config.name: Provider(config, http) for config in configs})
+    yield
+    await http.close()

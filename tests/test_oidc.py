@@ -97,3 +97,111 @@ async def test_discovery_naming_another_issuer_is_refused(idp):
         impostor = Provider(ProviderConfig("test", idp.issuer + "/", "sealroom", "s3cret"), http)
         with pytest.raises(OidcError, match="another issuer"):
             await impostor.discover()
+
+
+# ---- the routes: sign up, sign in, link (needs the password), unlink ----------------------
+
+from dataclasses import replace  # noqa: E402
+
+from server.app import create_app  # noqa: E402
+from tests.helpers import register  # noqa: E402
+
+
+@pytest.fixture
+async def site(aiohttp_server, idp, config):
+    provider = {"name": "test", "issuer": idp.issuer, "client_id": "sealroom", "client_secret": "s3cret",
+                "label": "Test ID"}
+    server = await aiohttp_server(create_app(replace(config, oidc_providers=(provider,))))
+    idp.clients["sealroom"].redirect_uris.append(str(server.make_url("/auth/oidc/test/callback")))
+    return server
+
+
+@pytest.fixture
+def browser(aiohttp_client, site):
+    async def make():
+        return await aiohttp_client(site)
+    return make
+
+
+async def continue_with(client, start: str = "/auth/oidc/test/start"):
+    """The redirect flow as a browser follows it: to the provider and back."""
+    response = await client.get(start, allow_redirects=False)
+    assert response.status == 302, await response.text()
+    async with aiohttp.ClientSession() as elsewhere, elsewhere.get(response.headers["Location"],
+                                                                    allow_redirects=False) as at_provider:
+        back = URL(at_provider.headers["Location"])
+    return await client.get(back.path_qs, allow_redirects=False)
+
+
+async def test_social_sign_up_then_sign_in_reaches_the_same_account(browser, idp):
+    first = await browser()
+    assert (await (await first.get("/api/oidc/providers")).json())["providers"] == [{"name": "test", "label": "Test ID"}]
+    done = await continue_with(first)
+    assert done.status == 302 and done.headers["Location"] == "/?signed_up=1"
+    me = (await (await first.get("/api/me")).json())["user"]
+    assert me["username"] == "dana" and me["public_key"] is None  # the page makes the key next
+    again = await browser()
+    assert (await continue_with(again)).headers["Location"] == "/"
+    assert (await (await again.get("/api/me")).json())["user"]["id"] == me["id"]
+    listed = await (await again.get("/api/me/identities")).json()
+    assert [i["provider"] for i in listed["identities"]] == ["test"] and listed["password"] is False
+    # The only way in cannot be unlinked.
+    csrf = (await (await again.get("/api/me")).json())["csrf"]
+    refused = await again.delete("/api/me/identities/test", headers={"X-CSRF-Token": csrf})
+    assert refused.status == 409
+
+
+async def test_a_social_account_has_no_password_to_guess(browser):
+    client = await browser()
+    await continue_with(client)
+    from tests.helpers import page_csrf
+    csrf = await page_csrf(other := await browser())
+    for guess in ("A" * 43 + "=", "!no-password" + "x" * 10):
+        response = await other.post("/api/login", json={"username": "dana", "auth_key": guess},
+                                    headers={"X-CSRF-Token": csrf})
+        assert response.status == 401
+
+
+async def test_linking_needs_the_password_then_social_sign_in_opens_that_account(browser, idp):
+    client = await browser()
+    alice = await register(client, "alice", 0)
+    idp.subject = "alice-at-provider"
+    assert (await client.get("/auth/oidc/test/start?link=1", allow_redirects=False)).status == 403
+    wrong = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "B" * 43 + "="})
+    assert wrong.status == 401
+    confirmed = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "A" * 43 + "="})
+    assert confirmed.status == 200
+    done = await continue_with(client, (await confirmed.json())["start"])
+    assert done.headers["Location"] == "/?linked=test"
+    elsewhere = await browser()
+    assert (await continue_with(elsewhere)).headers["Location"] == "/"
+    assert (await (await elsewhere.get("/api/me")).json())["user"]["id"] == alice.id
+    # Alice still has her password, so she may unlink; then the identity opens nothing of hers.
+    unlinked = await alice.client.delete("/api/me/identities/test", headers=alice.headers())
+    assert unlinked.status == 200
+    newcomer = await browser()
+    assert (await continue_with(newcomer)).headers["Location"] == "/?signed_up=1"
+    assert (await (await newcomer.get("/api/me")).json())["user"]["id"] != alice.id
+
+
+async def test_an_identity_linked_elsewhere_cannot_be_linked_again(browser, idp):
+    await continue_with(await browser())  # dana's identity now has its own account
+    client = await browser()
+    alice = await register(client, "alice", 0)
+    confirmed = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "A" * 43 + "="})
+    refused = await continue_with(client, (await confirmed.json())["start"])
+    assert refused.status == 409 and "another SealRoom account" in (await refused.json())["message"]
+
+
+async def test_callback_without_the_starting_browser_or_with_a_bad_token_signs_nobody_in(browser, idp):
+    client = await browser()
+    response = await client.get("/auth/oidc/test/start", allow_redirects=False)
+    async with aiohttp.ClientSession() as elsewhere, elsewhere.get(response.headers["Location"],
+                                                                    allow_redirects=False) as at_provider:
+        back = URL(at_provider.headers["Location"])
+    stranger = await browser()  # the answer delivered to another browser (login CSRF)
+    refused = await stranger.get(back.path_qs, allow_redirects=False)
+    assert refused.status == 401 and (await stranger.get("/api/me")).status == 401
+    idp.tamper = {"aud": "some-other-app"}
+    bad = await continue_with(await browser())
+    assert bad.status == 401 and "aud" in (await bad.json())["message"]

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pyclient.errors import ParseError
 from pyclient.protocol.keys import fingerprint, parse_public_key
 
-from ..models import (Blob, Envelope, HeldUsername, Invite, Member, Room, Upload, UploadPart, User, UserKey,
-                      UserSession)
+from ..models import (Blob, Envelope, HeldUsername, Identity, Invite, Member, Room, Upload, UploadPart, User,
+                      UserKey, UserSession)
 from .errors import AuthFailed, Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"[\w.\-]{3,32}")
@@ -268,7 +268,7 @@ async def delete_account(db: AsyncSession, user: User, *, now: datetime, hold: t
                               .where(Upload.user_id == user.id))))
     uploads = select(Upload.id).where(Upload.user_id == user.id)
     await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
-    for model in (Upload, UserSession, UserKey, Member):
+    for model in (Upload, UserSession, UserKey, Member, Identity):
         await db.execute(delete(model).where(model.user_id == user.id))
     await db.execute(update(Envelope).where(Envelope.sender_id == user.id).values(sender_id=None))
     await db.execute(update(Blob).where(Blob.uploader_id == user.id).values(uploader_id=None))
