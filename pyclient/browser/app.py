@@ -108,7 +108,9 @@ class App:
         unlock = js.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if not unlock:
             # Signed in, but this tab has never held the password: ask again.
-            self.show_auth(username=self.me["username"], note=_("Enter your password to unlock your key in this tab."))
+            self.show_auth(username=self.me["username"], note=_(
+                "Enter your key passphrase. It seals your private key; your sign-in provider and the server never "
+                "see it.") if self.me.get("password") is False else _("Enter your password to unlock your key in this tab."))
             return
         await self.enter(_unb64(unlock))
 
@@ -159,8 +161,11 @@ class App:
             master = await self.backend.pbkdf2_sha256(
                 account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
             auth_key, keystore_key = split_master_key(master)
-            path = "/api/register" if self.registering else "/api/login"
-            self.me = (await self.api.call("POST", path, {"username": username, "auth_key": _b64(auth_key)}))["user"]
+            social = not self.registering and self.me and self.me.get("password") is False \
+                and username.lower() == self.me["username"].lower()
+            if not social:  # signed in with a provider: the passphrase only seals the key, nothing is sent
+                path = "/api/register" if self.registering else "/api/login"
+                self.me = (await self.api.call("POST", path, {"username": username, "auth_key": _b64(auth_key)}))["user"]
         except ApiError as error:
             show_error("auth-error", error.message)
             return

@@ -11,7 +11,7 @@ from aiohttp import web
 from pyclient.protocol.keys import fingerprint
 
 from .. import app_keys, jobs, lifecycle
-from ..domain import accounts, rooms
+from ..domain import accounts, identities, rooms
 from ..domain.errors import AuthFailed, Invalid
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
@@ -48,7 +48,8 @@ def user_json(user) -> dict:
 
 def me_json(user) -> dict:
     """The signed-in user; only they learn whether the server holds their key backup."""
-    return {**user_json(user), "key_backup": user.key_backup is not None}
+    return {**user_json(user), "key_backup": user.key_backup is not None,
+            "password": identities.has_password(user)}  # false: social sign-in only; a passphrase seals the key
 
 
 def room_json(room, members=None) -> dict:
