@@ -102,6 +102,7 @@ async def test_discovery_naming_another_issuer_is_refused(idp):
 # ---- the routes: sign up, sign in, link (needs the password), unlink ----------------------
 
 from dataclasses import replace  # noqa: E402
+from datetime import timedelta  # noqa: E402
 
 from server.app import create_app  # noqa: E402
 from tests.helpers import register  # noqa: E402
@@ -111,7 +112,11 @@ from tests.helpers import register  # noqa: E402
 async def site(aiohttp_server, idp, config):
     provider = {"name": "test", "issuer": idp.issuer, "client_id": "sealroom", "client_secret": "s3cret",
                 "label": "Test ID"}
-    server = await aiohttp_server(create_app(replace(config, oidc_providers=(provider,))))
+    from server import app_keys
+    from tests.retention import Clock
+    app = create_app(replace(config, oidc_providers=(provider,)))
+    app[app_keys.clock] = Clock()  # tests move it forward
+    server = await aiohttp_server(app)
     idp.clients["sealroom"].redirect_uris.append(str(server.make_url("/auth/oidc/test/callback")))
     return server
 
@@ -205,3 +210,19 @@ async def test_callback_without_the_starting_browser_or_with_a_bad_token_signs_n
     idp.tamper = {"aud": "some-other-app"}
     bad = await continue_with(await browser())
     assert bad.status == 401 and "aud" in (await bad.json())["message"]
+
+
+async def test_a_social_account_is_deleted_after_a_fresh_sign_in_at_the_provider(browser, site):
+    from server import app_keys
+    clock = site.app[app_keys.clock]
+    client = await browser()
+    await continue_with(client)
+    csrf = (await (await client.get("/api/me")).json())["csrf"]
+    clock.advance(timedelta(minutes=11))
+    stale = await client.delete("/api/me", json={}, headers={"X-CSRF-Token": csrf})
+    assert stale.status == 403 and "Sign in again" in (await stale.json())["message"]
+    await continue_with(client)  # a fresh sign-in at the provider
+    csrf = (await (await client.get("/api/me")).json())["csrf"]
+    deleted = await client.delete("/api/me", json={}, headers={"X-CSRF-Token": csrf})
+    assert deleted.status == 200 and (await deleted.json())["deleted"] == "dana"
+    assert (await continue_with(await browser())).headers["Location"] == "/?signed_up=1"  # the identity went too

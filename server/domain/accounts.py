@@ -216,6 +216,13 @@ async def end_sessions(db: AsyncSession, user_id: str, *, keep: str | None, reas
     return ids
 
 
+async def get_session_row(db: AsyncSession, session_id: str) -> UserSession:
+    session = await db.get(UserSession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
 async def session_end_reason(db: AsyncSession, session_id: str) -> str | None:
     return await db.scalar(select(UserSession.ended_reason).where(UserSession.id == session_id))
 

@@ -12,7 +12,7 @@ from pyclient.protocol.keys import fingerprint
 
 from .. import app_keys, jobs, lifecycle
 from ..domain import accounts, identities, rooms
-from ..domain.errors import AuthFailed, Invalid
+from ..domain.errors import AuthFailed, Forbidden, Invalid
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
 from .sessions import authenticate, begin_login, csrf_token, end_login, forget_login
@@ -354,11 +354,20 @@ async def change_password(request: web.Request) -> web.Response:
     return web.json_response({"user": me_json(user), "sessions_ended": len(ended)})
 
 
+RECENT_SIGN_IN_SECONDS = 600
+
+
 @routes.delete("/api/me")
 async def delete_account(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
-    await _check_current_password(request, user, body.get("auth_key"))
+    if identities.has_password(user):
+        await _check_current_password(request, user, body.get("auth_key"))
+    else:  # social sign-in only: a sign-in at the provider within the last minutes stands for the password
+        async with transaction(request) as db:
+            session = await accounts.get_session_row(db, request[app_keys.session_id])
+        if utcnow(request) - session.created_at > timedelta(seconds=RECENT_SIGN_IN_SECONDS):
+            raise Forbidden("Sign in again with your provider, then delete the account within 10 minutes.")
     app = request.app
     gone = await lifecycle.delete_account(
         app[app_keys.sessionmaker], app[app_keys.blob_store], user.id, now=utcnow(request),
