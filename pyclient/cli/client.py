@@ -471,18 +471,31 @@ class Client:
                                          json.dumps({"size": blob_size(size)}).encode())
         upload_id, part_size = started["upload"], started["part_size"]
         part, number, done = bytearray(), 0, 0
+        sending = None  # the previous part's upload, overlapped with reading and encrypting the next
+
+        async def put(number: int, body: bytes) -> int:
+            await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", body)
+            return len(body)
+
         try:
             with path.open("rb") as handle:
                 for index in range(chunk_count(size)):
                     chunk = handle.read(CHUNK_SIZE)
                     part += await encryptor.encrypt(chunk)
                     if len(part) >= part_size or index == encryptor.count - 1:
-                        await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", bytes(part))
-                        done += len(part)
-                        progress(done)
+                        if sending is not None:
+                            done += await sending
+                            progress(done)
+                        sending = asyncio.ensure_future(put(number, bytes(part)))
                         number, part = number + 1, bytearray()
+            done += await sending
+            sending = None
+            progress(done)
             blob = (await self.signed_json("POST", f"/api/uploads/{upload_id}/complete"))["blob"]
         except BaseException:
+            if sending is not None:
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
             try:
                 async with await self.signed("DELETE", f"/api/uploads/{upload_id}"):
                     pass
