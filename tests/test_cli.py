@@ -293,3 +293,11 @@ async def test_a_profile_never_overwrites_another_accounts_keys(alice_and_bob, u
     assert "--profile" in alice.last_error
     assert (alice.profile / "keys.json").read_bytes() == before
     await alice("login", url, "--username", "alice")  # the same account signs in again
+
+
+async def test_pure_backend_flag_reads_what_the_native_backend_sealed(alice_and_bob):
+    alice, bob = alice_and_bob
+    await alice("send", "Plans", "sealed by OpenSSL")
+    assert "✓ [1]" in await bob("--crypto", "pure", "read", "Plans")
+    await bob("--crypto", "pure", "send", "Plans", "sealed by python-rsa and pyaes")
+    assert "✓ [2]" in await alice("read", "Plans")
