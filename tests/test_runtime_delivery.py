@@ -55,3 +55,19 @@ async def test_the_page_is_cross_origin_isolated(client):
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+def test_the_page_gets_no_cpython_only_client_module():
+    """The CLI and the native backend import aiohttp, cryptography, platformdirs
+    and tqdm, which Pyodide does not have: they stay out of the page's zip."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    import pyclient
+    from server.http.pages import build_pyclient_zip
+
+    names = zipfile.ZipFile(io.BytesIO(build_pyclient_zip(Path(pyclient.__file__).parent))).namelist()
+    assert "pyclient/protocol/envelope.py" in names and "pyclient/crypto/pure.py" in names
+    assert "pyclient/account.py" in names
+    assert not [name for name in names if name.startswith("pyclient/cli/") or name == "pyclient/crypto/native.py"]
