@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import backup, jobs
+from . import backup, jobs, lifecycle
 from .blobs import make_blob_store
 from .blobs.base import BlobNotFound
 from .bus import RedisBus
@@ -128,10 +128,23 @@ async def users_set_disabled(ctx: Context, args) -> None:
 
 async def users_delete(ctx: Context, args) -> None:
     _require_yes(args, f"delete the account {args.name!r}")
-    async with ctx.sessionmaker() as db, db.begin():
-        user = await admin.delete_user(db, args.name)
-    await _tell_search_index(ctx.config, user_removed_event(user.id))
-    print(f"{user.username} was deleted, with their memberships and sessions.")
+    async with ctx.sessionmaker() as db:
+        user = await admin.find_user_by_name_or_id(db, args.name)
+    now = await ctx.now()
+    on_disk: list[dict] = []  # the embedded default: the search events go into the index files
+
+    async def into_index_files(event: dict) -> None:
+        on_disk.append(event)
+
+    async with running_servers(ctx.config) as bus:  # the same path as DELETE /api/me
+        gone = await lifecycle.delete_account(
+            ctx.sessionmaker, ctx.store, user.id, now=now,
+            hold=timedelta(seconds=ctx.config.room_retention_seconds),
+            publish=bus.publish if bus else None, publish_event=bus.publish_event if bus else into_index_files)
+    if on_disk:
+        await asyncio.to_thread(apply_on_disk, index_dir(ctx.config), on_disk)
+    print(f"{gone.username} was deleted, with their keys, key backups, sessions and memberships. Their messages "
+          f"stay until their rooms expire; the name is free again after {_when(now + timedelta(seconds=ctx.config.room_retention_seconds))}.")
 
 
 async def rooms_list(ctx: Context, args) -> None:

@@ -22,12 +22,13 @@ from .config import Config, ConfigError
 from .reindex import documents_loader, index_dir
 from .ratelimit import MemoryRateLimiter, RedisRateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, openapi, pages, search
+from .http import api, blobs, oidc as oidc_routes, openapi, pages, search
 from .http.common import api_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.ws import close_all, websocket
 from .jobs import backup_ctx, clock_ctx, presence_ctx, sweeper_ctx
+from .oidc import oidc_ctx
 
 log = logging.getLogger("sealroom")
 mimetypes.add_type("application/wasm", ".wasm")
@@ -106,11 +107,12 @@ def create_app(config: Config) -> web.Application:
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
     app.cleanup_ctx.extend([database_ctx, clock_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
-                            sweeper_ctx, backup_ctx, presence_ctx])
+                            sweeper_ctx, backup_ctx, presence_ctx, oidc_ctx])
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)
     app.add_routes(openapi.routes)
+    app.add_routes(oidc_routes.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
     app.on_shutdown.append(close_all)

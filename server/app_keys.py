@@ -25,6 +25,7 @@ catalogs = web.AppKey("catalogs", dict)  # language -> {English text: translatio
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
 clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time (forward or back)
 high_water = web.AppKey("high_water", object)  # server.clock.HighWater: time never goes back
+oidc = web.AppKey("oidc", dict)  # OpenID Connect providers by name (server/oidc.py)
 
 # Per-request values set by authentication.
 session_id = web.RequestKey("session_id", str)

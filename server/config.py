@@ -1,5 +1,6 @@
 """Configuration from ``SEALROOM_*`` environment variables, with safe defaults."""
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +28,24 @@ def _bounded(env, name: str, default: int, maximum: int) -> int:
     if not 1 <= value <= maximum:
         raise ConfigError(f"{name} must be between 1 and {maximum}, got {value}")
     return value
+
+
+_OIDC_FIELDS = {"name", "issuer", "client_id", "client_secret"}
+
+
+def _oidc_providers(raw: str) -> tuple:
+    try:
+        providers = json.loads(raw)
+    except ValueError:
+        raise ConfigError("SEALROOM_OIDC_PROVIDERS must be a JSON list of providers") from None
+    if not isinstance(providers, list) or not all(
+            isinstance(p, dict) and _OIDC_FIELDS <= set(p) and set(p) <= _OIDC_FIELDS | {"label"}
+            and all(isinstance(v, str) and v for v in p.values()) for p in providers):
+        raise ConfigError('SEALROOM_OIDC_PROVIDERS: each provider is {"name", "issuer", "client_id", '
+                          '"client_secret"} and an optional "label", all non-empty text')
+    if len({p["name"] for p in providers}) != len(providers):
+        raise ConfigError("SEALROOM_OIDC_PROVIDERS: two providers have the same name")
+    return tuple(providers)
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,8 @@ class Config:
     wheels_dir: Path = REPO_ROOT / "build" / "wheels"
     pyclient_dir: Path = REPO_ROOT / "pyclient"
     test_pages: bool = False  # SEALROOM_TEST_PAGES=1 mounts /test/ (browser tests and benchmarks only)
+    # OpenID Connect providers: [{"name", "issuer", "client_id", "client_secret", "label"}] (server/oidc.py)
+    oidc_providers: tuple = ()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -85,6 +106,7 @@ class Config:
             max_upload_bytes=_bounded(env, "SEALROOM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 2 * 1024 ** 3),
             user_quota_bytes=_int(env, "SEALROOM_USER_QUOTA_BYTES", 1024 ** 3),
             test_pages=env.get("SEALROOM_TEST_PAGES", "") == "1",
+            oidc_providers=_oidc_providers(env.get("SEALROOM_OIDC_PROVIDERS") or "[]"),
         )
 
     def __post_init__(self):

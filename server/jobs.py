@@ -45,8 +45,12 @@ class PurgeReport:
     blobs_deleted: int = 0
 
 
+def expired_frame(room_id: str) -> dict:
+    return {"type": "room_expired", "room": room_id}
+
+
 async def purge_rooms(sessionmaker: async_sessionmaker, store: BlobStore, room_ids: list[str], *,
-                      notify: Notify | None = None) -> PurgeReport:
+                      notify: Notify | None = None, frame: Callable[[str], dict] = expired_frame) -> PurgeReport:
     """Delete rooms with their envelopes, members and blobs.
 
     Blobs go first, rows last: if the process dies half-way, the rows are
@@ -68,7 +72,7 @@ async def purge_rooms(sessionmaker: async_sessionmaker, store: BlobStore, room_i
     report.rooms.extend(room_ids)
     if notify is not None:
         for room in contents:
-            await notify(room.member_ids, {"type": "room_expired", "room": room.room_id})
+            await notify(room.member_ids, frame(room.room_id))
     return report
 
 
@@ -134,6 +138,19 @@ async def sweep_orphans(sessionmaker: async_sessionmaker, store: BlobStore, *, n
 
 
 # ---- inside the server ---------------------------------------------------
+
+async def delete_rooms_now(app: web.Application, room_ids: list[str], *, reason: str) -> PurgeReport:
+    """A room deleted before its expiry (by its creator, or once its last member
+    left) goes the way of an expired one: blobs, rows, search entries, WAL."""
+    report = await purge_rooms(app[app_keys.sessionmaker], app[app_keys.blob_store], room_ids,
+                               notify=app[app_keys.bus].publish,
+                               frame=lambda room_id: {"type": "room_removed", "room": room_id, "reason": reason})
+    for room_id in report.rooms:
+        await app[app_keys.bus].publish_event(room_removed_event(room_id))
+    if report.rooms:
+        await truncate_wal(app[app_keys.engine])
+    return report
+
 
 async def sweep_now(app: web.Application) -> PurgeReport:
     """One expiry sweep, telling connected members and the search index which rooms are gone;

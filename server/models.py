@@ -67,6 +67,30 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     revoked: Mapped[bool] = mapped_column(default=False)
+    # Why a session was ended for its owner (e.g. "password_changed"), told on its next request.
+    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class Identity(Base):
+    """A social sign-in (OpenID Connect) linked to an account: the provider's
+    ``sub`` for this user. It signs in; it never opens the end-to-end keys."""
+
+    __tablename__ = "identities"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HeldUsername(Base):
+    """The name of a deleted account, not given out again before ``free_at``
+    (the room lifetime): messages under that name may still be in rooms."""
+
+    __tablename__ = "held_usernames"
+
+    username_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    free_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Room(Base):

@@ -22,14 +22,14 @@ from pyclient.protocol.attachment import (
     parse_file_ref,
     safe_file_name,
 )
-from tests.cryptography_backend import CryptographyBackend
+from pyclient.crypto.native import NativeBackend
 from tests.helpers import fixed_keypair
 
 ROOM, SENDER, MESSAGE = "0f" * 16, "01" * 16, "1e" * 16
 
 
 async def encrypt(data: bytes, backend=None):
-    backend = backend or CryptographyBackend()
+    backend = backend or NativeBackend()
     private_key, public_key = fixed_keypair(0)
     key, iv = os.urandom(32), os.urandom(16)
     encryptor = ChunkEncryptor(backend, key, iv, len(data))
@@ -43,7 +43,7 @@ async def encrypt(data: bytes, backend=None):
 
 
 async def decrypt(ref, blob, public_key, piece=300_000) -> bytes:
-    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    decryptor = ChunkDecryptor(NativeBackend(), ref)
     held = []
     for start in range(0, len(blob), piece):
         held += await decryptor.feed(blob[start:start + piece])
@@ -144,7 +144,7 @@ async def test_unverified_chunks_never_pass_for_plaintext():
     """A caller cannot treat fed chunks as the file: they are wrapped and named
     unverified, and only finish() returns the receipt that the file is whole."""
     ref, blob, public_key = await encrypt(b"hello")
-    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    decryptor = ChunkDecryptor(NativeBackend(), ref)
     (chunk,) = await decryptor.feed(blob)
     assert isinstance(chunk, UnverifiedChunk) and not isinstance(chunk, (bytes, bytearray))
     with pytest.raises(TypeError):
@@ -155,7 +155,7 @@ async def test_unverified_chunks_never_pass_for_plaintext():
 
 async def test_forged_file_gives_no_receipt_and_the_decryptor_stays_refused():
     ref, blob, _ = await encrypt(b"hello")
-    decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+    decryptor = ChunkDecryptor(NativeBackend(), ref)
     await decryptor.feed(blob)
     with pytest.raises(BadSignature):
         await decryptor.finish(room=ROOM, sender=SENDER, message_id=MESSAGE, sender_public_key=fixed_keypair(1)[1])
@@ -168,5 +168,5 @@ async def test_forged_file_gives_no_receipt_and_the_decryptor_stays_refused():
 async def test_decrypt_file_returns_nothing_for_a_truncated_file(data):
     ref, blob, public_key = await encrypt(data)
     with pytest.raises(BadMac):
-        await decrypt_file(CryptographyBackend(), ref, blob[:-1], room=ROOM, sender=SENDER, message_id=MESSAGE,
+        await decrypt_file(NativeBackend(), ref, blob[:-1], room=ROOM, sender=SENDER, message_id=MESSAGE,
                            sender_public_key=public_key)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pyclient.crypto.pure import PureBackend
 from pyclient.errors import ParseError, WrongKey
 from pyclient.protocol.keys import encode_public_key, parse_private_key, parse_public_key, verify_signature
-from tests.cryptography_backend import CryptographyBackend
+from pyclient.crypto.native import NativeBackend
 
 OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
@@ -99,5 +99,71 @@ async def test_negative_modulus_or_oversized_signature_is_a_failed_check_not_a_c
     assert not await backend.verify(negative, b"data", signature)
     assert not await backend.verify(spki, b"data", b"\xff" * len(signature))
     assert not await backend.verify(spki, b"data", signature + b"\0")
-    assert await verify_signature(CryptographyBackend(), spki, b"data", signature)
-    assert not await verify_signature(CryptographyBackend(), negative, b"data", signature)
+    assert await verify_signature(NativeBackend(), spki, b"data", signature)
+    assert not await verify_signature(NativeBackend(), negative, b"data", signature)
+
+
+# ---- the native backend (pyclient.crypto.native) against pure, on random inputs ----
+
+from pyclient.crypto import UnknownBackend, make_backend  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def native_pair():
+    import asyncio
+    return asyncio.run(NativeBackend().generate_keypair(3072))
+
+
+async def test_native_generated_keys_are_canonical_and_work_in_pure(native_pair):
+    parse_private_key(native_pair.private_key)
+    assert encode_public_key(*parse_public_key(native_pair.public_key)) == native_pair.public_key
+    pure, native = PureBackend(), NativeBackend()
+    data = os.urandom(200)
+    assert await pure.sign(native_pair.private_key, data) == await native.sign(native_pair.private_key, data)
+    assert await pure.verify(native_pair.public_key, data, await native.sign(native_pair.private_key, data))
+
+
+async def test_native_and_pure_decrypt_each_others_oaep(native_pair):
+    pure, native = PureBackend(), NativeBackend()
+    message = os.urandom(32)
+    wrapped = await native.rsa_oaep_encrypt(native_pair.public_key, message)
+    assert await pure.rsa_oaep_decrypt(native_pair.private_key, wrapped) == message
+    wrapped = await pure.rsa_oaep_encrypt(native_pair.public_key, message)
+    assert await native.rsa_oaep_decrypt(native_pair.private_key, wrapped) == message
+
+
+async def test_native_refuses_pkcs1v15_ciphertext_as_wrong_key(native_pair):
+    public = serialization.load_der_public_key(native_pair.public_key)
+    with pytest.raises(WrongKey):
+        await NativeBackend().rsa_oaep_decrypt(native_pair.private_key, public.encrypt(os.urandom(32), padding.PKCS1v15()))
+
+
+@pytest.mark.parametrize("iv", ["ff" * 16, "ff" * 15 + "f0", "00" * 8 + "ff" * 8, os.urandom(16).hex()])
+async def test_native_aes_ctr_gives_pure_bytes_across_counter_wraps(iv):
+    key, data = os.urandom(32), os.urandom(1000)
+    native = await NativeBackend().aes_ctr(key, bytes.fromhex(iv), data)
+    assert native == await PureBackend().aes_ctr(key, bytes.fromhex(iv), data)
+
+
+async def test_native_hmac_and_pbkdf2_give_pure_bytes():
+    key, data, salt = os.urandom(32), os.urandom(5000), os.urandom(16)
+    pure, native = PureBackend(), NativeBackend()
+    assert await native.hmac_sha256(key, data) == await pure.hmac_sha256(key, data)
+    assert await native.pbkdf2_sha256(b"pw", salt, 1000, 64) == await pure.pbkdf2_sha256(b"pw", salt, 1000, 64)
+
+
+async def test_native_backend_refuses_non_canonical_keys_like_pure(native_pair):
+    padded = native_pair.public_key + b"\x00"
+    signature = await NativeBackend().sign(native_pair.private_key, b"data")
+    for backend in (PureBackend(), NativeBackend()):  # a failed check, not a crash (protocol strictness)
+        assert await backend.verify(native_pair.public_key, b"data", signature)
+        assert not await backend.verify(padded, b"data", signature)
+
+
+def test_backend_flag_selects_pure_or_native(monkeypatch):
+    assert make_backend().name == "native"
+    assert make_backend("pure").name == "pure"
+    monkeypatch.setenv("SEALROOM_CRYPTO", "pure")
+    assert make_backend().name == "pure"
+    with pytest.raises(UnknownBackend):
+        make_backend("rot13")

@@ -131,7 +131,7 @@ async def test_crafted_websocket_frame_gets_error_frame_and_socket_stays_open(cl
 
 @pytest.mark.parametrize("method, path, status, code", [
     ("GET", "/api/no-such-route", 404, "not_found"),
-    ("DELETE", "/api/me", 405, "method_not_allowed"),
+    ("PUT", "/api/me", 405, "method_not_allowed"),  # GET, PATCH and DELETE are routed
     ("GET", "/api/rooms", 401, "unauthenticated"),
 ])
 async def test_every_api_error_is_one_json_shape(client, method, path, status, code):

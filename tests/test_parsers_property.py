@@ -23,7 +23,7 @@ from pyclient.protocol.attachment import ChunkDecryptor, parse_file_ref
 from pyclient.protocol.encoding import parse_canonical_json, parse_json_text
 from pyclient.protocol.envelope import open_envelope, parse_envelope, parse_payload
 from pyclient.protocol.keys import check_key_pair, parse_private_key, parse_public_key
-from tests.cryptography_backend import CryptographyBackend
+from pyclient.crypto.native import NativeBackend
 from tests.helpers import register
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -90,7 +90,7 @@ def test_envelope_parser_refuses_malformed_envelopes_with_a_protocol_error(obj):
     envelope = refuses_cleanly(parse_envelope, obj)
     if envelope is not None:
         bob, alice = ENVELOPE["recipient"], ENVELOPE["sender"]
-        refuses_cleanly(open_envelope, CryptographyBackend(), envelope, room=ENVELOPE["room"],
+        refuses_cleanly(open_envelope, NativeBackend(), envelope, room=ENVELOPE["room"],
                         sender_public_key=_b(alice["public_key"]), me=bob["user_id"],
                         my_private_key=_b(bob["private_key"]), my_public_key=_b(bob["public_key"]))
 
@@ -146,7 +146,7 @@ def test_chunk_decryptor_refuses_arbitrary_blobs(blob, cuts):
     ref = parse_file_ref(ATTACHMENT["file"])
 
     async def run():
-        decryptor = ChunkDecryptor(CryptographyBackend(), ref)
+        decryptor = ChunkDecryptor(NativeBackend(), ref)
         start = 0
         for cut in [*cuts, len(blob)]:
             await decryptor.feed(blob[start:start + cut])

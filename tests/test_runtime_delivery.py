@@ -76,3 +76,19 @@ async def test_an_invite_link_preview_names_no_room_and_no_member(client):
     assert 'name="twitter:card" content="summary"' in page
     assert "Secret plans" not in page and "alice" not in page
     assert "You&#39;re invited to a SealRoom room." in page  # the explanation before sign-up
+
+
+def test_the_page_gets_no_cpython_only_client_module():
+    """The CLI and the native backend import aiohttp, cryptography, platformdirs
+    and tqdm, which Pyodide does not have: they stay out of the page's zip."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    import pyclient
+    from server.http.pages import build_pyclient_zip
+
+    names = zipfile.ZipFile(io.BytesIO(build_pyclient_zip(Path(pyclient.__file__).parent))).namelist()
+    assert "pyclient/protocol/envelope.py" in names and "pyclient/crypto/pure.py" in names
+    assert "pyclient/account.py" in names
+    assert not [name for name in names if name.startswith("pyclient/cli/") or name == "pyclient/crypto/native.py"]

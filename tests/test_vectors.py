@@ -1,4 +1,4 @@
-"""Every vector in tests/vectors/ against the pure backend, in CPython.
+"""Every vector in tests/vectors/ against the pure and the native backend, in CPython.
 
 The same files run inside Pyodide (test_vectors_pyodide.py).
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyclient.crypto.pure import PureBackend
-from tests.cryptography_backend import CryptographyBackend
+from pyclient.crypto.native import NativeBackend
 from tests.vectors.runner import run_vector
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
@@ -21,7 +21,7 @@ def test_vectors_cover_every_failure_kind():
     assert expects == {"success", "parse_error", "bad_signature", "bad_mac", "wrong_key", "unknown_version"}
 
 
-@pytest.mark.parametrize("backend", [PureBackend, CryptographyBackend])
+@pytest.mark.parametrize("backend", [PureBackend, NativeBackend])
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
 async def test_vector(path, backend):
     vector = json.loads(path.read_text())

@@ -148,7 +148,9 @@ class App:
         unlock = window.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if not unlock:
             # Signed in, but this tab has never held the password: ask again.
-            self.show_auth(username=self.me["username"], note=_("Enter your password to unlock your key in this tab."))
+            self.show_auth(username=self.me["username"], note=_(
+                "Enter your key passphrase. It seals your private key; your sign-in provider and the server never "
+                "see it.") if self.me.get("password") is False else _("Enter your password to unlock your key in this tab."))
             return
         await self.enter(_unb64(unlock))
 
@@ -211,11 +213,14 @@ class App:
             master = await self.backend.pbkdf2_sha256(
                 account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
             auth_key, keystore_key = split_master_key(master)
-            path = "/api/register" if self.registering else "/api/login"
-            body = {"username": username, "auth_key": _b64(auth_key)}
-            if self.registering and by_id("auth-display-name").value.strip():
-                body["display_name"] = by_id("auth-display-name").value
-            self.me = (await self.api.call("POST", path, body))["user"]
+            social = not self.registering and self.me and self.me.get("password") is False \
+                and username.lower() == self.me["username"].lower()
+            if not social:  # signed in with a provider: the passphrase only seals the key, nothing is sent
+                path = "/api/register" if self.registering else "/api/login"
+                body = {"username": username, "auth_key": _b64(auth_key)}
+                if self.registering and by_id("auth-display-name").value.strip():
+                    body["display_name"] = by_id("auth-display-name").value
+                self.me = (await self.api.call("POST", path, body))["user"]
         except ApiError as error:
             show_error("auth-error", error.message)
             return
@@ -453,8 +458,8 @@ class App:
     async def open_room_from_url(self, room_id: str) -> bool:
         return await self.open_room(room_id, navigate=False)
 
-    async def remove_room(self, room_id: str) -> None:
-        """The room expired: drop it from the page (the server has deleted it)."""
+    async def remove_room(self, room_id: str, note: str | None = None) -> None:
+        """The room expired, was deleted, or this user left it: drop it from the page."""
         room = self.rooms.pop(room_id, None)
         if room is None:
             return
@@ -471,7 +476,7 @@ class App:
             self.screens.go("list")
         self.notifier.forget(room_id)
         self.render_rooms()
-        toast(_("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
+        toast(note or _("“{room}” reached its expiry and was deleted, with everything in it.", room=room["name"]))
 
     # ---- messages -------------------------------------------------------
 
@@ -681,7 +686,21 @@ class App:
                 toast(_("New message in {room}.", room=room_name))
         elif kind == "room_expired":
             await self.remove_room(frame["room"])
+        elif kind == "room_removed":  # left, removed by its creator, or deleted by its creator
+            name = self.rooms.get(frame["room"], {}).get("name", "…")
+            await self.remove_room(frame["room"], {
+                "left": _("You left “{room}”.", room=name),
+                "removed": _("You were removed from “{room}”.", room=name),
+            }.get(frame.get("reason"), _("“{room}” was deleted by its creator, with everything in it.", room=name)))
         elif kind == "room":
+            change, room_name = frame.get("change") or {}, frame["room"]["name"]
+            who = change.get("username", "…")
+            if change.get("kind") == "left":
+                toast(_("{name} left “{room}”.", name=who, room=room_name))
+            elif change.get("kind") == "removed":
+                toast(_("{name} was removed from “{room}”.", name=who, room=room_name))
+            elif change.get("kind") == "account_deleted":
+                toast(_("{name} deleted their account and left “{room}”.", name=who, room=room_name))
             await self.load_rooms()
             if frame["room"]["id"] == self.room_id:
                 set_text("room-name", frame["room"]["name"])  # a member may have renamed it

@@ -3,11 +3,12 @@
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,8 @@ from pyclient.errors import ParseError
 from pyclient.protocol import key_proof
 from pyclient.protocol.keys import fingerprint, parse_public_key
 
-from ..models import User, UserKey, UserSession
+from ..models import (Blob, Envelope, HeldUsername, Identity, Invite, Member, Room, Upload, UploadPart, User,
+                      UserKey, UserSession)
 from . import identity
 from .errors import AuthFailed, Conflict, Forbidden, Invalid, NotFound
 
@@ -109,7 +111,7 @@ def check_auth_key(password_hash: str, auth_key: str) -> bool:
 async def create_user(db: AsyncSession, *, username: str, password_hash: str, now: datetime,
                       display_name: str | None = None) -> User:
     key, look = username_key(username), identity.skeleton(username)
-    if await db.scalar(select(User.id).where(User.username_key == key)):
+    if await db.scalar(select(User.id).where(User.username_key == key)) or await _held(db, key, now):
         raise Conflict(f"The username {username!r} is taken. Choose another.")
     similar = await db.scalar(select(User.username).where(User.username_skeleton == look).limit(1))
     if similar is not None:
@@ -262,3 +264,101 @@ async def list_sessions(db: AsyncSession, user_id: str) -> list[UserSession]:
 
 def login_failed() -> AuthFailed:
     return AuthFailed("Wrong username or password.")
+
+
+# ---- account life: change password, delete account -------------------------------
+
+PASSWORD_CHANGED, ACCOUNT_DELETED, SIGNED_OUT = "password_changed", "account_deleted", "signed_out"
+END_REASONS = {
+    PASSWORD_CHANGED: "You were signed out because the account's password was changed. Sign in with the new one.",
+    ACCOUNT_DELETED: "This account was deleted.",
+}
+
+
+async def _held(db: AsyncSession, key: str, now: datetime) -> bool:
+    """A deleted account's name stays taken for the room lifetime, so that
+    nobody can pose under it in rooms that still hold its messages."""
+    held = await db.get(HeldUsername, key)
+    return held is not None and held.free_at > now
+
+
+async def end_sessions(db: AsyncSession, user_id: str, *, keep: str | None, reason: str) -> list[str]:
+    """End every live session of the user but ``keep``; returns their ids."""
+    ids = list(await db.scalars(select(UserSession.id).where(
+        UserSession.user_id == user_id, UserSession.revoked.is_(False), UserSession.id != (keep or ""))))
+    if ids:
+        await db.execute(update(UserSession).where(UserSession.id.in_(ids)).values(revoked=True, ended_reason=reason))
+    return ids
+
+
+async def get_session_row(db: AsyncSession, session_id: str) -> UserSession:
+    session = await db.get(UserSession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+async def session_end_reason(db: AsyncSession, session_id: str) -> str | None:
+    return await db.scalar(select(UserSession.ended_reason).where(UserSession.id == session_id))
+
+
+async def change_password(db: AsyncSession, user: User, *, password_hash: str, key_backup: bytes | None,
+                          earlier_backups: dict[bytes, bytes], keep_session: str) -> list[str]:
+    """Replace the auth key's hash and every sealed key the server holds, all
+    at once; returns the other sessions, now ended.
+
+    Each sealed key must come re-sealed under the new password: one left under
+    the old password would still open with it.
+    """
+    if (user.key_backup is None) != (key_backup is None):
+        raise Invalid("Send the key backup re-sealed under the new password (or null if the backup is off).")
+    _check_backup(key_backup)
+    sealed = {row.public_key: row for row in await earlier_keys(db, user.id) if row.key_backup is not None}
+    if set(earlier_backups) != set(sealed):
+        raise Invalid("Re-seal every earlier key the server backs up, and only those, under the new password.")
+    for public_key, row in sealed.items():
+        _check_backup(earlier_backups[public_key])
+        row.key_backup = earlier_backups[public_key]
+    user.password_hash = password_hash
+    user.key_backup = key_backup
+    return await end_sessions(db, user.id, keep=keep_session, reason=PASSWORD_CHANGED)
+
+
+@dataclass
+class DeletedAccount:
+    user_id: str
+    username: str
+    session_ids: list[str]
+    room_ids: list[str]         # rooms the user was a member of
+    part_blob_ids: list[str]    # every store id of uploads in progress (blobs.upload_blob_ids): the caller deletes them
+
+
+async def delete_account(db: AsyncSession, user: User, *, now: datetime, hold: timedelta) -> DeletedAccount:
+    """Delete the user, their keys, key backups, sessions, memberships and
+    uploads in progress. Messages and files they sent stay in their rooms
+    until the rooms expire; the name stays held for ``hold`` (the room lifetime).
+
+    Explicit statements rather than ``ON DELETE`` alone, so the result does
+    not depend on SQLite's ``foreign_keys`` pragma.
+    """
+    from .blobs import upload_blob_ids  # blobs imports this module
+
+    gone = DeletedAccount(
+        user.id, user.username,
+        list(await db.scalars(select(UserSession.id).where(UserSession.user_id == user.id,
+                                                           UserSession.revoked.is_(False)))),
+        list(await db.scalars(select(Member.room_id).where(Member.user_id == user.id))),
+        [blob_id for upload in await db.scalars(select(Upload).where(Upload.user_id == user.id))
+         for blob_id in upload_blob_ids(upload)])
+    uploads = select(Upload.id).where(Upload.user_id == user.id)
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
+    for model in (Upload, UserSession, UserKey, Member, Identity):
+        await db.execute(delete(model).where(model.user_id == user.id))
+    await db.execute(update(Envelope).where(Envelope.sender_id == user.id).values(sender_id=None))
+    await db.execute(update(Blob).where(Blob.uploader_id == user.id).values(uploader_id=None))
+    await db.execute(update(Room).where(Room.created_by == user.id).values(created_by=None))
+    await db.execute(update(Invite).where(Invite.created_by == user.id).values(created_by=None))
+    await db.execute(delete(HeldUsername).where(HeldUsername.free_at <= now))
+    await db.merge(HeldUsername(username_key=user.username_key, free_at=now + hold))
+    await db.execute(delete(User).where(User.id == user.id))
+    return gone

@@ -50,19 +50,6 @@ async def set_user_disabled(db: AsyncSession, name_or_id: str, disabled: bool) -
     return user
 
 
-async def delete_user(db: AsyncSession, name_or_id: str) -> User:
-    """Delete the account and its memberships and sessions. Rooms and messages
-    stay for the other members; they show the sender as unknown."""
-    user = await find_user_by_name_or_id(db, name_or_id)
-    await db.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    await db.execute(delete(Member).where(Member.user_id == user.id))
-    await db.execute(update(Envelope).where(Envelope.sender_id == user.id).values(sender_id=None))
-    await db.execute(update(Blob).where(Blob.uploader_id == user.id).values(uploader_id=None))
-    await db.execute(update(Room).where(Room.created_by == user.id).values(created_by=None))
-    await db.delete(user)
-    return user
-
-
 def _count_by_room(column, *, value=None):
     return (select(column.label("room_id"), (func.count() if value is None else func.sum(value)).label("n"))
             .group_by(column).subquery())

@@ -96,8 +96,9 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
 
 
 async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datetime) -> Upload:
-    upload = await db.scalar(
-        select(Upload).join(Room, Room.id == Upload.room_id).where(
+    upload = await db.scalar(  # the uploader must still be a member: one who left or was removed gets 404
+        select(Upload).join(Room, Room.id == Upload.room_id)
+        .join(Member, (Member.room_id == Upload.room_id) & (Member.user_id == Upload.user_id)).where(
             Upload.id == upload_id, Upload.user_id == user.id, Room.expires_at > now,
             Upload.touched_at > now - UPLOAD_IDLE))
     if upload is None:

@@ -6,7 +6,7 @@ import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +14,11 @@ from pyclient.errors import ProtocolError
 from pyclient.protocol.envelope import encode_envelope, parse_envelope
 from pyclient.protocol.keys import fingerprint
 
-from ..models import Envelope, Invite, Member, Room, User
+from ..models import Envelope, Invite, Member, Room, Upload, UploadPart, User
 from .accounts import find_user, new_id, username_key
+from .blobs import upload_blob_ids
 from .locks import lock_row
-from .errors import Conflict, Invalid, NotFound, StaleMembers
+from .errors import Conflict, Forbidden, Invalid, NotFound, StaleMembers
 
 MAX_ROOM_NAME = 100
 HISTORY_PAGE = 200
@@ -221,3 +222,49 @@ async def rename_room(db: AsyncSession, room: Room, name) -> Room:
     room.name = validate_room_name(name)
     await db.flush()
     return room
+
+
+# ---- leaving, removing, deleting ---------------------------------------------------
+
+def is_creator(room: Room, user: User) -> bool:
+    return room.created_by is not None and room.created_by == user.id
+
+
+def require_creator(room: Room, user: User, action: str) -> None:
+    if not is_creator(room, user):
+        raise Forbidden(f"Only the person who created this room can {action}.")
+
+
+async def _drop_member(db: AsyncSession, room: Room, user_id: str) -> list[str]:
+    """Remove the membership and the member's uploads in progress in this
+    room; returns every store id those uploads may have written
+    (``blobs.upload_blob_ids``), for the caller to delete. From
+    now on every path answers this user as it answers a non-member (404),
+    and new messages are no longer wrapped to them (``store_envelope``
+    accepts only the current members)."""
+    uploads = select(Upload.id).where(Upload.room_id == room.id, Upload.user_id == user_id)
+    part_blobs = [blob_id for upload in await db.scalars(select(Upload).where(Upload.id.in_(uploads)))
+                  for blob_id in upload_blob_ids(upload)]
+    await db.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))
+    await db.execute(delete(Upload).where(Upload.room_id == room.id, Upload.user_id == user_id))
+    await db.execute(delete(Member).where(Member.room_id == room.id, Member.user_id == user_id))
+    return part_blobs
+
+
+async def leave_room(db: AsyncSession, room: Room, user: User) -> list[str]:
+    return await _drop_member(db, room, user.id)
+
+
+async def remove_member(db: AsyncSession, room: Room, actor: User, user_id) -> tuple[User, list[str]]:
+    """The creator removes a member. The room's share links are revoked too:
+    otherwise the removed member could come back through one they kept."""
+    require_creator(room, actor, "remove members")
+    if user_id == actor.id:
+        raise Invalid("To leave the room yourself, leave it; the room stays for the others.")
+    member = await db.get(Member, (room.id, user_id)) if isinstance(user_id, str) else None
+    if member is None:
+        raise NotFound("That person is not a member of this room.")
+    user = await db.get(User, user_id)
+    part_blobs = await _drop_member(db, room, user_id)
+    await db.execute(delete(Invite).where(Invite.room_id == room.id))
+    return user, part_blobs

@@ -13,12 +13,12 @@ from aiohttp_session import get_session
 from pyclient.protocol import key_proof
 from pyclient.protocol.keys import fingerprint
 
-from .. import app_keys
-from ..domain import accounts, rooms
-from ..domain.errors import Invalid
+from .. import app_keys, jobs, lifecycle
+from ..domain import accounts, identities, rooms
+from ..domain.errors import AuthFailed, Forbidden, Invalid
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
-from .sessions import authenticate, begin_login, csrf_token, end_login
+from .sessions import authenticate, begin_login, csrf_token, end_login, forget_login
 
 routes = web.RouteTableDef()
 
@@ -52,7 +52,8 @@ def user_json(user) -> dict:
 
 def me_json(user) -> dict:
     """The signed-in user; only they learn whether the server holds their key backup."""
-    return {**user_json(user), "key_backup": user.key_backup is not None}
+    return {**user_json(user), "key_backup": user.key_backup is not None,
+            "password": identities.has_password(user)}  # false: social sign-in only; a passphrase seals the key
 
 
 def room_json(room, members=None) -> dict:
@@ -90,6 +91,12 @@ async def announce_room(request: web.Request, room, members) -> None:
     """After a room is created, renamed or joined: the search index and every member's page follow."""
     await index_room(request.app, room, members)
     await request.app[app_keys.bus].publish([m.id for m in members], {"type": "room", "room": room_json(room)})
+
+
+@routes.get("/api/csrf")
+async def get_csrf(request: web.Request) -> web.Response:
+    """The anti-forgery token before sign-in, for clients without the page (the CLI)."""
+    return web.json_response({"csrf": await csrf_token(request)})
 
 
 @routes.post("/api/register")
@@ -352,3 +359,115 @@ async def accept_invite(request: web.Request) -> web.Response:
         members = await rooms.room_members(db, room.id)
     await announce_room(request, room, members)
     return web.json_response({"room": room_json(room, members)})
+
+
+# ---- account and room life ---------------------------------------------------------
+#   POST   /api/me/password   {current_auth_key, auth_key, key_backup|null, earlier: [{public_key, key_backup}]}
+#   DELETE /api/me            {auth_key}
+#   POST   /api/rooms/{room}/leave
+#   DELETE /api/rooms/{room}/members/{user}     the creator removes a member
+#   DELETE /api/rooms/{room}                    the creator deletes the room now
+
+
+async def _check_current_password(request: web.Request, user, auth_key) -> None:
+    """A wrong password stops the request before anything changes (and counts as a guess)."""
+    await limit_attempts(request, f"password-user:{user.id}")
+    ok = isinstance(auth_key, str) and await asyncio.get_running_loop().run_in_executor(
+        None, accounts.check_auth_key, user.password_hash, auth_key)
+    if not ok:
+        raise AuthFailed("The current password is wrong. Nothing was changed.")
+
+
+def _earlier_backups(value) -> dict[bytes, bytes]:
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise Invalid("'earlier' must be a list of {public_key, key_backup}.")
+    return {_unb64(entry.get("public_key"), "public_key"): _unb64(entry.get("key_backup"), "key_backup")
+            for entry in value}
+
+
+@routes.post("/api/me/password")
+async def change_password(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    auth_key = accounts.validate_auth_key(body.get("auth_key"))
+    key_backup = _optional_b64(body.get("key_backup"), "key_backup")
+    earlier = _earlier_backups(body.get("earlier", []))
+    await _check_current_password(request, user, body.get("current_auth_key"))
+    password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
+    async with transaction(request) as db:
+        user = await accounts.get_user(db, user.id)
+        ended = await accounts.change_password(db, user, password_hash=password_hash, key_backup=key_backup,
+                                               earlier_backups=earlier, keep_session=request[app_keys.session_id])
+    for session_id in ended:  # their sockets close at once (4001) and say why
+        await request.app[app_keys.bus].publish([user.id], {"type": "session_ended", "session": session_id,
+                                                            "reason": accounts.PASSWORD_CHANGED})
+    return web.json_response({"user": me_json(user), "sessions_ended": len(ended)})
+
+
+RECENT_SIGN_IN_SECONDS = 600
+
+
+@routes.delete("/api/me")
+async def delete_account(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    if identities.has_password(user):
+        await _check_current_password(request, user, body.get("auth_key"))
+    else:  # social sign-in only: a sign-in at the provider within the last minutes stands for the password
+        async with transaction(request) as db:
+            session = await accounts.get_session_row(db, request[app_keys.session_id])
+        if utcnow(request) - session.created_at > timedelta(seconds=RECENT_SIGN_IN_SECONDS):
+            raise Forbidden("Sign in again with your provider, then delete the account within 10 minutes.")
+    app = request.app
+    gone = await lifecycle.delete_account(
+        app[app_keys.sessionmaker], app[app_keys.blob_store], user.id, now=utcnow(request),
+        hold=timedelta(seconds=app[app_keys.config].room_retention_seconds),
+        publish=app[app_keys.bus].publish, publish_event=app[app_keys.bus].publish_event)
+    return web.json_response({"deleted": gone.username, "csrf": await forget_login(request)})
+
+
+async def _member_gone(request: web.Request, room, user_id: str, username: str, reason: str,
+                       members, part_blobs: list[str]) -> None:
+    """The one who left (or was removed) loses the room; everyone else sees who went."""
+    app = request.app
+    for blob_id in part_blobs:
+        await app[app_keys.blob_store].delete(blob_id)
+    await app[app_keys.bus].publish([user_id], {"type": "room_removed", "room": room.id, "reason": reason})
+    if not members:  # nobody is left to read it: deleted now, as at expiry
+        await jobs.delete_rooms_now(app, [room.id], reason="deleted")
+        return
+    await index_room(app, room, members)
+    await app[app_keys.bus].publish([m.id for m in members], {
+        "type": "room", "room": room_json(room), "change": {"kind": reason, "user": user_id, "username": username}})
+
+
+@routes.post("/api/rooms/{room_id}/leave")
+async def leave_room(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        part_blobs = await rooms.leave_room(db, room, user)
+        members = await rooms.room_members(db, room.id)
+    await _member_gone(request, room, user.id, user.username, "left", members, part_blobs)
+    return web.json_response({"left": room.id})
+
+
+@routes.delete("/api/rooms/{room_id}/members/{user_id}")
+async def remove_member(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        removed, part_blobs = await rooms.remove_member(db, room, user, request.match_info["user_id"])
+        members = await rooms.room_members(db, room.id)
+    await _member_gone(request, room, removed.id, removed.username, "removed", members, part_blobs)
+    return web.json_response({"removed": removed.id})
+
+
+@routes.delete("/api/rooms/{room_id}")
+async def delete_room(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with transaction(request) as db:
+        room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        rooms.require_creator(room, user, "delete it")
+    await jobs.delete_rooms_now(request.app, [room.id], reason="deleted")
+    return web.json_response({"deleted": room.id})

@@ -35,7 +35,9 @@ SCHEMAS = {
                                       "description": "shown beside the username; NFC, no invisible characters"},
                      "public_key": {**B64, "type": ["string", "null"]},
                      "fingerprint": {"type": ["string", "null"], "description": "SHA-256 of the SPKI, hex"}}),
-    "Me": {"allOf": [_ref("User"), _object({"key_backup": {"type": "boolean"}})]},
+    "Me": {"allOf": [_ref("User"), _object({
+        "key_backup": {"type": "boolean"},
+        "password": {"type": "boolean", "description": "false: social sign-in only (protocol 4.6)"}})]},
     "Room": _object({"id": ID, "name": {"type": "string", "maxLength": 100}, "created_at": TIME, "expires_at": TIME,
                      "members": {"type": "array", "items": _ref("User")}},
                     ["id", "name", "created_at", "expires_at"]),
@@ -92,8 +94,13 @@ def _path_id(name: str) -> dict:
 USER_AND_CSRF = _object({"user": _ref("Me"), "csrf": {"type": "string"}})
 ROOM = _object({"room": _ref("Room")})
 
+SEALED_KEY = _object({"public_key": B64, "key_backup": B64})
+PROVIDER = {"name": "provider", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
 PATHS = {
     "/api/openapi.json": {"get": _op("This description.", _ok(200, {"type": "object"}), public=True)},
+    "/api/csrf": {"get": _op("The anti-forgery token before sign-in, for clients without the page (the CLI).",
+                             _ok(200, _object({"csrf": {"type": "string"}})), public=True)},
     "/api/register": {"post": _op("Create an account and sign in.", _ok(201, USER_AND_CSRF),
                                   body=_ref("Registration"), public=True)},
     "/api/login": {"post": _op("Sign in (the session id is rotated).", _ok(200, USER_AND_CSRF),
@@ -105,7 +112,30 @@ PATHS = {
         "limits": _object({"max_upload_bytes": {"type": "integer"}, "user_quota_bytes": {"type": "integer"}})}))),
                "patch": _op("Set or remove (null or \"\") the display name; rooms' members see it at once.",
                             _ok(200, _object({"user": _ref("Me")})),
-                            body=_object({"display_name": {"type": ["string", "null"], "maxLength": 64}}))},
+                            body=_object({"display_name": {"type": ["string", "null"], "maxLength": 64}})),
+               "delete": _op("Delete the account after the password check (protocol 4.5); the name stays held.",
+                             _ok(200, _object({"deleted": {"type": "string"}, "csrf": {"type": "string"}})),
+                             body=_object({"auth_key": {"type": "string"}}, []))},
+    "/api/me/password": {"post": _op(
+        "Change the password; every sealed key comes re-sealed under the new one (protocol 4.5).",
+        _ok(200, _object({"user": _ref("Me"), "sessions_ended": {"type": "integer"}})),
+        body=_object({"current_auth_key": {"type": "string"}, "auth_key": {"type": "string"},
+                      "key_backup": {**B64, "type": ["string", "null"]},
+                      "earlier": {"type": "array", "items": SEALED_KEY}}, ["current_auth_key", "auth_key"]))},
+    "/api/oidc/providers": {"get": _op("The configured social sign-in providers (protocol 4.6).", _ok(200, _object({
+        "providers": {"type": "array", "items": _object({"name": {"type": "string"}, "label": {"type": "string"}})}})),
+        public=True)},
+    "/api/me/identities": {
+        "get": _op("The social sign-ins linked to this account.", _ok(200, _object({
+            "identities": {"type": "array", "items": _object({"provider": {"type": "string"}, "created_at": TIME})},
+            "password": {"type": "boolean"}}))),
+        "post": _op("Confirm the password before linking a social sign-in (then /auth/oidc/NAME/start?link=1).",
+                    _ok(200, _object({"start": {"type": "string"}})),
+                    body=_object({"provider": {"type": "string"}, "auth_key": {"type": "string"}})),
+    },
+    "/api/me/identities/{provider}": {"delete": _op(
+        "Unlink a social sign-in, only while the account keeps another way in.",
+        _ok(200, _object({"user": _ref("Me"), "unlinked": {"type": "string"}})), parameters=[PROVIDER])},
     "/api/me/key/challenge": {"post": _op("A challenge for the proof of possession of a new key (protocol 4.4).",
                                           _ok(200, _object({"challenge": B64, "expires_in": {"type": "integer"}})))},
     "/api/me/key": {"put": _op("Register the account's first public key.", _ok(200, _object({"user": _ref("Me")})),
@@ -137,7 +167,15 @@ PATHS = {
                    parameters=[_path_id("room_id")]),
         "patch": _op("Rename a room.", _ok(200, ROOM), body=_object({"name": {"type": "string"}}),
                      parameters=[_path_id("room_id")]),
+        "delete": _op("Delete the room now, as at expiry; its creator only (protocol 8.2).",
+                      _ok(200, _object({"deleted": ID})), parameters=[_path_id("room_id")]),
     },
+    "/api/rooms/{room_id}/leave": {"post": _op(
+        "Leave the room; the last member leaving deletes it (protocol 8.2).", _ok(200, _object({"left": ID})),
+        parameters=[_path_id("room_id")])},
+    "/api/rooms/{room_id}/members/{user_id}": {"delete": _op(
+        "Remove a member; the room's creator only; its share links are revoked (protocol 8.2).",
+        _ok(200, _object({"removed": ID})), parameters=[_path_id("room_id"), _path_id("user_id")])},
     "/api/rooms/{room_id}/members": {"post": _op(
         "Add a member by username.", _ok(201, _object({"member": _ref("User")})),
         body=_object({"username": {"type": "string"}}), parameters=[_path_id("room_id")])},

@@ -30,11 +30,18 @@ class SetupError(Exception):
     pass
 
 
+# CPython only (the cryptography library, aiohttp, platformdirs, tqdm): never shipped to the page.
+NOT_FOR_THE_BROWSER = ("cli/", "crypto/native.py")
+
+
 def build_pyclient_zip(pyclient_dir: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(pyclient_dir.rglob("*.py")):
-            archive.write(path, Path("pyclient") / path.relative_to(pyclient_dir))
+            relative = path.relative_to(pyclient_dir).as_posix()
+            if relative.startswith(NOT_FOR_THE_BROWSER):
+                continue
+            archive.write(path, Path("pyclient") / relative)
     return buffer.getvalue()
 
 

@@ -56,6 +56,14 @@ async def end_login(request: web.Request) -> str:
     return token
 
 
+async def forget_login(request: web.Request) -> str:
+    """Drop the cookie session whose server-side row is already gone (a deleted account)."""
+    (await get_session(request)).invalidate()
+    session = await new_session(request)
+    session["csrf"] = token = secrets.token_urlsafe(32)
+    return token
+
+
 async def authenticate(request: web.Request):
     """The signed-in user, or a 401 with a clear message."""
     config = request.app[app_keys.config]
@@ -70,6 +78,10 @@ async def authenticate(request: web.Request):
         if found is not None:
             request[app_keys.session_id], request[app_keys.user_id] = sid, found[1].id
             return found[1]
+        async with transaction(request) as db:  # ended for a reason its owner should hear
+            reason = await accounts.session_end_reason(db, sid)
+        if reason in accounts.END_REASONS:
+            raise ApiError("unauthenticated", accounts.END_REASONS[reason])
     raise ApiError("unauthenticated", "Sign in first: your session is missing or has expired.")
 
 

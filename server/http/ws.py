@@ -7,13 +7,17 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "sent", ref: STR, room: ROOM_ID, seq: INT}
     <- {type: "message", room: ROOM_ID, seq: INT, created_at: ISO8601, expires_at: ISO8601, envelope: ENVELOPE}
     <- {type: "room", room: ROOM}                 you were added, or members changed
+    <- {type: "room", room: ROOM, change: {kind, user, username}}   left | removed | account_deleted
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
+    <- {type: "room_removed", room: ROOM_ID, reason}   left | removed | deleted: the room is gone for you
     -> {type: "ping"}            <- {type: "pong"}
     <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   CODE as in HTTP errors (common.STATUS_FOR_CODE),
                                                                     e.g. storage_full: not stored, send again later
 
-A sign-out or a revoked session closes that session's sockets at once
-(close code 4001), on every process.
+A sign-out, a revoked session, a password change elsewhere or a deleted
+account closes that session's sockets at once, on every process, with
+close code 4001 and the reason as the close message: ``signed_out``,
+``password_changed`` or ``account_deleted``.
 
 The handler parses a frame, dispatches it to ``handle_<type>`` and turns
 domain errors into error frames. A bad frame never closes the connection.
@@ -108,8 +112,9 @@ async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -
             await ws.close(code=4008, message=b"too far behind; reload")
             return
         if text.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
-            if json.loads(text)["session"] == request[app_keys.session_id]:
-                await ws.close(code=4001, message=b"signed out")
+            ended = json.loads(text)
+            if ended["session"] == request[app_keys.session_id]:
+                await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
                 return
         elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
             await ws.send_str(text)
