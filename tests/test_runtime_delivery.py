@@ -92,3 +92,17 @@ def test_the_page_gets_no_cpython_only_client_module():
     assert "pyclient/protocol/envelope.py" in names and "pyclient/crypto/pure.py" in names
     assert "pyclient/account.py" in names
     assert not [name for name in names if name.startswith("pyclient/cli/") or name == "pyclient/crypto/native.py"]
+
+
+async def test_pyscript_files_the_page_loads_carry_subresource_integrity(client):
+    import base64
+    import hashlib
+    import re
+
+    page = await (await client.get("/")).text()
+    tags = re.findall(r'(?:src|href)="(/pyscript/[^"]+)" integrity="(sha384-[^"]+)"', page)
+    assert {url.rsplit("/", 1)[1] for url, _ in tags} >= {"core.js", "core.css"}
+    assert any(re.fullmatch(r"core-\w+\.js", url.rsplit("/", 1)[1]) for url, _ in tags)  # the module core.js imports
+    for url, integrity in tags:
+        body = await (await client.get(url, headers={"Accept-Encoding": "identity"})).read()
+        assert integrity == "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode(), url

@@ -7,6 +7,7 @@ tree at start-up. Runtime files live under versioned or content-hashed URLs
 and are cached as immutable; the page and its small files revalidate.
 """
 
+import base64
 import hashlib
 import io
 import zipfile
@@ -69,7 +70,22 @@ def runtime_urls(config: Config, wheels: list[str], pyclient_zip: bytes) -> dict
     return {"pyodide": f"/pyodide/{pyodide}/", "pyscript": f"/pyscript/{pyscript}/",
             "pyclient": f"/py/pyclient-{hashlib.sha256(pyclient_zip).hexdigest()[:16]}.zip",
             "wheels": [f"/wheels/{name}" for name in wheels],
-            "static": static_version(config)}
+            "static": static_version(config), "integrity": pyscript_integrity(config)}
+
+
+def _sri(path: Path) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+
+
+def pyscript_integrity(config: Config) -> dict:
+    """Subresource Integrity for what the page itself loads from PyScript: its
+    loader, its stylesheet and the module the loader imports (preloaded with the
+    same check). PyScript fetches Pyodide and the wheels inside its worker,
+    where no integrity attribute can reach."""
+    dist = vendor.pyscript_dir(config.node_modules_dir)
+    chunks = sorted(dist.glob("core-*.js"))
+    return {"core.js": _sri(dist / "core.js"), "core.css": _sri(dist / "core.css"),
+            "chunks": {path.name: _sri(path) for path in chunks}}
 
 
 def static_version(config: Config) -> str:
