@@ -7,7 +7,7 @@ import threading
 
 import aiohttp
 
-from tests.helpers import b64, fixed_keypair
+from tests.helpers import register
 
 # A person writes at most 10 messages in a burst (server/ratelimit.py); a seeded room needs hundreds.
 SEEDING_LIMITS = {"SEALROOM_RATE_MESSAGE": "1000/1000", "SEALROOM_RATE_FRAME": "1000/1000"}
@@ -19,19 +19,11 @@ def seed_room(server_url: str, member: str, count: int) -> None:
         from pyclient.crypto.pure import PureBackend
         from pyclient.protocol.envelope import encode_envelope, seal
 
-        private_key, public_key = fixed_keypair(5)
         async with aiohttp.ClientSession(server_url, headers={"Origin": server_url},
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # an IP host
-            page = await (await http.get("/")).text()
-            csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
-            reply = await (await http.post("/api/register", json={"username": "carol", "auth_key": "B" * 43 + "="},
-                                           headers={"X-CSRF-Token": csrf})).json()
-            me, csrf = reply["user"]["id"], reply["csrf"]
-            headers = {"X-CSRF-Token": csrf}
-            await http.put("/api/me/key", json={"public_key": b64(public_key), "key_backup": b64(b"SRK1" + bytes(60))},
-                           headers=headers)
-            room = (await (await http.post("/api/rooms", json={"name": "Busy", "members": [member]},
-                                           headers=headers)).json())["room"]
+            carol = await register(http, "carol", key_index=5, auth_key="B" * 43 + "=")
+            me, private_key = carol.id, carol.private_key
+            room = (await (await carol.post("/api/rooms", {"name": "Busy", "members": [member]})).json())["room"]
             recipients = {m["id"]: base64.b64decode(m["public_key"]) for m in room["members"]}
             backend = PureBackend()
             async with http.ws_connect("/ws") as ws:
