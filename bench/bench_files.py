@@ -30,7 +30,7 @@ def heap(page) -> int:
 def send_and_receive(alice: Person, bob: Person, path: Path, size: int) -> dict:
     baseline = max(heap(alice.page), 1)
     peak = baseline
-    alice.page.set_input_files("#file-input", str(path))
+    alice.attach([str(path)])
     started = time.perf_counter()
     alice.page.click("#send")
     box = bob.page.locator(f'#messages .attachment[data-name="{path.name}"]').last

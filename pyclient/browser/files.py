@@ -48,6 +48,7 @@ class Attachments:
     def __init__(self, app):
         self.app = app
         self.pending = []          # JS File objects chosen but not yet sent
+        self.batches = 0
         self.cancelled = False
         self.max_bytes = 100 * 1024 * 1024
 
@@ -78,6 +79,8 @@ class Attachments:
                 self.pending.append(file)
         self.app.composer_error(" ".join(problems) or None)
         self.render_pending()
+        self.batches += 1  # files reach this worker after the page's event: say when each batch is in
+        by_id("pending-files").dataset.batches = str(self.batches)
 
     def render_pending(self) -> None:
         listing = by_id("pending-files")

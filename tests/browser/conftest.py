@@ -155,6 +155,12 @@ class Person:
         self.page.click("#send")
         expect(self.page.locator("#composer-text")).to_have_value("")
 
+    def attach(self, files) -> None:
+        """Choose files as a person would, and wait until the page's worker has taken them."""
+        before = int(self.page.get_attribute("#pending-files", "data-batches") or 0)
+        self.page.set_input_files("#file-input", files=files)
+        self.page.locator(f'#pending-files[data-batches="{before + 1}"]').wait_for(state="attached")
+
     def settings(self) -> None:
         """Open the settings screen: keys, signed-in browsers, message search, log out."""
         self.page.click("#settings-open")

@@ -21,8 +21,7 @@ def pair(people):
 
 
 def attach(person, files: list[tuple[str, str, bytes]]) -> None:
-    person.page.set_input_files("#file-input", files=[
-        {"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files])
+    person.attach([{"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files])
 
 
 def saved_bytes(person, attachment) -> bytes:

@@ -46,7 +46,7 @@ def test_on_a_phone_one_screen_shows_at_a_time_and_unread_counts_clear(people):
     expect(alice.page.locator("#sidebar")).to_be_hidden()  # the conversation replaced the room list
     assert alice.page.evaluate("location.hash").startswith("#/room/")
     alice.send("Who brings the bánh mì?")
-    alice.page.set_input_files("#file-input", files=[{"name": "map.png", "mimeType": "image/png", "buffer": media.png()}])
+    alice.attach([{"name": "map.png", "mimeType": "image/png", "buffer": media.png()}])
     alice.page.click("#send")
     expect(alice.page.locator("#messages .attachment img.preview")).to_be_visible()
     no_horizontal_scroll = "document.documentElement.scrollWidth <= window.innerWidth"

@@ -64,8 +64,7 @@ def test_cli_and_browser_exchange_verified_text_and_files(people, server, bob, t
     # Browser -> terminal: text and a PDF that the CLI verifies before it saves.
     alice.send("Hello from the browser 🌐")
     pdf = media.pdf()
-    alice.page.set_input_files("#file-input", files=[{"name": "menu.pdf", "mimeType": "application/pdf",
-                                                      "buffer": pdf}])
+    alice.attach([{"name": "menu.pdf", "mimeType": "application/pdf", "buffer": pdf}])
     alice.page.fill("#composer-text", "the menu")
     alice.page.click("#send")
     expect(alice.page.locator("#pending-files li")).to_have_count(0)
