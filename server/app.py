@@ -20,12 +20,15 @@ from . import app_keys, i18n
 from .bus import Bus, RedisBus
 from .blobs import BlobStore, LocalBlobStore
 from .config import Config, ConfigError
-from .ratelimit import MemoryRateLimiter, RedisRateLimiter
+from .metrics import Metrics
+from .ratelimit import RateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, pages, search
+from .http import api, blobs, health, pages, search
 from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
+from .http.connections import Connections
+from .http.throttle import device_cookie_key
 from .http.ws import close_all, websocket
 from .jobs import backup_ctx, presence_ctx, sweeper_ctx
 
@@ -65,9 +68,11 @@ async def blob_store_ctx(app: web.Application):
 
 
 async def rate_limiter_ctx(app: web.Application):
-    redis_url = app[app_keys.config].redis_url
-    limiter = RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+    config, metrics = app[app_keys.config], app[app_keys.metrics]
+    limiter = RateLimiter.from_specs(config.effective_rate_limits, config.redis_url, config.redis_namespace,
+                                     on_limited=lambda action: metrics.rate_limited.labels(action).inc())
     app[app_keys.rate_limiter] = limiter
+    app[app_keys.device_cookie_key] = device_cookie_key(config.secret_key())
     yield
     await limiter.close()
 
@@ -75,14 +80,26 @@ async def rate_limiter_ctx(app: web.Application):
 async def bus_ctx(app: web.Application):
     redis_url = app[app_keys.config].redis_url
     if not redis_url:
-        app[app_keys.bus] = Bus()
+        app[app_keys.bus] = bus = Bus()
+        bus.backlog = app[app_keys.config].socket_send_queue
         yield
         return
     bus = RedisBus(redis_url)
+    bus.backlog = app[app_keys.config].socket_send_queue
     await bus.start()
     app[app_keys.bus] = bus
     yield
     await bus.close()
+
+
+async def connections_ctx(app: web.Application):
+    config = app[app_keys.config]
+    connections = Connections(config.max_sockets_per_user, config.max_sockets, config.redis_url,
+                              config.redis_namespace)
+    await connections.start()
+    app[app_keys.connections] = connections
+    yield
+    await connections.close()
 
 
 async def search_ctx(app: web.Application):
@@ -106,6 +123,7 @@ def create_app(config: Config) -> web.Application:
     pages.check_vendor_files(config)
     app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
+    app[app_keys.metrics] = Metrics()
     wheels = pages.find_wheels(config)
     app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels)}
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
@@ -116,13 +134,15 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
+    app.cleanup_ctx.extend([database_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, connections_ctx, search_ctx,
                             sweeper_ctx, backup_ctx, presence_ctx])
+    app.add_routes(health.routes)
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
+    app[app_keys.draining] = {}
     app.on_shutdown.append(close_all)
     app.router.add_get("/ws", websocket)
     pages.add_static_routes(app, config)

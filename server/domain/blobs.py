@@ -19,7 +19,7 @@ from pyclient.protocol import request_sig
 
 from ..models import Blob, Member, RequestNonce, Room, Upload, UploadPart, User
 from .accounts import new_id
-from .errors import AuthFailed, Invalid, NotFound, TooLarge
+from .errors import AuthFailed, Invalid, NotFound, TooLarge, TooMany
 
 PART_SIZE = 8 * 1024 * 1024 + 8 * 32  # eight encrypted 1 MiB chunks with their MACs
 SIGNATURE_PAST_SECONDS = 60
@@ -71,6 +71,18 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
     db.add(upload)
     await db.flush()
     return upload
+
+
+OPEN_UPLOAD_AGE = timedelta(hours=1)  # an upload untouched for longer no longer counts as in progress
+
+
+async def check_open_uploads(db: AsyncSession, user: User, *, now: datetime, max_open: int) -> None:
+    """A cap on uploads in progress at once, so one user cannot hold the store's parts busy."""
+    count = await db.scalar(select(func.count()).select_from(Upload).where(
+        Upload.user_id == user.id, Upload.created_at > now - OPEN_UPLOAD_AGE))
+    if count >= max_open:
+        raise TooMany(f"You have {max_open} uploads in progress, the most allowed at once. "
+                      "Wait for one to finish, or cancel one, and try again.")
 
 
 async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datetime) -> Upload:

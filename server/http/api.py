@@ -16,6 +16,7 @@ from ..domain.errors import Invalid
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
 from .sessions import authenticate, begin_login, csrf_token, end_login
+from .throttle import account_subject, client_address, known_device, limit, remember_device
 
 routes = web.RouteTableDef()
 
@@ -68,19 +69,6 @@ def message_json(row) -> dict:
             "envelope": json.loads(row.body)}
 
 
-LOGIN_WINDOW_SECONDS = 300
-
-
-async def limit_attempts(request: web.Request, *keys: str) -> None:
-    """Slow down password guessing: a clear 429 with Retry-After."""
-    limiter = request.app[app_keys.rate_limiter]
-    for key in keys:
-        wait = await limiter.hit(key, request.app[app_keys.config].auth_attempts, LOGIN_WINDOW_SECONDS)
-        if wait:
-            raise ApiError("rate_limited", f"Too many attempts. Wait {wait} seconds and try again.",
-                           headers={"Retry-After": str(wait)})
-
-
 async def announce_room(request: web.Request, room, members) -> None:
     """After a room is created, renamed or joined: the search index and every member's page follow."""
     await index_room(request.app, room, members)
@@ -90,7 +78,7 @@ async def announce_room(request: web.Request, room, members) -> None:
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
-    await limit_attempts(request, f"register:{request.remote}")
+    await limit(request, "register_address", client_address(request), message="Too many sign-ups from your network.")
     username = accounts.validate_username(body.get("username"))
     auth_key = accounts.validate_auth_key(body.get("auth_key"))
     password_hash = await asyncio.get_running_loop().run_in_executor(None, accounts.hash_auth_key, auth_key)
@@ -98,7 +86,9 @@ async def register(request: web.Request) -> web.Response:
         user = await accounts.create_user(db, username=username, password_hash=password_hash, now=utcnow(request))
     await index_user(request.app, user)
     token = await begin_login(request, user)
-    return web.json_response({"user": me_json(user), "csrf": token}, status=201)
+    response = web.json_response({"user": me_json(user), "csrf": token}, status=201)
+    remember_device(request, response, account_subject(accounts.username_key(username)))
+    return response
 
 
 @routes.post("/api/login")
@@ -107,7 +97,18 @@ async def login(request: web.Request) -> web.Response:
     username, auth_key = body.get("username"), body.get("auth_key")
     if not isinstance(username, str) or not isinstance(auth_key, str):
         raise accounts.login_failed()
-    await limit_attempts(request, f"login-ip:{request.remote}", f"login-user:{accounts.username_key(username)}")
+    # The sign-in policy (docs/operations.md): a browser that signed in to this
+    # account before is limited on its own; any other attempt per address, per
+    # (account, address) and per account. A stranger never uses up the owner's budget.
+    address, account = client_address(request), account_subject(accounts.username_key(username))
+    message = "Too many sign-in attempts."
+    device = known_device(request, account)
+    if device is not None:
+        await limit(request, "login_device", account, device, message=message)
+    else:
+        await limit(request, "login_address", address, message=message)
+        await limit(request, "login_account_address", account, address, message=message)
+        await limit(request, "login_account", account, message=message)
     async with transaction(request) as db:
         user = await accounts.find_user(db, username)
     password_hash = user.password_hash if user else accounts.DUMMY_HASH
@@ -115,7 +116,9 @@ async def login(request: web.Request) -> web.Response:
     if user is None or not ok or user.disabled:
         raise accounts.login_failed()
     token = await begin_login(request, user)
-    return web.json_response({"user": me_json(user), "csrf": token})
+    response = web.json_response({"user": me_json(user), "csrf": token})
+    remember_device(request, response, account)
+    return response
 
 
 @routes.post("/api/logout")
@@ -174,6 +177,7 @@ async def put_key_backup(request: web.Request) -> web.Response:
 async def rotate_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "key_rotate", user.id, message="You are rotating your key too often.")
     public_key = _unb64(body.get("public_key"), "public_key")
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
@@ -219,6 +223,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 async def create_room(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "room_create", user.id, message="You are creating rooms too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.create_room(
@@ -259,6 +264,7 @@ async def rename_room(request: web.Request) -> web.Response:
 async def add_member(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "member_add", user.id, message="You are adding members too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
@@ -284,6 +290,7 @@ async def get_messages(request: web.Request) -> web.Response:
 @routes.post("/api/rooms/{room_id}/invites")
 async def create_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
+    await limit(request, "invite", user.id, message="You are creating invite links too fast.")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         token, expires_at = await rooms.create_invite(db, room, user, now=utcnow(request))
@@ -295,6 +302,7 @@ async def create_invite(request: web.Request) -> web.Response:
 async def accept_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "member_add", user.id, message="You are joining rooms too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),

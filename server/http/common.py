@@ -21,6 +21,7 @@ STATUS_FOR_CODE = {
     "gone": 410,
     "too_large": 413,
     "rate_limited": 429,
+    "too_many": 429,
 }
 
 
@@ -40,9 +41,13 @@ async def transaction(request: web.Request):
         yield db
 
 
-def error_response(code: str, message: str, status: int | None = None, headers=None) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status or STATUS_FOR_CODE.get(code, 400),
-                             headers=headers)
+def error_response(code: str, message: str, status: int | None = None, headers=None,
+                   retry_after: int | None = None) -> web.Response:
+    body = {"error": code, "message": message}
+    if retry_after:  # rate limited: the header for any client, the number for the page
+        body["retry_after"] = retry_after
+        headers = {**(headers or {}), "Retry-After": str(retry_after)}
+    return web.json_response(body, status=status or STATUS_FOR_CODE.get(code, 400), headers=headers)
 
 
 class ApiError(web.HTTPException):
@@ -81,7 +86,8 @@ async def domain_errors(request: web.Request, handler):
     try:
         return await handler(request)
     except DomainError as error:
-        return error_response(error.code, translated(request, error.message))
+        return error_response(error.code, translated(request, error.message),
+                              retry_after=getattr(error, "retry_after", None))
     except ApiError as error:
         body = json.loads(error.text)
         retry = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else None

@@ -18,6 +18,7 @@ from ..domain.errors import Invalid
 from ..domain.search import co_member_ids
 from .common import transaction, utcnow
 from .sessions import authenticate
+from .throttle import limit
 
 routes = web.RouteTableDef()
 
@@ -25,6 +26,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/search")
 async def search(request: web.Request) -> web.Response:
     user = await authenticate(request)
+    await limit(request, "search", user.id, message="You are searching too fast.")
     query = request.query.get("q", "")
     now = utcnow(request)
     async with transaction(request) as db:

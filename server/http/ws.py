@@ -9,7 +9,13 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "room", room: ROOM}                 you were added, or members changed
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     -> {type: "ping"}            <- {type: "pong"}
-    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT, retry_after?: SECONDS}
+
+A frame over a rate limit gets an error frame with ``retry_after`` and the
+connection stays open. Past the connection caps the socket gets one error
+frame (``too_many``) and is closed with 1013 (try again later). A socket that
+falls too far behind is closed with 4008 and catches up from history; a
+shutting-down server closes its sockets with 1001.
 
 A sign-out or a revoked session closes that session's sockets at once
 (close code 4001), on every process.
@@ -21,15 +27,17 @@ A queued frame about a room that has expired since is dropped, not delivered.
 
 import asyncio
 import json
+import time
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import app_keys
 from ..domain import rooms
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, TooMany
 from .api import message_json
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate, same_origin
+from .throttle import limit
 
 MAX_FRAME_BYTES = 256 * 1024
 
@@ -48,12 +56,14 @@ async def handle_send(request, user, frame) -> dict:
     room_id, envelope = frame.get("room"), frame.get("envelope")
     if not isinstance(room_id, str):
         raise FrameError("invalid", "A 'send' frame needs a room id.")
+    await limit(request, "message", user.id, message="You are sending messages too fast.")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
         row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request))
         member_ids = [m.id for m in await rooms.room_members(db, room.id)]
     await request.app[app_keys.bus].publish(
         member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
+    request.app[app_keys.metrics].messages.inc()
     return {"type": "sent", "room": room.id, "seq": row.seq}
 
 
@@ -72,12 +82,15 @@ async def _dispatch(request, user, raw: str) -> dict:
         if not isinstance(frame, dict):
             raise FrameError("invalid", "Frames must be JSON objects.")
         ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
+        request.app[app_keys.metrics].frame_received(frame.get("type"))
         handler = HANDLERS.get(frame.get("type"))
         if handler is None:
             raise FrameError("invalid", f"Unknown frame type {frame.get('type')!r}.")
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
         reply = {"type": "error", "error": error.code, "message": error.message}
+        if getattr(error, "retry_after", None):
+            reply["retry_after"] = error.retry_after
     reply["ref"] = ref
     return reply
 
@@ -85,30 +98,66 @@ async def _dispatch(request, user, raw: str) -> dict:
 SESSION_ENDED = '{"type":"session_ended"'
 
 
+SLOW_CLOSE_TIMEOUT = 5.0  # seconds a too-slow socket gets for the close handshake before it is cut
+
+
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
+    metrics = request.app[app_keys.metrics]
     while not ws.closed:
-        text, expires_at = await subscription.queue.get()
-        if subscription.overflowed:
-            await ws.close(code=4008, message=b"too far behind; reload")
-            return
+        text, expires_at, queued_at = await subscription.get()
         if text.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
             if json.loads(text)["session"] == request[app_keys.session_id]:
                 await ws.close(code=4001, message=b"signed out")
                 return
         elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
             await ws.send_str(text)
+            metrics.frames_sent.inc()
+            metrics.delivery_latency.observe(time.monotonic() - queued_at)
+
+
+async def _close_when_behind(request: web.Request, ws: web.WebSocketResponse, subscription, pump) -> None:
+    """The bus never waits for a socket: one that falls a backlog behind is closed here."""
+    await subscription.overflow.wait()
+    pump.cancel()
+    request.app[app_keys.metrics].slow_consumers.inc()
+    try:
+        await asyncio.wait_for(ws.close(code=4008, message=b"too far behind; catch up from history"),
+                               SLOW_CLOSE_TIMEOUT)
+    except asyncio.TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+
+
+async def _refuse(ws: web.WebSocketResponse, error) -> web.WebSocketResponse:
+    """A browser cannot read the body of a refused upgrade: accept, say why, close."""
+    await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": error.message,
+                        "retry_after": 60})
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=error.message[:120].encode())
+    return ws
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise ApiError("forbidden", "WebSocket connections are accepted from this site only.")
     user = await authenticate(request)
+    app = request.app
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2)
     await ws.prepare(request)
-    bus = request.app[app_keys.bus]
+    metrics = app[app_keys.metrics]
+    if app[app_keys.draining]:
+        metrics.connections_refused.labels("shutdown").inc()
+        return await _refuse(ws, TooMany("This server is shutting down. Reconnect in a moment."))
+    try:
+        claim = await app[app_keys.connections].claim(user.id)
+    except TooMany as error:
+        metrics.connections_refused.labels("caps").inc()
+        return await _refuse(ws, error)
+    bus = app[app_keys.bus]
     subscription = bus.subscribe(user.id)
-    request.app[app_keys.websockets].add(ws)
+    app[app_keys.websockets].add(ws)
+    metrics.connections.inc()
     pump = asyncio.create_task(_pump(request, ws, subscription))
+    watcher = asyncio.create_task(_close_when_behind(request, ws, subscription, pump))
     try:
         await ws.send_json({"type": "hello", "user": user.id})
         async for message in ws:
@@ -119,12 +168,18 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                                     "message": "Send JSON text frames."})
     finally:
         pump.cancel()
+        watcher.cancel()
         bus.unsubscribe(subscription)
-        request.app[app_keys.websockets].discard(ws)
+        app[app_keys.websockets].discard(ws)
+        metrics.connections.dec()
+        await app[app_keys.connections].release(claim)
     return ws
 
 
 async def close_all(app: web.Application) -> None:
-    """on_shutdown: open sockets would otherwise hold the shutdown for a minute."""
-    for ws in tuple(app[app_keys.websockets]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    """on_shutdown (SIGTERM): the listener is closed already; /readyz now
+    fails, new sockets are refused, and every open one is closed with 1001 so
+    that its client reconnects, to another process if there is one."""
+    app[app_keys.draining]["since"] = time.time()
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                           for ws in tuple(app[app_keys.websockets])), return_exceptions=True)
