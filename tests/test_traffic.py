@@ -1,7 +1,9 @@
 """Traffic control on one process: rate limits, caps, the slow consumer,
 health and metrics. (Across processes: tests/test_scale_out.py.)"""
 
+import asyncio
 import json
+import logging
 import socket
 
 import pytest
@@ -290,3 +292,72 @@ async def test_slow_consumer_is_closed_and_the_room_goes_on(aiohttp_server, aioh
     assert seen_by_slow + [seq for seq in history if seq > last_seen] == sent
     text = (await (await alice_client.get("/metrics")).read()).decode()
     assert "sealroom_slow_consumer_closes_total 1.0" in text
+
+
+# ---- health, metrics, logs ------------------------------------------------
+
+async def test_health_probes_answer_without_a_session(client):
+    response = await client.get("/healthz")
+    assert response.status == 200 and (await response.json()) == {"status": "ok"}
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert (await response.json())["checks"] == {"database": "ok", "bus": "ok", "store": "ok"}
+
+
+async def test_readyz_fails_when_the_blob_store_is_gone(client, config):
+    import shutil
+
+    shutil.rmtree(config.data_dir / "blobs")
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 503 and body["status"] == "not ready"
+    assert body["checks"]["store"].startswith("failed") and body["checks"]["database"] == "ok"
+
+
+async def test_metrics_count_connections_messages_and_delivery_latency(client):
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Counted"})).json())["room"]
+    ws = await client.ws_connect("/ws")
+    await _next_frame(ws, "hello")
+    envelope = await alice.envelope(room["id"], {alice.id: alice.public_key})
+    await ws.send_str(json.dumps({"type": "send", "ref": "a", "room": room["id"], "envelope": envelope}))
+    await _next_frame(ws, "message")
+    response = await client.get("/metrics")
+    assert response.status == 200 and response.content_type == "text/plain"
+    text = await response.text()
+    for line in ("sealroom_websocket_connections 1.0", "sealroom_messages_stored_total 1.0",
+                 'sealroom_websocket_frames_received_total{type="send"} 1.0'):
+        assert line in text
+    count = next(line for line in text.splitlines() if line.startswith("sealroom_delivery_latency_seconds_count"))
+    assert float(count.split()[-1]) >= 1
+
+
+async def test_sweeper_runs_are_counted(aiohttp_server, aiohttp_client, tmp_path):
+    server = await _server_with(aiohttp_server, tmp_path, sweep_interval_seconds=1)
+    client = await aiohttp_client(server)
+    for _ in range(100):  # bounded: the sweeper runs every second
+        text = await (await client.get("/metrics")).text()
+        if 'sealroom_sweeper_runs_total{result="ok"}' in text:
+            break
+        await asyncio.sleep(0.1)
+    assert 'sealroom_sweeper_runs_total{result="ok"}' in text
+
+
+async def test_server_logs_never_carry_content_keys_invite_tokens_or_search_terms(client, new_client, caplog):
+    caplog.set_level(logging.DEBUG)
+    alice = await register(client, "alice", 0, auth_key="S" * 43 + "=")
+    bob_client = await new_client()
+    bob = await register(bob_client, "bob", 1)
+    room = (await (await alice.post("/api/rooms", {"name": "Quiet"})).json())["room"]
+    token = (await (await alice.post(f"/api/rooms/{room['id']}/invites", {})).json())["token"]
+    assert (await bob.post("/api/invites/accept", {"token": token})).status == 200
+    await client.get("/api/search", params={"q": "zebrafinch"})
+    ws = await client.ws_connect("/ws")
+    await _next_frame(ws, "hello")
+    envelope = await alice.envelope(room["id"], {alice.id: alice.public_key, bob.id: bob.public_key}, "hush")
+    await ws.send_str(json.dumps({"type": "send", "ref": "q", "room": room["id"], "envelope": envelope}))
+    await _next_frame(ws, "sent")
+    await ws.close()
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("sealroom"))
+    for secret in (token, "zebrafinch", envelope["ct"][:40], b64(alice.public_key)[:40], "S" * 43):
+        assert secret not in logged
