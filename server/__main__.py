@@ -1,6 +1,6 @@
 """``python -m server``: serve SealRoom with the configuration from the environment."""
 
-import logging
+import os
 import sys
 
 from aiohttp import web
@@ -8,10 +8,11 @@ from aiohttp import web
 from .app import create_app
 from .config import Config, ConfigError
 from .http.pages import SetupError
+from .logs import setup_logging
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(os.environ.get("SEALROOM_LOG_FORMAT", "plain"))
     try:
         config = Config.from_env()
         app = create_app(config)
@@ -19,7 +20,10 @@ def main() -> int:
         print(f"sealroom: {error}", file=sys.stderr)
         return 2
     print(f"SealRoom is running at http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    # SIGTERM: stop listening, close sockets with 1001 (http/ws.py close_all), give
+    # requests in flight shutdown_seconds, then cancel them; an upload part cut
+    # off leaves no partial file and is sent again, to any process.
+    web.run_app(app, host=config.host, port=config.port, print=None, shutdown_timeout=config.shutdown_seconds)
     return 0
 
 

@@ -44,6 +44,7 @@ class Config:
     max_sockets: int = 10_000  # WebSocket connections on one process
     socket_send_queue: int = 1000  # frames queued for one socket before it is closed as too slow
     max_open_uploads: int = 4  # uploads in progress for one user at once
+    shutdown_seconds: int = 10  # on SIGTERM, how long requests in flight get before they are cut off
     secure_cookies: bool = False
     session_idle_seconds: int = 12 * 3600
     session_absolute_seconds: int = 7 * 24 * 3600
@@ -85,6 +86,7 @@ class Config:
             max_sockets=_bounded(env, "SEALROOM_MAX_SOCKETS", 10_000, 1_000_000),
             socket_send_queue=_bounded(env, "SEALROOM_SOCKET_SEND_QUEUE", 1000, 1_000_000),
             max_open_uploads=_bounded(env, "SEALROOM_MAX_OPEN_UPLOADS", 4, 1000),
+            shutdown_seconds=_bounded(env, "SEALROOM_SHUTDOWN_SECONDS", 10, 600),
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",
