@@ -36,14 +36,14 @@ class Subscription:
     def __init__(self, user_id: str, backlog: int = SUBSCRIBER_BACKLOG,
                  backlog_bytes: int = SUBSCRIBER_BACKLOG_BYTES) -> None:
         self.user_id = user_id
-        # (frame as JSON text, expiry of the room it is about or None, time.monotonic() when queued)
-        self.queue: asyncio.Queue[tuple[str, datetime | None, float]] = asyncio.Queue(maxsize=backlog)
+        # (frame as UTF-8 JSON, expiry of the room it is about or None, time.monotonic() when queued)
+        self.queue: asyncio.Queue[tuple[bytes, datetime | None, float]] = asyncio.Queue(maxsize=backlog)
         self.overflowed = False
         self.overflow = asyncio.Event()
         self.queued_bytes = 0
         self._backlog_bytes = backlog_bytes
 
-    def put(self, frame: str, room_expires_at: datetime | None = None, queued_at: float | None = None) -> None:
+    def put(self, frame: bytes, room_expires_at: datetime | None = None, queued_at: float | None = None) -> None:
         if self.overflowed:
             return
         if self.queued_bytes + len(frame) > self._backlog_bytes:
@@ -56,7 +56,7 @@ class Subscription:
             return
         self.queued_bytes += len(frame)
 
-    async def get(self) -> tuple[str, datetime | None, float]:
+    async def get(self) -> tuple[bytes, datetime | None, float]:
         item = await self.queue.get()
         self.queued_bytes -= len(item[0])
         return item
@@ -101,7 +101,7 @@ class Bus:
             listener(event)
 
     def deliver(self, user_ids, frame: dict) -> None:
-        text = json.dumps(frame, separators=(",", ":"))  # once, however many sockets get it
+        text = json.dumps(frame, separators=(",", ":")).encode()  # once, however many sockets get it
         expires_at = room_expiry(frame)
         queued_at = time.monotonic()
         for user_id in user_ids:
