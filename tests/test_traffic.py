@@ -361,3 +361,28 @@ async def test_server_logs_never_carry_content_keys_invite_tokens_or_search_term
     logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("sealroom"))
     for secret in (token, "zebrafinch", envelope["ct"][:40], b64(alice.public_key)[:40], "S" * 43):
         assert secret not in logged
+
+
+async def test_catching_up_after_the_last_seen_message_loses_nothing_and_repeats_nothing(client, monkeypatch):
+    from server.domain import rooms
+
+    monkeypatch.setattr(rooms, "HISTORY_PAGE", 4)  # small pages, so that catching up takes several
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Pages"})).json())["room"]
+    ws = await client.ws_connect("/ws")
+    await _next_frame(ws, "hello")
+    for n in range(10):
+        envelope = await alice.envelope(room["id"], {alice.id: alice.public_key}, f"m{n}")
+        await ws.send_str(json.dumps({"type": "send", "ref": f"r{n}", "room": room["id"], "envelope": envelope}))
+        await _next_frame(ws, "sent")
+    path = f"/api/rooms/{room['id']}/messages"
+    latest = [m["seq"] for m in (await (await client.get(path)).json())["messages"]]
+    assert len(latest) == 4 and latest == sorted(latest)
+    seen, after = [1, 2], 2  # the page had shown two before it went offline
+    while page := (await (await client.get(path, params={"after": str(after)})).json())["messages"]:
+        seen += [m["seq"] for m in page]
+        after = page[-1]["seq"]
+    assert seen == list(range(1, 11))
+    for bad in ("²", "-1", "1" * 19, "x"):
+        response = await client.get(path, params={"after": bad})
+        assert response.status == 400 and (await response.json())["error"] == "invalid"

@@ -132,8 +132,14 @@ async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_ob
     return row
 
 
-async def history(db: AsyncSession, room: Room, *, before: int | None = None) -> list[Envelope]:
+async def history(db: AsyncSession, room: Room, *, before: int | None = None,
+                  after: int | None = None) -> list[Envelope]:
+    """A page of messages, oldest first: the latest ones (before ``before``), or,
+    with ``after``, the first ones after it: a client catching up from the last
+    message it saw pages forward with ``after`` and neither loses nor repeats any."""
     query = select(Envelope).where(Envelope.room_id == room.id)
+    if after is not None:
+        return list(await db.scalars(query.where(Envelope.seq > after).order_by(Envelope.seq).limit(HISTORY_PAGE)))
     if before is not None:
         query = query.where(Envelope.seq < before)
     result = await db.scalars(query.order_by(Envelope.seq.desc()).limit(HISTORY_PAGE))

@@ -275,15 +275,22 @@ async def add_member(request: web.Request) -> web.Response:
     return web.json_response({"member": user_json(added)}, status=201)
 
 
+def _seq_param(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise Invalid(f"'{name}' must be a message sequence number.")
+    return int(value)
+
+
 @routes.get("/api/rooms/{room_id}/messages")
 async def get_messages(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    before = request.query.get("before")
-    if before is not None and not before.isdigit():
-        raise Invalid("'before' must be a message sequence number.")
+    before, after = _seq_param(request, "before"), _seq_param(request, "after")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
-        rows = await rooms.history(db, room, before=int(before) if before else None)
+        rows = await rooms.history(db, room, before=before, after=after)
     return web.json_response({"messages": [message_json(row) for row in rows]})
 
 
