@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 WHEELS := build/wheels
 BROWSER_WHEELS := rsa==4.9.1 pyasn1==0.6.5 pyaes==1.6.1 segno==1.6.6
 
-.PHONY: setup run test bench clean chromium
+.PHONY: setup run test bench clean chromium nginx
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built
 
@@ -34,7 +34,11 @@ run: setup
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: setup chromium
+# tests/test_deploy.py runs deploy/nginx.conf in front of two processes.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+test: setup chromium nginx
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup chromium

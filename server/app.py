@@ -28,7 +28,7 @@ from .http.common import domain_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
 from .http.connections import Connections
-from .http.throttle import device_cookie_key
+from .http.throttle import device_cookie_key, forwarded_scheme
 from .http.ws import close_all, websocket
 from .jobs import backup_ctx, presence_ctx, sweeper_ctx
 
@@ -121,7 +121,7 @@ async def search_ctx(app: web.Application):
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
-    app = web.Application(middlewares=[security_headers, domain_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[forwarded_scheme, security_headers, domain_errors], client_max_size=1024 * 1024)
     app[app_keys.config] = config
     app[app_keys.metrics] = Metrics()
     wheels = pages.find_wheels(config)

@@ -27,6 +27,17 @@ def device_cookie_key(secret_key: bytes) -> bytes:
     return hmac.new(secret_key, DEVICE_LABEL, hashlib.sha256).digest()
 
 
+@web.middleware
+async def forwarded_scheme(request: web.Request, handler):
+    """Behind a trusted TLS proxy the connection is plain HTTP: take the scheme
+    the client used from X-Forwarded-Proto, so that Origin checks see https."""
+    proto = request.headers.get("X-Forwarded-Proto", "")
+    if proto in ("http", "https") and proto != request.scheme and \
+            (request.remote or "") in request.app[app_keys.config].trusted_proxies:
+        request = request.clone(scheme=proto)
+    return await handler(request)
+
+
 def client_address(request: web.Request) -> str:
     """The client's address: the rightmost X-Forwarded-For hop that is not a
     trusted proxy when the peer is one, else the peer. IPv6 counts per /64,
