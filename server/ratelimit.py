@@ -37,6 +37,7 @@ log = logging.getLogger("sealroom.ratelimit")
 # the model: rc_message 0.2/s burst 10, rc_room_creation 0.016/s burst 10,
 # rc_invites per room 0.3/s burst 10, rc_registration 0.17/s burst 3.
 DEFAULT_LIMITS = {
+    "frame": "10/50",             # every frame received on a user's sockets
     "message": "0.2/10",          # envelopes sent on the socket
     "room_create": "0.016/10",
     "member_add": "0.3/10",       # members added by name, and invite links accepted

@@ -386,3 +386,17 @@ async def test_catching_up_after_the_last_seen_message_loses_nothing_and_repeats
     for bad in ("²", "-1", "1" * 19, "x"):
         response = await client.get(path, params={"after": bad})
         assert response.status == 400 and (await response.json())["error"] == "invalid"
+
+
+async def test_frame_flood_on_a_socket_is_limited_and_the_socket_stays_open(aiohttp_server, aiohttp_client, tmp_path):
+    server = await _server_with(aiohttp_server, tmp_path, rate_limits={"frame": "0.001/5"})
+    client = await aiohttp_client(server)
+    await register(client, "alice", None)
+    ws = await client.ws_connect("/ws")
+    await _next_frame(ws, "hello")
+    replies = []
+    for _ in range(6):
+        await ws.send_str(json.dumps({"type": "ping"}))
+        replies.append(json.loads((await ws.receive(timeout=10)).data))
+    assert [r["type"] for r in replies] == ["pong"] * 5 + ["error"]
+    assert replies[5]["error"] == "rate_limited" and replies[5]["retry_after"] > 0 and not ws.closed

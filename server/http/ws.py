@@ -33,7 +33,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import app_keys
 from ..domain import rooms
-from ..domain.errors import DomainError, TooMany
+from ..domain.errors import DomainError, RateLimited, TooMany
 from .api import message_json
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate, same_origin
@@ -166,6 +166,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "hello", "user": user.id})
         async for message in ws:
             if message.type == WSMsgType.TEXT:
+                try:
+                    await limit(request, "frame", user.id, message="You are sending frames too fast.")
+                except RateLimited as error:  # not even parsed; the socket stays open
+                    await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": error.message,
+                                        "retry_after": error.retry_after})
+                    continue
                 await ws.send_json(await _dispatch(request, user, message.data))
             elif message.type == WSMsgType.BINARY:
                 await ws.send_json({"type": "error", "ref": None, "error": "invalid",
