@@ -136,7 +136,8 @@ async def _refuse(ws: web.WebSocketResponse, error) -> web.WebSocketResponse:
     """A browser cannot read the body of a refused upgrade: accept, say why, close."""
     await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": error.message,
                         "retry_after": 60})
-    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=error.message[:120].encode())
+    reason = error.message.encode()[:120].decode("utf-8", "ignore").encode()  # a close reason fits in 123 bytes
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=reason)
     return ws
 
 
