@@ -18,6 +18,7 @@ def seed_room(server_url: str, member: str, count: int) -> None:
     async def run():
         from pyclient.crypto.pure import PureBackend
         from pyclient.protocol.envelope import encode_envelope, seal
+        from pyclient.protocol.key_proof import sign_key_proof
 
         private_key, public_key = fixed_keypair(5)
         async with aiohttp.ClientSession(server_url, headers={"Origin": server_url},
@@ -28,8 +29,12 @@ def seed_room(server_url: str, member: str, count: int) -> None:
                                            headers={"X-CSRF-Token": csrf})).json()
             me, csrf = reply["user"]["id"], reply["csrf"]
             headers = {"X-CSRF-Token": csrf}
-            await http.put("/api/me/key", json={"public_key": b64(public_key), "key_backup": b64(b"SRK1" + bytes(60))},
-                           headers=headers)
+            challenge = (await (await http.post("/api/me/key/challenge", json={}, headers=headers)).json())["challenge"]
+            proof = await sign_key_proof(PureBackend(), private_key, user_id=me, challenge=base64.b64decode(challenge),
+                                         public_key=public_key)
+            response = await http.put("/api/me/key", json={"public_key": b64(public_key), "proof": b64(proof),
+                                                           "key_backup": b64(b"SRK1" + bytes(60))}, headers=headers)
+            assert response.status == 200, await response.text()
             room = (await (await http.post("/api/rooms", json={"name": "Busy", "members": [member]},
                                            headers=headers)).json())["room"]
             recipients = {m["id"]: base64.b64decode(m["public_key"]) for m in room["members"]}
