@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 WHEELS := build/wheels
 
-.PHONY: setup run test bench clean chromium lock audit
+.PHONY: setup run test bench clean chromium lock audit nginx
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built build/vendor/.built
 
@@ -39,7 +39,11 @@ run: setup
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: setup chromium audit
+# tests/test_deploy.py runs deploy/nginx.conf in front of two processes.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+test: setup chromium nginx audit
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Fails only on a high or critical advisory (tools/audit.py says why); about 10 s.

@@ -1,6 +1,7 @@
 """``python -m server``: serve SealRoom with the configuration from the environment."""
 
 import logging
+import os
 import sys
 
 from aiohttp import web
@@ -10,10 +11,11 @@ from .config import Config, ConfigError
 from .faults import StartupError, check_data_dir, describe_startup_failure
 from .http.access_log import RedactingAccessLogger
 from .http.pages import SetupError
+from .logs import setup_logging
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(os.environ.get("SEALROOM_LOG_FORMAT", "plain"))
     try:
         config = Config.from_env()
         check_data_dir(config)
@@ -22,8 +24,12 @@ def main() -> int:
         print(f"sealroom: {error}", file=sys.stderr)
         return 2
     print(f"SealRoom is running at http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
+    # SIGTERM: stop listening, close sockets with 1001 (http/ws.py close_all), give
+    # requests in flight shutdown_seconds, then cancel them; an upload part cut
+    # off leaves no partial file and is sent again, to any process.
     try:
-        web.run_app(app, host=config.host, port=config.port, print=None, access_log_class=RedactingAccessLogger)
+        web.run_app(app, host=config.host, port=config.port, print=None, access_log_class=RedactingAccessLogger,
+                    shutdown_timeout=config.shutdown_seconds)
     except Exception as error:  # a fault while starting (the database, the disk): one sentence, not a traceback
         message = describe_startup_failure(error, config)
         if message is None:

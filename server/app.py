@@ -20,12 +20,15 @@ from .blobs import make_blob_store
 from .clock import app_now
 from .config import Config, ConfigError
 from .reindex import documents_loader, index_dir
-from .ratelimit import MemoryRateLimiter, RedisRateLimiter
+from .metrics import Metrics
+from .ratelimit import RateLimiter
 from .db import make_engine, make_sessionmaker, migrate
-from .http import api, blobs, oidc as oidc_routes, openapi, pages, search
+from .http import api, blobs, health, oidc as oidc_routes, openapi, pages, search
 from .http.common import api_errors
 from .http.security import security_headers
 from .http.sessions import csrf_protection
+from .http.connections import Connections
+from .http.throttle import device_cookie_key, forwarded_scheme
 from .http.ws import close_all, websocket
 from .jobs import backup_ctx, clock_ctx, presence_ctx, sweeper_ctx
 from .oidc import oidc_ctx
@@ -52,9 +55,11 @@ async def blob_store_ctx(app: web.Application):
 
 
 async def rate_limiter_ctx(app: web.Application):
-    redis_url = app[app_keys.config].redis_url
-    limiter = RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+    config, metrics = app[app_keys.config], app[app_keys.metrics]
+    limiter = RateLimiter.from_specs(config.effective_rate_limits, config.redis_url, config.redis_namespace,
+                                     on_limited=lambda action: metrics.rate_limited.labels(action).inc())
     app[app_keys.rate_limiter] = limiter
+    app[app_keys.device_cookie_key] = device_cookie_key(config.secret_key())
     yield
     await limiter.close()
 
@@ -62,14 +67,26 @@ async def rate_limiter_ctx(app: web.Application):
 async def bus_ctx(app: web.Application):
     redis_url = app[app_keys.config].redis_url
     if not redis_url:
-        app[app_keys.bus] = Bus()
+        app[app_keys.bus] = bus = Bus()
+        bus.backlog = app[app_keys.config].socket_send_queue
         yield
         return
     bus = RedisBus(redis_url)
+    bus.backlog = app[app_keys.config].socket_send_queue
     await bus.start()
     app[app_keys.bus] = bus
     yield
     await bus.close()
+
+
+async def connections_ctx(app: web.Application):
+    config = app[app_keys.config]
+    connections = Connections(config.max_sockets_per_user, config.max_sockets, config.redis_url,
+                              config.redis_namespace)
+    await connections.start()
+    app[app_keys.connections] = connections
+    yield
+    await connections.close()
 
 
 async def search_ctx(app: web.Application):
@@ -92,8 +109,10 @@ async def search_ctx(app: web.Application):
 def create_app(config: Config) -> web.Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pages.check_vendor_files(config)
-    app = web.Application(middlewares=[pages.cache_and_compress, api_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[forwarded_scheme, pages.cache_and_compress, api_errors],
+                          client_max_size=1024 * 1024)
     app[app_keys.config] = config
+    app[app_keys.metrics] = Metrics()
     app.on_response_prepare.append(security_headers)
     wheels = pages.find_wheels(config)
     app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
@@ -106,8 +125,9 @@ def create_app(config: Config) -> web.Application:
     setup_session(app, storage)
     app.middlewares.append(csrf_protection)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(config.web_dir / "templates"), autoescape=True)
-    app.cleanup_ctx.extend([database_ctx, clock_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, search_ctx,
-                            sweeper_ctx, backup_ctx, presence_ctx, oidc_ctx])
+    app.cleanup_ctx.extend([database_ctx, clock_ctx, blob_store_ctx, rate_limiter_ctx, bus_ctx, connections_ctx,
+                            search_ctx, sweeper_ctx, backup_ctx, presence_ctx, oidc_ctx])
+    app.add_routes(health.routes)
     app.add_routes(api.routes)
     app.add_routes(blobs.routes)
     app.add_routes(search.routes)
@@ -115,6 +135,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(oidc_routes.routes)
     app.add_routes(pages.routes)
     app[app_keys.websockets] = set()
+    app[app_keys.draining] = {}
     app.on_shutdown.append(close_all)
     app.router.add_get("/ws", websocket)
     pages.add_static_routes(app, config)

@@ -11,13 +11,19 @@ from search_index import IndexUpdater
 from .blobs import BlobStore
 from .bus import Bus
 from .config import Config
+from .metrics import Metrics
+from .ratelimit import RateLimiter
 
 config = web.AppKey("config", Config)
 engine = web.AppKey("engine", AsyncEngine)
 sessionmaker = web.AppKey("sessionmaker", async_sessionmaker)
 bus = web.AppKey("bus", Bus)
 blob_store = web.AppKey("blob_store", BlobStore)
-rate_limiter = web.AppKey("rate_limiter", object)  # MemoryRateLimiter or RedisRateLimiter
+rate_limiter = web.AppKey("rate_limiter", RateLimiter)  # memory, or Redis when scaled out
+device_cookie_key = web.AppKey("device_cookie_key", bytes)  # MACs the sign-in "known browser" cookie
+metrics = web.AppKey("metrics", Metrics)
+connections = web.AppKey("connections", object)  # http.ws.Connections: sockets per user, per process or in Redis
+draining = web.AppKey("draining", dict)  # {"since": time} once shutdown began: /readyz fails, no new sockets
 search = web.AppKey("search", IndexUpdater)  # the search index and its single writer task
 pyscript_files = web.AppKey("pyscript_files", dict)
 pyclient_zip = web.AppKey("pyclient_zip", bytes)

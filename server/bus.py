@@ -8,12 +8,14 @@ delivers them to its own connections.
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from datetime import datetime
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBER_BACKLOG = 1000
+SUBSCRIBER_BACKLOG = 1000  # frames
+SUBSCRIBER_BACKLOG_BYTES = 16 * 1024 * 1024
 
 
 def room_expiry(frame: dict) -> datetime | None:
@@ -26,20 +28,45 @@ def room_expiry(frame: dict) -> datetime | None:
 
 
 class Subscription:
-    """One connection's inbox. A client that falls a whole backlog behind is
-    marked ``overflowed``; its socket is closed and it reloads history."""
+    """One connection's inbox, bounded in frames and in bytes. A client that
+    falls that far behind is marked ``overflowed`` (and ``overflow`` is set):
+    its socket is closed and it catches up from history, while the room goes
+    on for everyone else. Nothing here ever waits for a socket."""
 
-    def __init__(self, user_id: str) -> None:
+    def __init__(self, user_id: str, backlog: int = SUBSCRIBER_BACKLOG,
+                 backlog_bytes: int = SUBSCRIBER_BACKLOG_BYTES) -> None:
         self.user_id = user_id
-        # (frame as JSON text, expiry of the room it is about or None)
-        self.queue: asyncio.Queue[tuple[str, datetime | None]] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
+        # (frame as UTF-8 JSON, expiry of the room it is about or None, time.monotonic() when queued)
+        self.queue: asyncio.Queue[tuple[bytes, datetime | None, float]] = asyncio.Queue(maxsize=backlog)
         self.overflowed = False
+        self.overflow = asyncio.Event()
+        self.queued_bytes = 0
+        self._backlog_bytes = backlog_bytes
 
-    def put(self, frame: str, room_expires_at: datetime | None = None) -> None:
+    def put(self, frame: bytes, room_expires_at: datetime | None = None, queued_at: float | None = None) -> None:
+        if self.overflowed:
+            return
+        if self.queued_bytes + len(frame) > self._backlog_bytes:
+            self._overflow()
+            return
         try:
-            self.queue.put_nowait((frame, room_expires_at))
+            self.queue.put_nowait((frame, room_expires_at, time.monotonic() if queued_at is None else queued_at))
         except asyncio.QueueFull:
-            self.overflowed = True
+            self._overflow()
+            return
+        self.queued_bytes += len(frame)
+
+    async def get(self) -> tuple[bytes, datetime | None, float]:
+        item = await self.queue.get()
+        self.queued_bytes -= len(item[0])
+        return item
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        self.overflow.set()
+        while not self.queue.empty():  # free the backlog now: this socket is closed, not fed
+            self.queue.get_nowait()
+        self.queued_bytes = 0
 
 
 class Bus:
@@ -49,9 +76,10 @@ class Bus:
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self.event_listeners: list = []
+        self.backlog = SUBSCRIBER_BACKLOG
 
     def subscribe(self, user_id: str) -> Subscription:
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, self.backlog)
         self._subscriptions[user_id].add(subscription)
         return subscription
 
@@ -73,11 +101,15 @@ class Bus:
             listener(event)
 
     def deliver(self, user_ids, frame: dict) -> None:
-        text = json.dumps(frame, separators=(",", ":"))  # once, however many sockets get it
+        text = json.dumps(frame, separators=(",", ":")).encode()  # once, however many sockets get it
         expires_at = room_expiry(frame)
+        queued_at = time.monotonic()
         for user_id in user_ids:
             for subscription in tuple(self._subscriptions.get(user_id, ())):
-                subscription.put(text, expires_at)
+                subscription.put(text, expires_at, queued_at)
+
+    async def ping(self) -> None:
+        """Readiness: the in-process bus is always there."""
 
 
 class RedisBus(Bus):
@@ -119,6 +151,11 @@ class RedisBus(Bus):
 
     async def publish_event(self, event: dict) -> None:
         await self._redis.publish(self.channel, json.dumps({"event": event}))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+        if self._listener is None or self._listener.done():
+            raise ConnectionError("the Redis subscription has stopped")
 
     async def close(self) -> None:
         if self._listener is not None:

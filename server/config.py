@@ -55,7 +55,15 @@ class Config:
     data_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str = ""
-    auth_attempts: int = 10  # sign-in and registration attempts per address (and per username) in 5 minutes  # set to scale out: events cross processes through Redis
+    auth_attempts: int = 10  # the unit of the sign-in policy (server/ratelimit.py auth_limits)
+    rate_limits: dict = field(default_factory=dict)  # action -> spec; overrides DEFAULT_LIMITS (SEALROOM_RATE_<ACTION>)
+    redis_namespace: str = "sealroom"  # prefix of the rate-limit and connection keys in Redis
+    trusted_proxies: tuple = ()  # addresses whose X-Forwarded-For is believed (nginx in front)
+    max_sockets_per_user: int = 16  # WebSocket connections of one user, across processes with Redis
+    max_sockets: int = 10_000  # WebSocket connections on one process
+    socket_send_queue: int = 1000  # frames queued for one socket before it is closed as too slow
+    max_open_uploads: int = 4  # uploads in progress for one user at once
+    shutdown_seconds: int = 10  # on SIGTERM, how long requests in flight get before they are cut off
     secure_cookies: bool = False
     session_idle_seconds: int = 12 * 3600
     session_absolute_seconds: int = 7 * 24 * 3600
@@ -92,6 +100,15 @@ class Config:
             database_url=env.get("SEALROOM_DATABASE_URL") or "",
             redis_url=env.get("SEALROOM_REDIS_URL") or "",
             auth_attempts=_int(env, "SEALROOM_AUTH_ATTEMPTS", 10),
+            rate_limits={name[len("SEALROOM_RATE_"):].lower(): value for name, value in env.items()
+                         if name.startswith("SEALROOM_RATE_") and value},
+            redis_namespace=env.get("SEALROOM_REDIS_NAMESPACE") or "sealroom",
+            trusted_proxies=tuple(p.strip() for p in env.get("SEALROOM_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            max_sockets_per_user=_bounded(env, "SEALROOM_MAX_SOCKETS_PER_USER", 16, 100_000),
+            max_sockets=_bounded(env, "SEALROOM_MAX_SOCKETS", 10_000, 1_000_000),
+            socket_send_queue=_bounded(env, "SEALROOM_SOCKET_SEND_QUEUE", 1000, 1_000_000),
+            max_open_uploads=_bounded(env, "SEALROOM_MAX_OPEN_UPLOADS", 4, 1000),
+            shutdown_seconds=_bounded(env, "SEALROOM_SHUTDOWN_SECONDS", 10, 600),
             secure_cookies=env.get("SEALROOM_SECURE_COOKIES", "") in ("1", "true", "yes"),
             room_retention_seconds=_int(env, "SEALROOM_ROOM_RETENTION_SECONDS", 7 * 24 * 3600),
             blob_store=env.get("SEALROOM_BLOB_STORE") or "",
@@ -110,6 +127,16 @@ class Config:
         )
 
     def __post_init__(self):
+        from .ratelimit import ACTIONS, LimitSpecError, parse_limit
+
+        for action, spec in self.rate_limits.items():
+            if action not in ACTIONS:
+                raise ConfigError(f"SEALROOM_RATE_{action.upper()}: there is no such action; "
+                                  f"the actions are {', '.join(a.upper() for a in ACTIONS)}")
+            try:
+                parse_limit(spec)
+            except LimitSpecError as error:
+                raise ConfigError(f"SEALROOM_RATE_{action.upper()}: {error}") from None
         if self.room_retention_seconds < 1:
             raise ConfigError("SEALROOM_ROOM_RETENTION_SECONDS must be at least 1.")
         if self.backup_keep_seconds > self.room_retention_seconds and not self.backup_keep_beyond_retention:
@@ -119,6 +146,12 @@ class Config:
                 "To keep backups longer anyway, also set SEALROOM_BACKUP_KEEP_BEYOND_RETENTION=1.")
         if self.backup_interval_seconds < 0 or self.backup_keep_seconds < 0 or self.orphan_grace_seconds < 0:
             raise ConfigError("Backup and orphan-sweep durations cannot be negative.")
+
+    @property
+    def effective_rate_limits(self) -> dict[str, str]:
+        from .ratelimit import DEFAULT_LIMITS, auth_limits
+
+        return {**DEFAULT_LIMITS, **auth_limits(self.auth_attempts), **self.rate_limits}
 
     @property
     def effective_backup_dir(self) -> Path:

@@ -164,6 +164,7 @@ async def sweep_now(app: web.Application) -> PurgeReport:
         for room_id in report.rooms:  # every process drops it from its own search index
             await app[app_keys.bus].publish_event(room_removed_event(room_id))
         await truncate_wal(app[app_keys.engine])
+        app[app_keys.metrics].rooms_expired.inc(len(report.rooms))
         log.info("deleted %d expired room(s) and %d blob(s)", len(report.rooms), report.blobs_deleted)
     return report
 
@@ -188,6 +189,20 @@ async def _every(seconds: float, job: Callable[[], Awaitable], name: str, *, fir
             log.exception("%s failed; it will run again in %s s", name, seconds)
 
 
+def _counted(app: web.Application, metric: str, job: Callable[[], Awaitable]) -> Callable[[], Awaitable]:
+    """The job, with each run counted in /metrics by result (ok or failed)."""
+    async def run():
+        counter = getattr(app[app_keys.metrics], metric)
+        try:
+            result = await job()
+        except Exception:
+            counter.labels("failed").inc()
+            raise
+        counter.labels("ok").inc()
+        return result
+    return run
+
+
 @contextlib.asynccontextmanager
 async def _background(*tasks: asyncio.Task):
     try:
@@ -210,7 +225,7 @@ async def sweeper_ctx(app: web.Application):
     except Exception:  # expiry is still enforced on every read; the next sweep retries
         log.exception("the start-up expiry sweep failed")
     interval = app[app_keys.config].sweep_interval_seconds
-    sweeper = asyncio.create_task(_every(interval, lambda: sweep_now(app), "expiry sweep"))
+    sweeper = asyncio.create_task(_every(interval, _counted(app, "sweeps", lambda: sweep_now(app)), "expiry sweep"))
     # The orphan sweep lists the whole store (long on a big S3 bucket): at once,
     # but in the background, then every hour.
     orphans = asyncio.create_task(_every(ORPHAN_SWEEP_EVERY, lambda: orphan_sweep_now(app), "orphan sweep",
@@ -311,6 +326,7 @@ async def backup_ctx(app: web.Application):
 
     async def make_backup() -> None:
         path = await backup.create_backup(config, app[app_keys.blob_store], root, now=app_now(app))
+        app[app_keys.metrics].last_backup.set_to_current_time()
         log.info("backup written to %s", path)
 
     async def prune() -> None:
@@ -320,6 +336,7 @@ async def backup_ctx(app: web.Application):
     await prune()
     async with _background(
             expiring,
-            asyncio.create_task(_every(config.backup_interval_seconds, make_backup, "scheduled backup")),
+            asyncio.create_task(_every(config.backup_interval_seconds, _counted(app, "backups", make_backup),
+                                       "scheduled backup")),
             asyncio.create_task(_every(min(config.backup_interval_seconds, BACKUP_PRUNE_EVERY), prune, "backup pruning"))):
         yield

@@ -186,7 +186,8 @@ async def test_password_guessing_is_rate_limited(client, new_client):
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
     assert int(response.headers["Retry-After"]) > 0
-    assert "Too many attempts" in (await response.json())["error"]["message"]
+    assert "Too many sign-in attempts" in (await response.json())["error"]["message"]
+    assert (await response.json())["error"]["retry_after"] == int(response.headers["Retry-After"])
 
 
 async def test_invite_link_lets_a_signed_in_user_join_until_it_expires(client, new_client):

@@ -38,7 +38,8 @@ async def database_url(request):
 @pytest.fixture
 async def race_server(aiohttp_server, tmp_path, database_url):
     config = Config(data_dir=tmp_path / "data", database_url=database_url, auth_attempts=1000,
-                    max_upload_bytes=100 * MiB, user_quota_bytes=1000 * MiB)
+                    max_upload_bytes=100 * MiB, user_quota_bytes=1000 * MiB,
+                    max_open_uploads=100, rate_limits={"upload_start": "off"})  # races, not limits, are tested here
     return await aiohttp_server(create_app(config))
 
 

@@ -66,4 +66,6 @@ def test_generated_requests_never_500_and_errors_have_one_shape(case, live):
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
     if response.status_code >= 400:
         error = response.json()["error"]
-        assert set(error) == {"code", "message"} and error["message"], response.text
+        assert set(error) - {"retry_after"} == {"code", "message"} and error["message"], response.text
+        if "retry_after" in error:  # rate limited (or disk full): the body repeats the header
+            assert error["retry_after"] == int(response.headers["Retry-After"]), response.text

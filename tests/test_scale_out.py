@@ -10,7 +10,7 @@ import pytest
 
 from server.app import create_app
 from server.config import Config
-from tests.helpers import register
+from tests.helpers import register, signed
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -28,13 +28,24 @@ async def pg_url():
         await admin.close()
 
 
+def _shared_config(tmp_path, pg_url: str, **settings) -> Config:
+    # Many sign-ups from 127.0.0.1: the attempt limit is tested elsewhere. A namespace of its
+    # own in the shared Redis, so that other test runs' limits and sockets never count here.
+    return Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL, auth_attempts=10_000,
+                  redis_namespace=f"sealroom-test-{secrets.token_hex(6)}", **settings)
+
+
 @pytest.fixture
 async def two_servers(pg_url, aiohttp_server, tmp_path):  # pg_url first: the database outlives the servers
-    # Many sign-ups from 127.0.0.1 in one shared Redis: the attempt limit is tested elsewhere.
-    config = Config(data_dir=tmp_path / "data", database_url=pg_url, redis_url=REDIS_URL, auth_attempts=10_000)
+    config = _shared_config(tmp_path, pg_url)
     first = await aiohttp_server(create_app(config))
     second = await aiohttp_server(create_app(config))
     return first, second
+
+
+def _same_session(client, other) -> None:
+    other.session.cookie_jar.update_cookies(
+        {"sealroom_session": client.session.cookie_jar.filter_cookies(client.make_url("/"))["sealroom_session"].value})
 
 
 async def _next_frame(ws, kind: str) -> dict:
@@ -79,14 +90,66 @@ async def test_session_from_one_process_is_valid_on_the_other(two_servers, aioht
     assert (await response.json())["user"]["username"] == "carol"
 
 
-async def test_rate_limit_is_shared_across_processes(two_servers):
-    from server import app_keys
+async def test_rate_limits_are_shared_across_processes(pg_url, aiohttp_server, aiohttp_client, tmp_path):
+    config = _shared_config(tmp_path, pg_url, rate_limits={"search": "0.001/3", "message": "0.001/2"})
+    first, second = await aiohttp_server(create_app(config)), await aiohttp_server(create_app(config))
+    client = await aiohttp_client(first)
+    alice = await register(client, "alice", 0)
+    other = await aiohttp_client(second)
+    _same_session(client, other)
+    statuses = [(await (client if n % 2 else other).get("/api/search", params={"q": "x"})).status for n in range(4)]
+    assert statuses == [200, 200, 200, 429]
 
+    room = (await (await alice.post("/api/rooms", {"name": "Shared"})).json())["room"]
+    replies = []
+    for n, server_client in enumerate((client, other, client)):
+        ws = await server_client.ws_connect("/ws")
+        await _next_frame(ws, "hello")
+        envelope = await alice.envelope(room["id"], {alice.id: alice.public_key}, f"m{n}")
+        await ws.send_str(json.dumps({"type": "send", "ref": f"r{n}", "room": room["id"], "envelope": envelope}))
+        while (reply := json.loads((await ws.receive(timeout=10)).data))["type"] not in ("sent", "error"):
+            pass
+        replies.append(reply)
+        await ws.close()
+    assert [r["type"] for r in replies] == ["sent", "sent", "error"] and replies[2]["retry_after"] > 0
+
+
+async def test_socket_cap_per_user_is_shared_across_processes(pg_url, aiohttp_server, aiohttp_client, tmp_path):
+    config = _shared_config(tmp_path, pg_url, max_sockets_per_user=2)
+    first, second = await aiohttp_server(create_app(config)), await aiohttp_server(create_app(config))
+    client = await aiohttp_client(first)
+    await register(client, "alice", None)
+    other = await aiohttp_client(second)
+    _same_session(client, other)
+    held = [await client.ws_connect("/ws"), await other.ws_connect("/ws")]
+    for ws in held:
+        await _next_frame(ws, "hello")
+    third = await other.ws_connect("/ws")
+    assert json.loads((await third.receive(timeout=10)).data)["error"] == "too_many"
+    await held[0].close()
+    for _ in range(50):  # bounded: the release reaches Redis just after the close
+        again = await other.ws_connect("/ws")
+        frame = json.loads((await again.receive(timeout=10)).data)
+        if frame["type"] == "hello":
+            break
+        await asyncio.sleep(0.1)
+    assert frame["type"] == "hello"
+
+
+async def test_signed_request_nonce_used_on_one_process_is_refused_on_the_other(two_servers, aiohttp_client):
     first, second = two_servers
-    key = f"test:{secrets.token_hex(4)}"
-    limiters = [first.app[app_keys.rate_limiter], second.app[app_keys.rate_limiter]]
-    waits = [await limiters[i % 2].hit(key, 3, 60, now=1_000_000.0) for i in range(5)]
-    assert waits[:3] == [0, 0, 0] and all(wait > 0 for wait in waits[3:])
+    client = await aiohttp_client(first)
+    alice = await register(client, "alice", 0)
+    room = (await (await alice.post("/api/rooms", {"name": "Nonces"})).json())["room"]
+    body = json.dumps({"size": 10}).encode()
+    path = f"/api/rooms/{room['id']}/uploads"
+    accepted = await signed(alice, "POST", path, body)
+    assert accepted.status == 201
+    other = await aiohttp_client(second)
+    _same_session(client, other)
+    headers = {name: accepted.request_info.headers[name] for name in ("Signature", "Signature-Input", "Content-Digest")}
+    replay = await other.post(path, data=body, headers={**alice.headers(), **headers})
+    assert replay.status == 401 and "already used" in (await replay.json())["error"]["message"]
 
 
 async def test_room_created_on_one_process_is_searchable_on_the_other(two_servers, aiohttp_client):
@@ -145,3 +208,62 @@ async def test_display_name_change_on_one_process_is_searchable_on_the_other(two
             break
         await asyncio.sleep(0.1)
     assert [(user["name"], user["display_name"]) for user in found] == [("bob", "Đặng Đức Anh")]
+
+
+async def test_killing_one_process_loses_no_message_and_its_clients_resync_on_the_other(pg_url, tmp_path):
+    import signal
+
+    import aiohttp
+    from yarl import URL
+
+    from tests.browser.conftest import start_server
+
+    env = {"SEALROOM_DATABASE_URL": pg_url, "SEALROOM_REDIS_URL": REDIS_URL, "SEALROOM_AUTH_ATTEMPTS": "10000",
+           "SEALROOM_RATE_MESSAGE": "off", "SEALROOM_REDIS_NAMESPACE": f"sealroom-test-{secrets.token_hex(6)}"}
+    doomed = start_server(tmp_path / "shared", tmp_path / "a.log", **env)
+    survivor = start_server(tmp_path / "shared", tmp_path / "b.log", **env)
+    jar = lambda: aiohttp.CookieJar(unsafe=True)  # noqa: E731
+    try:
+        async with aiohttp.ClientSession(base_url=survivor.url, cookie_jar=jar()) as alice_session, \
+                aiohttp.ClientSession(base_url=doomed.url, cookie_jar=jar()) as bob_on_doomed, \
+                aiohttp.ClientSession(base_url=survivor.url, cookie_jar=jar()) as bob_on_survivor:
+            alice = await register(alice_session, "alice", 0)
+            bob = await register(bob_on_doomed, "bob", 1)
+            bob_on_survivor.cookie_jar.update_cookies(bob_on_doomed.cookie_jar.filter_cookies(URL(doomed.url)))
+            room = (await (await alice.post("/api/rooms", {"name": "Failover", "members": ["bob"]})).json())["room"]
+            members = {alice.id: alice.public_key, bob.id: bob.public_key}
+            alice_ws = await alice_session.ws_connect("/ws")
+            await _next_frame(alice_ws, "hello")
+            bob_ws = await bob_on_doomed.ws_connect("/ws")
+            await _next_frame(bob_ws, "hello")
+            acked: list[int] = []
+
+            async def send(count: int) -> None:
+                for _ in range(count):
+                    envelope = await alice.envelope(room["id"], members)
+                    await alice_ws.send_str(json.dumps({"type": "send", "ref": envelope["id"], "room": room["id"],
+                                                        "envelope": envelope}))
+                    acked.append((await _next_frame(alice_ws, "sent"))["seq"])
+
+            await send(5)
+            seen = [(await _next_frame(bob_ws, "message"))["seq"] for _ in range(5)]
+            doomed.process.send_signal(signal.SIGKILL)
+            doomed.process.wait(10)
+            while (await bob_ws.receive(timeout=10)).type not in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                                                 aiohttp.WSMsgType.ERROR):
+                pass
+            await send(5)  # while bob is away
+
+            bob_ws = await bob_on_survivor.ws_connect("/ws")  # reconnects to the process that is left
+            await _next_frame(bob_ws, "hello")
+            history = await (await bob_on_survivor.get(f"/api/rooms/{room['id']}/messages")).json()
+            stored = [message["seq"] for message in history["messages"]]
+            assert stored == acked  # every acknowledged message survived the kill
+            caught_up = [seq for seq in stored if seq > seen[-1]]
+            await send(3)
+            live = [(await _next_frame(bob_ws, "message"))["seq"] for _ in range(3)]
+            timeline = seen + caught_up + live
+            assert timeline == acked and len(set(timeline)) == len(timeline)  # nothing lost, nothing twice
+    finally:
+        doomed.stop()
+        survivor.stop()

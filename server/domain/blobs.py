@@ -21,7 +21,7 @@ from pyclient.protocol import request_sig
 
 from ..models import Blob, Member, RequestNonce, Room, Upload, UploadPart, User
 from .accounts import new_id
-from .errors import AuthFailed, Conflict, Invalid, NotFound, TooLarge
+from .errors import AuthFailed, Conflict, Invalid, NotFound, TooLarge, TooMany
 from .locks import lock_row
 
 PART_SIZE = 8 * 1024 * 1024 + 8 * 32  # eight encrypted 1 MiB chunks with their MACs
@@ -93,6 +93,15 @@ async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: d
     db.add(upload)
     await db.flush()
     return upload
+
+
+async def check_open_uploads(db: AsyncSession, user: User, *, now: datetime, max_open: int) -> None:
+    """A cap on uploads in progress at once, so one user cannot hold the store's parts busy."""
+    count = await db.scalar(select(func.count()).select_from(Upload).where(
+        Upload.user_id == user.id, Upload.touched_at > now - UPLOAD_IDLE))  # an abandoned one no longer counts
+    if count >= max_open:
+        raise TooMany(f"You have {max_open} uploads in progress, the most allowed at once. "
+                      "Wait for one to finish, or cancel one, and try again.")
 
 
 async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datetime) -> Upload:

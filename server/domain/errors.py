@@ -43,3 +43,19 @@ class StaleMembers(DomainError):
 
 class TooLarge(DomainError):
     code = "too_large"
+
+
+class RateLimited(DomainError):
+    """Too many of one action: ``retry_after`` says how many seconds to wait."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int, message: str | None = None):
+        super().__init__((message or "You are doing this too often.") + f" Wait {retry_after} seconds and try again.")
+        self.retry_after = retry_after
+
+
+class TooMany(DomainError):
+    """A cap on things held at once (sockets, uploads in progress)."""
+
+    code = "too_many"

@@ -19,6 +19,7 @@ from ..domain.errors import AuthFailed, Forbidden, Invalid
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
 from .sessions import authenticate, begin_login, csrf_token, end_login, forget_login
+from .throttle import account_subject, client_address, known_device, limit, remember_device
 
 routes = web.RouteTableDef()
 
@@ -73,18 +74,7 @@ def message_json(row) -> dict:
             "envelope": json.loads(row.body)}
 
 
-LOGIN_WINDOW_SECONDS = 300
 KEY_CHALLENGE_SECONDS = 300
-
-
-async def limit_attempts(request: web.Request, *keys: str) -> None:
-    """Slow down password guessing: a clear 429 with Retry-After."""
-    limiter = request.app[app_keys.rate_limiter]
-    for key in keys:
-        wait = await limiter.hit(key, request.app[app_keys.config].auth_attempts, LOGIN_WINDOW_SECONDS)
-        if wait:
-            raise ApiError("rate_limited", f"Too many attempts. Wait {wait} seconds and try again.",
-                           headers={"Retry-After": str(wait)})
 
 
 async def announce_room(request: web.Request, room, members) -> None:
@@ -102,7 +92,7 @@ async def get_csrf(request: web.Request) -> web.Response:
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
-    await limit_attempts(request, f"register:{request.remote}")
+    await limit(request, "register_address", client_address(request), message="Too many sign-ups from your network.")
     username = accounts.validate_username(body.get("username"))
     display_name = accounts.validate_display_name(body.get("display_name"))
     auth_key = accounts.validate_auth_key(body.get("auth_key"))
@@ -112,7 +102,9 @@ async def register(request: web.Request) -> web.Response:
                                           display_name=display_name)
     await index_user(request.app, user)
     token = await begin_login(request, user)
-    return web.json_response({"user": me_json(user), "csrf": token}, status=201)
+    response = web.json_response({"user": me_json(user), "csrf": token}, status=201)
+    remember_device(request, response, account_subject(accounts.username_key(username)))
+    return response
 
 
 @routes.post("/api/login")
@@ -121,7 +113,18 @@ async def login(request: web.Request) -> web.Response:
     username, auth_key = body.get("username"), body.get("auth_key")
     if not isinstance(username, str) or not isinstance(auth_key, str):
         raise accounts.login_failed()
-    await limit_attempts(request, f"login-ip:{request.remote}", f"login-user:{accounts.username_key(username)}")
+    # The sign-in policy (docs/operations.md): a browser that signed in to this
+    # account before is limited on its own; any other attempt per address, per
+    # (account, address) and per account. A stranger never uses up the owner's budget.
+    address, account = client_address(request), account_subject(accounts.username_key(username))
+    message = "Too many sign-in attempts."
+    device = known_device(request, account)
+    if device is not None:
+        await limit(request, "login_device", account, device, message=message)
+    else:
+        await limit(request, "login_address", address, message=message)
+        await limit(request, "login_account_address", account, address, message=message)
+        await limit(request, "login_account", account, message=message)
     async with transaction(request) as db:
         user = await accounts.find_user(db, username)
     password_hash = user.password_hash if user else accounts.DUMMY_HASH
@@ -129,7 +132,9 @@ async def login(request: web.Request) -> web.Response:
     if user is None or not ok or user.disabled:
         raise accounts.login_failed()
     token = await begin_login(request, user)
-    return web.json_response({"user": me_json(user), "csrf": token})
+    response = web.json_response({"user": me_json(user), "csrf": token})
+    remember_device(request, response, account)
+    return response
 
 
 @routes.post("/api/logout")
@@ -231,6 +236,7 @@ async def put_key_backup(request: web.Request) -> web.Response:
 async def rotate_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "key_rotate", user.id, message="You are rotating your key too often.")
     public_key = _unb64(body.get("public_key"), "public_key")
     proof = _optional_b64(body.get("proof"), "proof")
     challenge = await take_key_challenge(request)
@@ -278,6 +284,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 async def create_room(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "room_create", user.id, message="You are creating rooms too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.create_room(
@@ -318,6 +325,7 @@ async def rename_room(request: web.Request) -> web.Response:
 async def add_member(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "member_add", user.id, message="You are adding members too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
@@ -332,15 +340,17 @@ async def add_member(request: web.Request) -> web.Response:
 async def get_messages(request: web.Request) -> web.Response:
     user = await authenticate(request)
     before = rooms.parse_sequence(request.query.get("before"), "'before'")
+    after = rooms.parse_sequence(request.query.get("after"), "'after'")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
-        rows = await rooms.history(db, room, before=before)
+        rows = await rooms.history(db, room, before=before, after=after)
     return web.json_response({"messages": [message_json(row) for row in rows]})
 
 
 @routes.post("/api/rooms/{room_id}/invites")
 async def create_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
+    await limit(request, "invite", user.id, message="You are creating invite links too fast.")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         token, expires_at = await rooms.create_invite(db, room, user, now=utcnow(request))
@@ -352,6 +362,7 @@ async def create_invite(request: web.Request) -> web.Response:
 async def accept_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
+    await limit(request, "member_add", user.id, message="You are joining rooms too fast.")
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),
@@ -371,7 +382,10 @@ async def accept_invite(request: web.Request) -> web.Response:
 
 async def _check_current_password(request: web.Request, user, auth_key) -> None:
     """A wrong password stops the request before anything changes (and counts as a guess)."""
-    await limit_attempts(request, f"password-user:{user.id}")
+    # Counted per account like sign-in from a known browser: the session holder
+    # has its own budget, which guessers at /api/login cannot use up.
+    await limit(request, "login_device", account_subject(accounts.username_key(user.username)), f"user:{user.id}",
+                message="Too many password attempts.")
     ok = isinstance(auth_key, str) and await asyncio.get_running_loop().run_in_executor(
         None, accounts.check_auth_key, user.password_hash, auth_key)
     if not ok:

@@ -21,6 +21,7 @@ from ..domain import blobs, rooms
 from ..domain.errors import Conflict, Invalid, NotFound, TooLarge
 from .common import ApiError, parse_json_object, transaction, utcnow
 from .sessions import authenticate
+from .throttle import limit
 
 routes = web.RouteTableDef()
 
@@ -55,8 +56,10 @@ async def start_upload(request: web.Request) -> web.Response:
     user, body = await _signed(request)
     size = parse_json_object(body).get("size")
     config = request.app[app_keys.config]
+    await limit(request, "upload_start", user.id, message="You are starting uploads too fast.")
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
+        await blobs.check_open_uploads(db, user, now=utcnow(request), max_open=config.max_open_uploads)
         upload = await blobs.start_upload(
             db, room, user, size, now=utcnow(request),
             max_bytes=blob_size(config.max_upload_bytes),

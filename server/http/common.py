@@ -37,6 +37,7 @@ STATUS_FOR_CODE = {
     "too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
+    "too_many": 429,
     "internal": 500,
     "unavailable": 503,
     "storage_full": 507,
@@ -80,12 +81,19 @@ def status_for(code: str) -> int:
     return STATUS_FOR_CODE.get(code, 500)
 
 
-def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, retry_after: int | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if retry_after:  # rate limited (or disk full): the number for the page, beside the header
+        error["retry_after"] = retry_after
+    return {"error": error}
 
 
 def error_response(code: str, message: str, status: int | None = None, headers=None) -> web.Response:
-    return web.json_response(error_body(code, message), status=status or status_for(code), headers=headers)
+    """The one error shape; a ``Retry-After`` header is repeated as ``retry_after`` in the body."""
+    retry = (headers or {}).get("Retry-After")
+    retry_after = int(retry) if retry and str(retry).isdigit() else None
+    return web.json_response(error_body(code, message, retry_after), status=status or status_for(code),
+                             headers=headers)
 
 
 def parse_json_object(raw: bytes | str, what: str = "The request body") -> dict:
@@ -136,6 +144,8 @@ async def api_errors(request: web.Request, handler):
         return await handler(request)
     except DomainError as error:
         code, message, status, headers = error.code, error.message, status_for(error.code), None
+        if getattr(error, "retry_after", None):  # RateLimited: the seconds to wait
+            headers = {"Retry-After": str(error.retry_after)}
     except ApiError as error:
         code, message, status, headers = error.code, error.message, error.status, error.headers
     except web.HTTPException as error:

@@ -29,7 +29,9 @@ SCHEMAS = {
     "Error": _object({"error": _object({
         "code": {"type": "string", "enum": sorted(STATUS_FOR_CODE)},
         "message": {"type": "string", "description": "A sentence for the person, in their language."},
-    })}),
+        "retry_after": {"type": "integer", "minimum": 1,
+                        "description": "With a Retry-After header (429 rate_limited, 507): whole seconds to wait."},
+    }, ["code", "message"])}),
     "User": _object({"id": ID, "username": {"type": "string"},
                      "display_name": {"type": ["string", "null"], "maxLength": 64,
                                       "description": "shown beside the username; NFC, no invisible characters"},
@@ -180,9 +182,14 @@ PATHS = {
         "Add a member by username.", _ok(201, _object({"member": _ref("User")})),
         body=_object({"username": {"type": "string"}}), parameters=[_path_id("room_id")])},
     "/api/rooms/{room_id}/messages": {"get": _op(
-        "Up to 200 envelopes, oldest first.", _ok(200, _object({"messages": {"type": "array", "items": _ref("Message")}})),
-        parameters=[_path_id("room_id"), {"name": "before", "in": "query", "required": False,
-                                          "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}])},
+        "Up to 200 envelopes, oldest first: the latest, those before `before`, or the first after `after` "
+        "(catching up after a reconnect: repeat with the last seq until a page is empty; protocol 8).",
+        _ok(200, _object({"messages": {"type": "array", "items": _ref("Message")}})),
+        parameters=[_path_id("room_id"),
+                    {"name": "before", "in": "query", "required": False, "description": "messages before this seq",
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
+                    {"name": "after", "in": "query", "required": False, "description": "messages after this seq",
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}])},
     "/api/rooms/{room_id}/invites": {"post": _op(
         "A share link valid 48 hours (never past the room's expiry).",
         _ok(201, _object({"token": {"type": "string"}, "path": {"type": "string"}, "expires_at": TIME})),

@@ -20,6 +20,7 @@ from ..domain.errors import Invalid
 from ..domain.search import active_user_ids, co_member_ids
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate
+from .throttle import limit
 
 routes = web.RouteTableDef()
 STARTING_WAIT_SECONDS = 2.0  # how long a search waits for a start-up rebuild before a 503
@@ -28,6 +29,7 @@ STARTING_WAIT_SECONDS = 2.0  # how long a search waits for a start-up rebuild be
 @routes.get("/api/search")
 async def search(request: web.Request) -> web.Response:
     user = await authenticate(request)
+    await limit(request, "search", user.id, message="You are searching too fast.")
     query = request.query.get("q", "")
     now = utcnow(request)
     updater = request.app[app_keys.search]

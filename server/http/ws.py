@@ -11,8 +11,16 @@ Frames (``->`` client to server, ``<-`` server to client):
     <- {type: "room_expired", room: ROOM_ID}      the room passed expires_at and was deleted
     <- {type: "room_removed", room: ROOM_ID, reason}   left | removed | deleted: the room is gone for you
     -> {type: "ping"}            <- {type: "pong"}
-    <- {type: "error", ref: STR|null, error: CODE, message: TEXT}   CODE as in HTTP errors (common.STATUS_FOR_CODE),
-                                                                    e.g. storage_full: not stored, send again later
+    <- {type: "error", ref: STR|null, error: CODE, message: TEXT, retry_after?: SECONDS}
+          CODE as in HTTP errors (common.STATUS_FOR_CODE), e.g. storage_full: not stored, send again
+          later; rate_limited: with retry_after, not acted on; too_many: a connection cap (then 1013)
+
+A frame over a rate limit (SEALROOM_RATE_FRAME for any frame, SEALROOM_RATE_MESSAGE
+for ``send``) gets an error frame with ``retry_after`` and the connection stays
+open. Past the connection caps the socket gets one error frame (``too_many``)
+and is closed with 1013 (try again later). A socket that falls too far behind
+is closed with 4008 and catches up from history (GET messages?after=SEQ); a
+shutting-down server closes its sockets with 1001.
 
 A sign-out, a revoked session, a password change elsewhere or a deleted
 account closes that session's sockets at once, on every process, with
@@ -27,16 +35,18 @@ A queued frame about a room that has expired since is dropped, not delivered.
 import asyncio
 import json
 import logging
+import time
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import app_keys
 from ..domain import rooms
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, RateLimited, TooMany
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
 from .api import message_json
 from .common import INTERNAL_MESSAGE, STATUS_FOR_CODE, ApiError, parse_json_object, transaction, translated, utcnow
 from .sessions import authenticate, same_origin
+from .throttle import limit
 
 log = logging.getLogger("sealroom.ws")
 MAX_FRAME_BYTES = 256 * 1024
@@ -56,12 +66,18 @@ async def handle_send(request, user, frame) -> dict:
     room_id, envelope = frame.get("room"), frame.get("envelope")
     if not isinstance(room_id, str):
         raise FrameError("invalid", "A 'send' frame needs a room id.")
+    await limit(request, "message", user.id, message="You are sending messages too fast.")
+    started = time.monotonic()
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
-        row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request))
-        member_ids = [m.id for m in await rooms.room_members(db, room.id)]
+        members = await rooms.room_members(db, room.id)
+        row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request), members=members)
+        member_ids = [m.id for m in members]
     await request.app[app_keys.bus].publish(
         member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
+    metrics = request.app[app_keys.metrics]
+    metrics.messages.inc()
+    metrics.store_latency.observe(time.monotonic() - started)
     return {"type": "sent", "room": room.id, "seq": row.seq}
 
 
@@ -86,11 +102,14 @@ async def _dispatch(request, user, raw: str) -> dict:
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if not isinstance(kind, str):
             raise FrameError("invalid", "A frame's type must be a string.")
+        request.app[app_keys.metrics].frame_received(kind)
         if handler is None:
             raise FrameError("invalid", f"Unknown frame type {kind[:40]!r}.")
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
         reply = error_frame(error.code, translated(request, error.message))
+        if getattr(error, "retry_after", None):
+            reply["retry_after"] = error.retry_after
     except Exception as error:  # a bug or a full disk must not close the sender's socket (protocol section 8)
         if is_disk_full(error):  # the frame was not stored, and says so
             log.error("disk full while handling a WebSocket frame: %s", error)
@@ -102,49 +121,98 @@ async def _dispatch(request, user, raw: str) -> dict:
     return reply
 
 
-SESSION_ENDED = '{"type":"session_ended"'
+SESSION_ENDED = b'{"type":"session_ended"'
+
+
+SLOW_CLOSE_TIMEOUT = 30.0  # seconds a too-slow socket gets to read up to the close frame before it is cut
 
 
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
+    metrics = request.app[app_keys.metrics]
     while not ws.closed:
-        text, expires_at = await subscription.queue.get()
-        if subscription.overflowed:
-            await ws.close(code=4008, message=b"too far behind; reload")
-            return
-        if text.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
-            ended = json.loads(text)
+        data, expires_at, queued_at = await subscription.get()
+        if data.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
+            ended = json.loads(data)
             if ended["session"] == request[app_keys.session_id]:
                 await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
                 return
         elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
-            await ws.send_str(text)
+            await ws.send_frame(data, WSMsgType.TEXT)  # UTF-8 JSON, encoded once for every socket
+            metrics.frames_sent.inc()
+            metrics.delivery_latency.observe(time.monotonic() - queued_at)
+
+
+async def _close_when_behind(request: web.Request, ws: web.WebSocketResponse, subscription, pump) -> None:
+    """The bus never waits for a socket: one that falls a backlog behind is closed here."""
+    await subscription.overflow.wait()
+    pump.cancel()
+    request.app[app_keys.metrics].slow_consumers.inc()
+    try:
+        await asyncio.wait_for(ws.close(code=4008, message=b"too far behind; catch up from history"),
+                               SLOW_CLOSE_TIMEOUT)
+    except asyncio.TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+
+
+async def _refuse(ws: web.WebSocketResponse, error) -> web.WebSocketResponse:
+    """A browser cannot read the body of a refused upgrade: accept, say why, close."""
+    await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": error.message,
+                        "retry_after": 60})
+    reason = error.message.encode()[:120].decode("utf-8", "ignore").encode()  # a close reason fits in 123 bytes
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=reason)
+    return ws
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise ApiError("forbidden", "WebSocket connections are accepted from this site only.")
     user = await authenticate(request)
+    app = request.app
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2)
     await ws.prepare(request)
-    bus = request.app[app_keys.bus]
+    metrics = app[app_keys.metrics]
+    if app[app_keys.draining]:
+        metrics.connections_refused.labels("shutdown").inc()
+        return await _refuse(ws, TooMany("This server is shutting down. Reconnect in a moment."))
+    try:
+        claim = await app[app_keys.connections].claim(user.id)
+    except TooMany as error:
+        metrics.connections_refused.labels("caps").inc()
+        return await _refuse(ws, error)
+    bus = app[app_keys.bus]
     subscription = bus.subscribe(user.id)
-    request.app[app_keys.websockets].add(ws)
+    app[app_keys.websockets].add(ws)
+    metrics.connections.inc()
     pump = asyncio.create_task(_pump(request, ws, subscription))
+    watcher = asyncio.create_task(_close_when_behind(request, ws, subscription, pump))
     try:
         await ws.send_json({"type": "hello", "user": user.id})
         async for message in ws:
             if message.type == WSMsgType.TEXT:
+                try:
+                    await limit(request, "frame", user.id, message="You are sending frames too fast.")
+                except RateLimited as error:  # not even parsed; the socket stays open
+                    await ws.send_json({**error_frame(error.code, translated(request, error.message)),
+                                        "retry_after": error.retry_after})
+                    continue
                 await ws.send_json(await _dispatch(request, user, message.data))
             elif message.type == WSMsgType.BINARY:
                 await ws.send_json(error_frame("invalid", translated(request, "Send JSON text frames.")))
     finally:
         pump.cancel()
+        watcher.cancel()
         bus.unsubscribe(subscription)
-        request.app[app_keys.websockets].discard(ws)
+        app[app_keys.websockets].discard(ws)
+        metrics.connections.dec()
+        await app[app_keys.connections].release(claim)
     return ws
 
 
 async def close_all(app: web.Application) -> None:
-    """on_shutdown: open sockets would otherwise hold the shutdown for a minute."""
-    for ws in tuple(app[app_keys.websockets]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    """on_shutdown (SIGTERM): the listener is closed already; /readyz now
+    fails, new sockets are refused, and every open one is closed with 1001 so
+    that its client reconnects, to another process if there is one."""
+    app[app_keys.draining]["since"] = time.time()
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                           for ws in tuple(app[app_keys.websockets])), return_exceptions=True)
