@@ -77,9 +77,16 @@ def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:
     return [tag, attributes, *[child for child in children if child is not None]]
 
 
+TREES_PER_CALL = 40  # each call is one task on the page's main thread: keep it well under 50 ms
+
+
 def append_trees(parent, trees: list, before=None) -> None:
-    """Build and append many elements in one call to the page (web/static/shell.js)."""
-    if trees and before is None:  # Python's None would not arrive as null
-        window.sealroomDom.append(parent, json.dumps(trees))
-    elif trees:
-        window.sealroomDom.append(parent, json.dumps(trees), before)
+    """Build and append many elements in a few calls to the page (web/static/shell.js)."""
+    batches = [trees[start:start + TREES_PER_CALL] for start in range(0, len(trees), TREES_PER_CALL)]
+    if before is not None:  # older items go on top: insert the last batch first, each above the previous
+        for batch in reversed(batches):
+            window.sealroomDom.append(parent, json.dumps(batch), before)
+            before = parent.firstChild
+        return
+    for batch in batches:  # Python's None would not arrive as null, so "before" is left out
+        window.sealroomDom.append(parent, json.dumps(batch))
