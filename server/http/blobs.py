@@ -97,6 +97,9 @@ async def complete_upload(request: web.Request) -> web.Response:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         parts = await blobs.parts(db, upload)
     if sum(part.size for part in parts) != upload.size:
+        async with transaction(request) as db:
+            if not await blobs.upload_exists(db, upload.id):  # a concurrent cancel took the parts
+                raise Conflict("This upload was already completed or cancelled.")
         raise Invalid("The upload is not complete: some parts are missing.")
 
     async def assembled():
