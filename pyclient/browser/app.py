@@ -269,7 +269,7 @@ class App:
     async def receive_share(self) -> None:
         """What another app shared waits in the composer until the person picks a room."""
         state = pending_share()
-        if state is None:
+        if not state:
             return
         window.history.replaceState(None, "", "/" + window.location.hash)
         if state != "1":

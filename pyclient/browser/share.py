@@ -14,9 +14,12 @@ from .env import window
 SHARE_CACHE = "sealroom-share"
 
 
-def pending_share() -> str | None:
-    """``"1"`` when the service worker holds a share, ``"unavailable"`` when it could not take one."""
-    return js.URLSearchParams.new(window.location.search).get("share")
+def pending_share() -> str:
+    """``"1"`` when the service worker holds a share, ``"unavailable"`` when it could not take one, else ``""``.
+
+    (``URLSearchParams.get`` answers JavaScript's null, which Pyodide hands over as ``jsnull``, not None.)
+    """
+    return js.URLSearchParams.new(window.location.search).get("share") or ""
 
 
 async def take_shared() -> tuple[str, list]:

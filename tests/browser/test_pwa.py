@@ -56,6 +56,7 @@ def test_a_share_from_another_app_is_sent_encrypted_to_the_room_the_person_picks
     alice, bob = people("alice"), people("bob")
     alice.register()
     bob.register()
+    assert "Sharing into SealRoom" not in (alice.page.text_content("#toast") or "")  # no share, no notice
     alice.create_room("Shared", ["bob"])
     bob.open_room("Shared")
     for _ in range(100):
