@@ -354,11 +354,15 @@ class App:
         clear(room_list)
         append_trees(room_list, [
             tree("li", tree("button", tree("span", room["name"], cls="room-label"), self.unread_badge(room["id"]),
-                            tree("span", cls="countdown", data_expires=room["expires_at"]),
+                            self.countdown(room["expires_at"]),
                             cls="active" if room["id"] == self.room_id else None, type="button",
                             data_room=room["id"]))
             for room in self.rooms.values()])
         show("no-rooms", not self.rooms)
+
+    def countdown(self, expires_at: str) -> list:
+        text, level = self.countdowns.label(expires_at)
+        return tree("span", text, cls="countdown", data_expires=expires_at, data_warning=level)
 
     def unread_badge(self, room_id: str) -> list | None:
         count = self.notifier.unread.count(room_id)
@@ -446,8 +450,9 @@ class App:
         set_text("room-name", room["name"])
         set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
                                   when=room["expires_at"][:16].replace("T", " ")))
-        by_id("room-countdown").dataset.expires = room["expires_at"]
-        await self.countdowns.refresh()
+        header = by_id("room-countdown")
+        header.dataset.expires = room["expires_at"]
+        header.textContent, header.dataset.warning = self.countdowns.label(room["expires_at"])
         self.history_complete = len(messages) < HISTORY_PAGE
         await self.show_messages(messages)
         self.notifier.seen(room_id, [message["seq"] for message in messages])

@@ -43,6 +43,13 @@ class Countdowns:
         self.on_expired = on_expired  # coroutine function (room_id)
         self.warned: dict[str, str] = {}
         self.task = None
+        self._texts: dict[str, str] = {}  # expires_at -> the text the page shows for it
+
+    @staticmethod
+    def label(expires_at: str) -> tuple[str, str]:
+        """The countdown's text and warning level now, for drawing it (``data-expires`` elements)."""
+        left = seconds_left(expires_at, js.Date.now() / 1000)
+        return countdown_text(left), warning_level(left)
 
     def start(self) -> None:
         if self.task is None:
@@ -60,10 +67,16 @@ class Countdowns:
 
     async def refresh(self) -> None:
         now = js.Date.now() / 1000
-        for element in document.querySelectorAll("[data-expires]"):
-            left = seconds_left(element.dataset.expires, now)
-            element.textContent = countdown_text(left)
-            element.dataset.warning = warning_level(left)
+        # Each DOM access crosses from the worker to the page: touch the
+        # countdowns only when one of their texts has changed (about once a minute).
+        texts = {room["expires_at"]: countdown_text(seconds_left(room["expires_at"], now))
+                 for room in self.rooms().values()}
+        if texts != self._texts:
+            self._texts = texts
+            for element in document.querySelectorAll("[data-expires]"):
+                left = seconds_left(element.dataset.expires, now)
+                element.textContent = countdown_text(left)
+                element.dataset.warning = warning_level(left)
         for room_id, room in list(self.rooms().items()):
             level = warning_level(seconds_left(room["expires_at"], now))
             if level == "expired":
