@@ -494,23 +494,22 @@ class App:
         New messages go at the end, and the list follows them only if the reader
         was at the end; ``older`` ones go on top, keeping what the reader sees in place.
         """
-        items, attachments = [], []
+        items, autoload = [], []
         for message in messages:
             if message["seq"] in self.shown:
                 continue
             self.shown.add(message["seq"])
-            item, files = await self.message_tree(message)
+            item, keys = await self.message_tree(message)
             items.append(item)
-            if files is not None:
-                attachments.append((message["seq"], files))
+            autoload += keys
         if not items:
             return
         container = by_id("messages")
         height, top = container.scrollHeight, container.scrollTop
         at_end = height - top - container.clientHeight < 80
         append_trees(container, items, container.firstChild if older else None)
-        for seq, (refs, context) in attachments:
-            self.files.render(container.querySelector(f'[data-seq="{seq}"]'), refs, **context)
+        for key in autoload:  # pictures, video and sound open by themselves
+            self.files.open_by_key(container, key)
         if older:
             container.scrollTop = top + container.scrollHeight - height
         elif at_end or len(items) == len(self.shown):
@@ -542,8 +541,8 @@ class App:
         container.scrollTop = container.scrollHeight
         show("jump-newest", False)
 
-    async def message_tree(self, message: dict) -> tuple[list, tuple | None]:
-        """The message as a DOM tree, and its attachments (refs, context) if it verified."""
+    async def message_tree(self, message: dict) -> tuple[list, list[str]]:
+        """The message as a DOM tree (with its attachments if it verified), and the attachments to open at once."""
         sent_at = tree("time", message["created_at"][11:16])
         try:
             envelope = parse_envelope(message["envelope"])
@@ -556,21 +555,22 @@ class App:
                         check=error.kind.replace("_", " "), reason=error.message)
             return tree("li", tree("div", tree("span", _("⚠ Unverified"), cls="badge"), sent_at, cls="meta"),
                         tree("div", warning, cls="body warning"), cls="message", data_seq=message["seq"],
-                        data_status="unverified", data_failed=error.kind), None
+                        data_status="unverified", data_failed=error.kind), []
         name = label(sender)
         if trusted:
             status, failed, badge = "verified", None, _("✓ Verified from {name}", name=name)
         else:
             status, failed, badge = "unverified", "key_changed", _("⚠ Unverified key: {name}'s key changed", name=name)
-        files = None
+        boxes, autoload = [], []
         if payload["kind"] == "files" and trusted:
-            files = (payload["files"], {"room": envelope.room, "sender": sender, "message_id": envelope.id,
-                                        "sender_key": signer_key})
+            boxes, autoload = self.files.boxes(payload["files"], room=envelope.room, sender=sender,
+                                               message_id=envelope.id, sender_key=signer_key)
         self.search.remember(self.room_id, message, name, payload["body"])
         mine = "mine" if sender["id"] == self.me["id"] else "theirs"
         body = tree("div", payload["body"], cls="body") if payload["body"] else None
-        return tree("li", tree("div", tree("span", badge, cls="badge"), sent_at, cls="meta"), body,
-                    cls=f"message {mine}", data_seq=message["seq"], data_status=status, data_failed=failed), files
+        return tree("li", tree("div", tree("span", badge, cls="badge"), sent_at, cls="meta"), body, *boxes,
+                    cls=f"message {mine}", data_seq=message["seq"], data_status=status,
+                    data_failed=failed), autoload
 
     async def open_from(self, sender: dict, envelope) -> tuple[dict, bool, bytes]:
         """Open with the sender's pinned key, earlier trusted keys, then the server's current key.

@@ -3,7 +3,6 @@ download with a signed request, verify every chunk, the digest and the
 sender's signature, and only then show or save the file."""
 
 import asyncio
-import json
 import os
 import time
 
@@ -12,20 +11,10 @@ from pyodide.ffi import to_js
 
 from ..errors import ProtocolError
 from ..media import blob_type, preview_kind
-from ..protocol.attachment import (
-    CHUNK_SIZE,
-    ChunkDecryptor,
-    ChunkEncryptor,
-    FileRef,
-    blob_size,
-    chunk_count,
-    encode_file_ref,
-    file_signature_input,
-    normalize_mime,
-    safe_file_name,
-)
+from ..protocol.attachment import ChunkDecryptor, FileRef, blob_size, encode_file_ref, safe_file_name
 from ..protocol.request_sig import sign_request
-from .dom import by_id, clear, make, on, set_text, show
+from ..transfer import SignedUploads, upload_file
+from .dom import by_id, clear, make, on, set_text, show, tree
 from .env import on_files
 from .i18n import _
 from .net import ApiError
@@ -48,6 +37,7 @@ class Attachments:
     def __init__(self, app):
         self.app = app
         self.pending = []          # JS File objects chosen but not yet sent
+        self.received: dict[str, tuple[FileRef, dict]] = {}  # box key -> its reference and what verifies it
         self.batches = 0
         self.cancelled = False
         self.max_bytes = 100 * 1024 * 1024
@@ -59,6 +49,8 @@ class Attachments:
         # File objects of this thread: reading them never crosses to the page.
         on_files(self.add)
         on(by_id("upload-cancel"), "click", self.on_cancel)
+        # One listener for every "Download and verify": a box is clickable the moment it appears.
+        on(by_id("messages"), "click", self.on_open_click)
 
     async def on_cancel(self, _event) -> None:
         self.cancelled = True
@@ -133,70 +125,52 @@ class Attachments:
         return refs
 
     async def upload_one(self, room_id: str, message_id: str, file, report) -> FileRef:
-        app, size = self.app, int(file.size)
-        key, iv = os.urandom(32), os.urandom(16)
-        encryptor = ChunkEncryptor(app.backend, key, iv, size)
-        started = await self.signed_json("POST", f"/api/rooms/{room_id}/uploads",
-                                         json.dumps({"size": blob_size(size)}).encode())
-        upload_id, part_size = started["upload"], started["part_size"]
-        part, number, done = bytearray(), 0, 0
-        sending = None  # the previous part's upload, overlapped with encrypting the next
+        app = self.app
 
-        async def put(number: int, body: bytes) -> int:
-            await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", body)
-            return len(body)
+        async def read_chunk(start: int, end: int) -> bytes:
+            return js.Uint8Array.new(await file.slice(start, end).arrayBuffer()).to_bytes()
 
-        try:
-            for index in range(chunk_count(size)):
-                if self.cancelled:
-                    raise Cancelled()
-                buffer = await file.slice(index * CHUNK_SIZE, min(size, (index + 1) * CHUNK_SIZE)).arrayBuffer()
-                part += await encryptor.encrypt(js.Uint8Array.new(buffer).to_bytes())
-                if len(part) >= part_size or index == encryptor.count - 1:
-                    if sending is not None:
-                        done += await sending
-                        report(done)
-                    sending = asyncio.ensure_future(put(number, bytes(part)))
-                    number, part = number + 1, bytearray()
-            done += await sending
-            report(done)
-            sending = None
-            blob = (await self.signed_json("POST", f"/api/uploads/{upload_id}/complete"))["blob"]
-        except (Cancelled, ApiError):
-            if sending is not None:
-                await asyncio.gather(sending, return_exceptions=True)
-            try:
-                await self.signed("DELETE", f"/api/uploads/{upload_id}")
-            except ApiError:
-                pass  # the server's orphan sweep removes the parts
-            raise
-        digest = encryptor.digest.digest()
-        signature = await app.backend.sign(
-            app.private_key, file_signature_input(room_id, app.me["id"], message_id, digest, size))
-        return FileRef(blob, file.name[:255] or "file", normalize_mime(file.type), size, key, iv, digest, signature)
+        def before_chunk() -> None:
+            if self.cancelled:
+                raise Cancelled()
+
+        return await upload_file(app.backend, SignedUploads(self.signed_json), read_chunk, size=int(file.size),
+                                 key=os.urandom(32), iv=os.urandom(16), room_id=room_id, sender_id=app.me["id"],
+                                 message_id=message_id, signing_key=app.private_key, name=file.name, mime=file.type,
+                                 progress=report, before_chunk=before_chunk)
 
     # ---- receiving ----------------------------------------------------------
 
-    def render(self, container, refs: list[FileRef], *, room: str, sender: dict, message_id: str,
-               sender_key: bytes) -> None:
-        """``sender_key`` is the key that verified the message: the file must be signed by it too."""
-        for ref in refs:
-            box = make("div", cls="attachment", data_state="pending", data_name=safe_file_name(ref.name))
-            box.appendChild(make("div", f"{safe_file_name(ref.name)} · {human_size(ref.size)}", "attachment-name"))
-            status = make("div", _("Encrypted file: not opened yet."), "attachment-status")
-            box.appendChild(status)
-            button = make("button", _("Download and verify"), "attachment-open", type="button")
-            box.appendChild(button)
-            container.appendChild(box)
-            opener = self._opener(box, ref, room=room, sender=sender, message_id=message_id, sender_key=sender_key)
-            on(button, "click", opener)
-            if preview_kind(ref.mime) and ref.size <= AUTO_LOAD_BYTES:
-                asyncio.ensure_future(opener(None))
+    def boxes(self, refs: list[FileRef], *, room: str, sender: dict, message_id: str,
+              sender_key: bytes) -> tuple[list, list[str]]:
+        """The attachment boxes of a message as DOM trees, and the keys of those that open by themselves.
 
-    def _opener(self, box, ref: FileRef, **context):
-        async def open_file(_event):
+        ``sender_key`` is the key that verified the message: the file must be signed by it too.
+        """
+        context = {"room": room, "sender": sender, "message_id": message_id, "sender_key": sender_key}
+        trees, autoload = [], []
+        for index, ref in enumerate(refs):
+            key = f"{message_id}:{index}"
+            self.received[key] = (ref, context)
+            name = safe_file_name(ref.name)
+            trees.append(tree("div", tree("div", f"{name} · {human_size(ref.size)}", cls="attachment-name"),
+                              tree("div", _("Encrypted file: not opened yet."), cls="attachment-status"),
+                              tree("button", _("Download and verify"), cls="attachment-open", type="button"),
+                              cls="attachment", data_state="pending", data_name=name, data_key=key))
+            if preview_kind(ref.mime) and ref.size <= AUTO_LOAD_BYTES:
+                autoload.append(key)
+        return trees, autoload
+
+    def open_by_key(self, container, key: str) -> None:
+        ref, context = self.received[key]
+        asyncio.ensure_future(self.open(container.querySelector(f'[data-key="{key}"]'), ref, **context))
+
+    async def on_open_click(self, event) -> None:
+        button = event.target.closest(".attachment-open")
+        if button is not None:
+            box = button.closest(".attachment")
+            ref, context = self.received[box.getAttribute("data-key")]
             await self.open(box, ref, **context)
-        return open_file
 
     async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes) -> None:
         if box.getAttribute("data-state") in ("loading", "verified"):

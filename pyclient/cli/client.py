@@ -22,20 +22,11 @@ from .. import trust
 from ..account import MissingKey, account_keys, password_change_request
 from ..errors import BadSignature, ProtocolError
 from ..protocol import key_proof, keystore
-from ..protocol.attachment import (
-    CHUNK_SIZE,
-    ChunkDecryptor,
-    ChunkEncryptor,
-    FileRef,
-    blob_size,
-    chunk_count,
-    encode_file_ref,
-    file_signature_input,
-    normalize_mime,
-)
+from ..protocol.attachment import ChunkDecryptor, FileRef, blob_size, encode_file_ref
 from ..protocol.envelope import encode_envelope, open_envelope, parse_envelope, seal
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from ..protocol.request_sig import sign_request
+from ..transfer import SignedUploads, upload_file
 from .store import Profile
 
 SEND_TIMEOUT = 30
@@ -472,47 +463,15 @@ class Client:
         limit = (await self.limits())["max_upload_bytes"]
         if size > limit:
             raise ClientError(f"{path} is {size} bytes; this server accepts files of at most {limit} bytes.", "too_large")
-        key, iv = self.random_bytes(32), self.random_bytes(16)
-        encryptor = ChunkEncryptor(self.backend, key, iv, size)
-        started = await self.signed_json("POST", f"/api/rooms/{room_id}/uploads",
-                                         json.dumps({"size": blob_size(size)}).encode())
-        upload_id, part_size = started["upload"], started["part_size"]
-        part, number, done = bytearray(), 0, 0
-        sending = None  # the previous part's upload, overlapped with reading and encrypting the next
+        with path.open("rb") as handle:
+            async def read_chunk(start: int, end: int) -> bytes:
+                handle.seek(start)
+                return handle.read(end - start)
 
-        async def put(number: int, body: bytes) -> int:
-            await self.signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", body)
-            return len(body)
-
-        try:
-            with path.open("rb") as handle:
-                for index in range(chunk_count(size)):
-                    chunk = handle.read(CHUNK_SIZE)
-                    part += await encryptor.encrypt(chunk)
-                    if len(part) >= part_size or index == encryptor.count - 1:
-                        if sending is not None:
-                            done += await sending
-                            progress(done)
-                        sending = asyncio.ensure_future(put(number, bytes(part)))
-                        number, part = number + 1, bytearray()
-            done += await sending
-            sending = None
-            progress(done)
-            blob = (await self.signed_json("POST", f"/api/uploads/{upload_id}/complete"))["blob"]
-        except BaseException:
-            if sending is not None:
-                sending.cancel()
-                await asyncio.gather(sending, return_exceptions=True)
-            try:
-                async with await self.signed("DELETE", f"/api/uploads/{upload_id}"):
-                    pass
-            except ClientError:
-                pass  # the server's sweep removes abandoned parts
-            raise
-        digest = encryptor.digest.digest()
-        signature = await self.backend.sign(
-            self.pairs[0][0], file_signature_input(room_id, self.user_id, message_id, digest, size))
-        return FileRef(blob, name[:255] or "file", normalize_mime(mime), size, key, iv, digest, signature)
+            return await upload_file(self.backend, SignedUploads(self.signed_json), read_chunk, size=size,
+                                     key=self.random_bytes(32), iv=self.random_bytes(16), room_id=room_id,
+                                     sender_id=self.user_id, message_id=message_id, signing_key=self.pairs[0][0],
+                                     name=name, mime=mime, progress=progress)
 
     async def send_files(self, room_id: str, paths: list[tuple[Path, str, str]], body: str = "",
                          progress=lambda done: None) -> tuple[int, str]:
