@@ -12,6 +12,7 @@ from .dom import by_id, on, show
 from .env import document, window
 
 WIDE = "(min-width: 1024px)"
+IN_APP = 1  # history.state of the entries this page pushed: "back" stays inside SealRoom
 PHONE = "(max-width: 600px)"
 
 
@@ -26,7 +27,7 @@ class Screens:
         self.screen = "list"
 
     def bind(self) -> None:
-        on(window, "hashchange", self.on_route)
+        on(window, "popstate", self.on_route)  # back, forward, or a fragment typed in the address bar
         on(by_id("room-back"), "click", self.on_back)
         on(by_id("settings-back"), "click", self.on_back)
         on(by_id("settings-open"), "click", self.on_settings)
@@ -39,12 +40,11 @@ class Screens:
         return bool(window.matchMedia(PHONE).matches)
 
     def go(self, screen: str, room_id: str | None = None) -> None:
-        """A new history entry for ``screen`` (the hashchange handler draws it)."""
+        """Show ``screen`` as a new history entry (the room, if any, is already open)."""
         target = fragment(screen, room_id)
         if window.location.hash != target:
-            window.location.hash = target
-        else:
-            self.draw(screen)
+            window.history.pushState(IN_APP, "", target)
+        self.draw(screen)
 
     def draw(self, screen: str) -> None:
         self.screen = screen
@@ -75,10 +75,14 @@ class Screens:
         await self.apply_url()
 
     async def on_back(self, _event) -> None:
-        if window.history.length > 1:
+        self._back_to("list")
+
+    def _back_to(self, screen: str) -> None:
+        if window.history.state == IN_APP:
             window.history.back()
-        else:
-            self.go("list")
+        else:  # opened straight on this screen (a deep link): up to ``screen``, not off the site
+            window.history.replaceState(None, "", fragment(screen, self._current_room()))
+            self.draw(screen)
 
     async def on_settings(self, _event) -> None:
         self.go("settings")
@@ -92,7 +96,7 @@ class Screens:
 
     async def on_details_close(self, _event) -> None:
         if self.phone():
-            window.history.back()
+            self._back_to("room")
         else:
             self.drawer_open = False
             self.draw(self.screen)

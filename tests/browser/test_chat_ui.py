@@ -6,10 +6,9 @@ from playwright.sync_api import expect
 
 from tests.browser import media
 
-from .conftest import start_server
+from .conftest import PHONE, start_server
 from .seed import SEEDING_LIMITS, seed_room
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 # Records each system notification the page asks for (the real one is still shown),
 # and lets the test say when the tab is in the background.
 NOTIFICATION_SPY = """
@@ -69,7 +68,7 @@ def test_on_a_phone_one_screen_shows_at_a_time_and_unread_counts_clear(people):
 
 
 def test_a_deep_link_opens_its_room_after_a_reload(people):
-    alice, bob = people("alice"), people("bob")
+    alice, bob = people("alice", **PHONE), people("bob")
     alice.register()
     bob.register()
     alice.create_room("Linked", ["bob"])
@@ -81,6 +80,9 @@ def test_a_deep_link_opens_its_room_after_a_reload(people):
     alice.page.locator("body[data-ready]").wait_for()
     expect(alice.page.locator("#room-name")).to_have_text("Linked")
     expect(alice.messages().last.locator(".body")).to_have_text("here")
+    alice.page.click("#room-back")  # opened by the link: back goes up to the rooms, not off the site
+    expect(alice.page.locator("#sidebar")).to_be_visible()
+    assert alice.page.url == alice.server.url + "/#/"
 
 
 def test_a_notification_names_sender_and_room_but_never_the_content(people):
@@ -118,6 +120,10 @@ def test_older_history_loads_as_the_reader_scrolls_up(people, server):
     alice.page.locator("#messages").evaluate("list => { list.scrollTop = 0; }")
     expect(messages).to_have_count(230)
     expect(messages.first.locator(".body")).to_have_text("message 0")
+    for _ in range(100):  # the page restores the reader's place right after the older page is in
+        if alice.page.locator("#messages").evaluate("list => list.scrollTop") > 0:
+            break
+        alice.page.wait_for_timeout(50)
     assert alice.page.locator("#messages").evaluate("list => list.scrollTop") > 0  # the reader's place is kept
     expect(alice.page.locator('#messages .message[data-status="verified"]')).to_have_count(230)
 
