@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.conftest import BOOT_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, start_server  # noqa: E402
+from tests.browser.conftest import BOOT_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, Person, start_server  # noqa: E402
 
 RUNS = 5
 OBSERVER = """
@@ -43,15 +43,10 @@ def first_load(browser, url: str) -> dict:
     return result
 
 
-def repeat_load(browser, url: str, name: str) -> dict:
+def repeat_load(browser, server, name: str) -> dict:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(url + "/")
-    page.click("#auth-switch")
-    page.fill("#auth-username", name)
-    page.fill("#auth-password", PASSWORD)
-    page.click("#auth-submit")
-    page.locator("body[data-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
+    Person(name, page, server).register()
     context.add_init_script(OBSERVER)
     times, long_tasks = [], []
     for _ in range(RUNS):
@@ -70,7 +65,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 first = [first_load(browser, server.url) for _ in range(RUNS)]
-                repeat = repeat_load(browser, server.url, "bench")
+                repeat = repeat_load(browser, server, "bench")
                 browser.close()
         finally:
             server.stop()

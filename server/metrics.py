@@ -8,6 +8,7 @@ a label value.
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 FRAME_TYPES = ("send", "ping", "other")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # seconds
 
 
 class Metrics:
@@ -26,11 +27,11 @@ class Metrics:
         self.delivery_latency = Histogram(
             "sealroom_delivery_latency_seconds",
             "From a frame reaching this process's bus to its being written on a socket.",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0), registry=registry)
+            buckets=LATENCY_BUCKETS, registry=registry)
         self.store_latency = Histogram(
             "sealroom_message_store_seconds",
             "From a send frame's arrival to its envelope stored and published.",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0), registry=registry)
+            buckets=LATENCY_BUCKETS, registry=registry)
         self.slow_consumers = Counter(
             "sealroom_slow_consumer_closes", "Sockets closed because they fell too far behind.", registry=registry)
         self.rate_limited = Counter(

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from server import app_keys
+from server.app import create_app
 from server.domain.blobs import part_blob_id
 from server.models import Blob, Upload, UploadPart
 from tests.helpers import ApiUser, register
@@ -27,6 +30,20 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+
+# Fixtures for test modules that move time: import both names into the module.
+@pytest.fixture(name="clock")
+def clock_fixture() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="app_server")
+async def clocked_app_server(aiohttp_server, config, clock):
+    """conftest's app_server, on ``clock``."""
+    app = create_app(config)
+    app[app_keys.clock] = clock
+    return await aiohttp_server(app)
 
 
 @dataclass

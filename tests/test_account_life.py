@@ -9,24 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from server import app_keys
-from server.app import create_app
 from server.models import Blob, Envelope, HeldUsername, Invite, Member, Room, User, UserKey, UserSession
 from tests.helpers import b64, fixed_keypair, key_proof, page_csrf, register, signed
-from tests.retention import Clock, WEEK, store_blob, ws_reply
+from tests.retention import WEEK, store_blob, ws_reply
+from tests.retention import clock_fixture, clocked_app_server  # noqa: F401 (fixtures clock, app_server)
 
 OLD, NEW = "A" * 43 + "=", "B" * 43 + "="
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-async def app_server(aiohttp_server, config, clock):
-    app = create_app(config)
-    app[app_keys.clock] = clock
-    return await aiohttp_server(app)
 
 
 async def login_status(client, username: str, auth_key: str) -> int:

@@ -21,24 +21,13 @@ from server.domain.errors import NotFound
 from server.models import Blob, Envelope, Invite, Member, Room, Upload, UploadPart, User
 from tests.helpers import signed
 from tests.retention import WEEK, Clock, scan, seed_room, start_upload_with_part, store_blob, ws_reply
+from tests.retention import clock_fixture, clocked_app_server  # noqa: F401 (fixtures clock, app_server)
 
 
 @pytest.fixture
 def config(tmp_path) -> Config:
     # Sessions outlive the jump in time, so that 404s come from expiry, not from sign-out.
     return Config(data_dir=tmp_path / "data", session_idle_seconds=30 * 86400, session_absolute_seconds=30 * 86400)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-async def app_server(aiohttp_server, config, clock):
-    app = create_app(config)
-    app[app_keys.clock] = clock
-    return await aiohttp_server(app)
 
 
 async def _count(app, model, *where) -> int:

@@ -27,23 +27,12 @@ from server.domain.blobs import PART_SIZE, part_blob_id
 from server.models import Blob, Room, Upload
 from tests.helpers import signed
 from tests.retention import WEEK, Clock, seed_room, store_blob
+from tests.retention import clock_fixture, clocked_app_server  # noqa: F401 (fixtures clock, app_server)
 
 
 @pytest.fixture
 def config(tmp_path) -> Config:
     return Config(data_dir=tmp_path / "data", session_idle_seconds=30 * 86400, session_absolute_seconds=30 * 86400)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-async def app_server(aiohttp_server, config, clock):
-    app = create_app(config)
-    app[app_keys.clock] = clock
-    return await aiohttp_server(app)
 
 
 def _traces(directory, *needles: bytes) -> list[str]:

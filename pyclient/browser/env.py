@@ -15,7 +15,7 @@ import js
 from pyodide.ffi import create_proxy
 from pyscript import RUNNING_IN_WORKER, document, window
 
-__all__ = ["IN_WORKER", "document", "window", "on_files"]
+__all__ = ["IN_WORKER", "document", "window", "on_files", "now_ms"]
 
 IN_WORKER = RUNNING_IN_WORKER
 _listeners = []  # proxies must outlive the call that registered them

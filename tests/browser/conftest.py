@@ -23,6 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"
                  "--disable-component-update", "--disable-sync", "--disable-gpu"]
 BOOT_TIMEOUT_MS = 90_000
 PASSWORD = "correct horse battery staple"
+# Browser context options: a phone held in portrait (touch, 2x), and a laptop screen.
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 pytestmark = pytest.mark.browser
 # Python in the page shares two cores with the server and the test runner.
