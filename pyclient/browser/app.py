@@ -653,13 +653,13 @@ class App:
                 return
             raise ApiError(400, reply["error"], reply["message"])
 
-    def sender_name(self, frame: dict) -> str:
-        """The sender's username, from members seen on this page (the envelope is not opened for it)."""
+    @staticmethod
+    def sender_of(frame: dict) -> str | None:
+        """Who the envelope says sent it, for notices only: nothing is shown before it verifies."""
         try:
-            sender = parse_envelope(frame["envelope"]).sender
+            return parse_envelope(frame["envelope"]).sender
         except ProtocolError:
-            return "…"
-        return self.people.get(sender, "…")
+            return None
 
     async def on_visibility(self, _event) -> None:
         if document.visibilityState == "visible":
@@ -681,14 +681,16 @@ class App:
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))
         elif kind == "message":
-            room_name = self.rooms.get(frame["room"], {}).get("name", "…")
-            looking_at = self.room_id if self.screens.viewing_room() else None
-            self.notifier.arrived(frame["room"], frame["seq"], open_room=looking_at, room_name=room_name,
-                                  sender_name=self.sender_name(frame))
+            sender = self.sender_of(frame)
+            if sender != self.me["id"]:  # what this person wrote on another device is no news to them
+                room_name = self.rooms.get(frame["room"], {}).get("name", "…")
+                looking_at = self.room_id if self.screens.viewing_room() else None
+                self.notifier.arrived(frame["room"], frame["seq"], open_room=looking_at, room_name=room_name,
+                                      sender_name=self.people.get(sender, "…"))
+                if frame["room"] != self.room_id:
+                    toast(_("New message in {room}.", room=room_name))
             if frame["room"] == self.room_id:
                 await self.show_messages([frame])
-            else:
-                toast(_("New message in {room}.", room=room_name))
         elif kind == "room_expired":
             await self.remove_room(frame["room"])
         elif kind == "room_removed":  # left, removed by its creator, or deleted by its creator
