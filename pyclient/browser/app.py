@@ -77,12 +77,6 @@ def register_service_worker() -> None:
         window.navigator.serviceWorker.register("/sw.js")
 
 
-def runtime_fetched_ms() -> float:
-    """When the last runtime file (Pyodide, wheels, pyclient) arrived, on the page's clock (``make bench``)."""
-    ends = [entry.responseEnd for entry in js.performance.getEntriesByType("resource")]
-    return max(ends, default=0.0) + js.performance.timeOrigin - window.performance.timeOrigin
-
-
 class App:
     def __init__(self):
         i18n.load()
@@ -129,7 +123,6 @@ class App:
         self.bind_events()
         body.dataset.pyReady = "1"
         body.dataset.bootMs = str(round(now_ms()))
-        body.dataset.bootFetchMs = str(round(runtime_fetched_ms()))
         if body.getAttribute("data-queued-switch") == "1":  # "Create an account" chosen while Python was starting
             self.registering = True
             self.render_auth_mode()
