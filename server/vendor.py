@@ -34,7 +34,9 @@ VENDOR_DIR = REPO_ROOT / "build" / "vendor"
 BYTECODE_DIR = REPO_ROOT / "build" / "bytecode"
 VENDOR_SCRIPT = Path(__file__).with_name("vendor.mjs")
 # Only these Pyodide files are served; the rest of the package stays private.
-PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+# The source map is the one pyodide.mjs names (PyScript's come with its dist).
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.mjs.map", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json")
 # Already compressed: gzip would only cost time.
 STORED = (".zip", ".whl", ".png", ".woff2")
 # What the snapshot imports: the page's boot needs all of them (pyclient, and

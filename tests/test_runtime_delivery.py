@@ -1,5 +1,6 @@
 """The runtime reaches the browser compressed and cached: versioned URLs, immutable, gzip."""
 
+import json
 import re
 
 from server.http.pages import IMMUTABLE
@@ -33,6 +34,18 @@ async def test_runtime_urls_are_versioned_and_immutable(client):
     assert (await client.get("/py/pyclient.zip")).status == 404  # only the content-hashed name
 
 
+async def test_vendored_javascript_comes_with_its_source_maps(client):
+    """Lighthouse's Best Practices: the JavaScript served from npm packages names a map that exists."""
+    _, pyodide, _ = await _boot_module(client)
+    integrity = re.findall(r'(/pyscript/[^"]+/core-[^"/]+\.js)"', await (await client.get("/")).text())
+    for script in [pyodide + "pyodide.mjs", *integrity]:
+        text = await (await client.get(script)).text()
+        source_map = script.rsplit("/", 1)[0] + "/" + re.search(r"//# sourceMappingURL=(\S+)", text).group(1)
+        response = await client.get(source_map)
+        assert response.status == 200, source_map
+        assert json.loads(await response.read())["version"] == 3
+
+
 async def test_webassembly_and_the_snapshot_come_precompressed(client):
     _, pyodide, snapshot = await _boot_module(client)
     compressed = await client.get(snapshot, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
@@ -55,6 +68,10 @@ async def test_the_page_is_compressed_and_its_assets_versioned(client):
     version = text.split("/static/app.css?v=")[1].split('"')[0]
     cached = await client.get(f"/static/app.css?v={version}")
     assert cached.headers["Cache-Control"] == IMMUTABLE
+    for asset in ("app.css", "shell.js"):  # Lighthouse: "Enable text compression"
+        response = await client.get(f"/static/{asset}?v={version}", headers={"Accept-Encoding": "gzip"},
+                                    auto_decompress=False)
+        assert response.headers["Content-Encoding"] == "gzip", asset
     stale = await client.get("/static/app.css?v=0000")
     assert stale.headers["Cache-Control"] == "no-cache"
 

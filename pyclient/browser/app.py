@@ -27,7 +27,7 @@ from .files import Attachments, Cancelled
 from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
-from .dom import append_trees, by_id, clear, on, set_text, show, show_error, toast, tree
+from .dom import append_trees, attach_listeners, by_id, clear, on, set_text, show, show_error, toast, tree
 from .env import IN_WORKER, document, now_ms, window
 from .expiry import Countdowns
 from .idb import Store
@@ -71,12 +71,6 @@ def make_backend():
     return WorkerBackend()
 
 
-def register_service_worker() -> None:
-    """Cache the pinned runtime for fast repeat loads and offline start (web/static/sw.js)."""
-    if getattr(window.navigator, "serviceWorker", None) is not None:
-        window.navigator.serviceWorker.register("/sw.js")
-
-
 class App:
     def __init__(self):
         i18n.load()
@@ -118,9 +112,9 @@ class App:
         body.dataset.backend = self.backend.name
         body.dataset.thread = "worker" if IN_WORKER else "main"
         self.store = await Store.open()
-        register_service_worker()
         remember_invite_from_url()
         self.bind_events()
+        attach_listeners()  # before pyReady: from then on, shell.js no longer keeps a submit for Python
         body.dataset.pyReady = "1"
         body.dataset.bootMs = str(round(now_ms()))
         if body.getAttribute("data-queued-switch") == "1":  # "Create an account" chosen while Python was starting
@@ -148,24 +142,23 @@ class App:
         await self.enter(_unb64(unlock))
 
     def bind_events(self) -> None:
-        on(by_id("auth-form"), "submit", self.on_auth_submit)
-        on(by_id("auth-switch"), "click", self.on_auth_switch)
-        on(by_id("logout"), "click", self.on_logout)
-        on(by_id("new-room-form"), "submit", self.on_new_room)
-        on(by_id("room-list"), "click", self.on_room_chosen)
-        on(by_id("onboarding-done"), "click", self.on_onboarded)
-        on(by_id("profile-form"), "submit", self.on_profile)
-        by_id("theme-choice").value = window.localStorage.getItem(THEME_KEY) or "system"
-        on(by_id("theme-choice"), "change", self.on_theme)
-        on(by_id("messages"), "scroll", self.on_messages_scroll)
-        on(by_id("jump-newest"), "click", self.on_jump_newest)
-        on(by_id("add-member-form"), "submit", self.on_add_member)
-        on(by_id("rename-form"), "submit", self.on_rename)
-        on(by_id("composer"), "submit", self.on_send)
+        on("auth-form", "submit", self.on_auth_submit)
+        on("auth-switch", "click", self.on_auth_switch)
+        on("logout", "click", self.on_logout)
+        on("new-room-form", "submit", self.on_new_room)
+        on("room-list", "click", self.on_room_chosen)
+        on("onboarding-done", "click", self.on_onboarded)
+        on("profile-form", "submit", self.on_profile)
+        on("theme-choice", "change", self.on_theme)
+        on("messages", "scroll", self.on_messages_scroll)
+        on("jump-newest", "click", self.on_jump_newest)
+        on("add-member-form", "submit", self.on_add_member)
+        on("rename-form", "submit", self.on_rename)
+        on("composer", "submit", self.on_send)
         self.files.bind()
         self.screens.bind()
         self.notifier.bind()
-        on(document, "visibilitychange", self.on_visibility)
+        on("document", "visibilitychange", self.on_visibility)
         self.sessions.bind()
         self.invites.bind()
         self.search.bind()

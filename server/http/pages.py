@@ -22,6 +22,7 @@ from .sessions import csrf_token
 routes = web.RouteTableDef()
 IMMUTABLE = "public, max-age=31536000, immutable"
 COMPRESSIBLE = ("text/html", "application/json", "text/javascript", "text/css", "application/manifest+json")
+STATIC_TEXT = (".css", ".js", ".py", ".json", ".svg")
 VENDOR_WHEELS = ("rsa", "pyasn1", "pyaes", "segno")
 
 
@@ -191,7 +192,7 @@ def add_static_routes(app: web.Application, config: Config) -> None:
 
 @web.middleware
 async def cache_and_compress(request: web.Request, handler):
-    """Immutable caching for versioned URLs; gzip for generated text (files come pre-compressed)."""
+    """Immutable caching for versioned URLs; gzip for text (the runtime's files come pre-compressed)."""
     response = await handler(request)
     urls = request.app[app_keys.pyscript_files]["urls"]
     path = request.path
@@ -203,4 +204,6 @@ async def cache_and_compress(request: web.Request, handler):
     if (type(response) is web.Response and response.content_type in COMPRESSIBLE
             and response.body is not None and len(response.body) > 1024):
         response.enable_compression()
+    elif isinstance(response, web.FileResponse) and path.startswith("/static/") and path.endswith(STATIC_TEXT):
+        response.enable_compression()  # the app's own small text files: not worth a .gz copy in the source tree
     return response

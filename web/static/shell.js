@@ -18,6 +18,18 @@
 // The theme chosen in settings (pyclient/browser/app.py stores it), before Python starts.
 const theme = localStorage.getItem("sealroom.theme");
 if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+document.getElementById("theme-choice").value = theme || "system";  // the settings' select, shown later
+
+// The service worker keeps the pinned runtime for fast repeat loads and an
+// offline start (sw.js). It is registered once Python is ready, so that it
+// does not compete with the first start (copying 40 MB into its cache).
+if ("serviceWorker" in navigator) {
+  new MutationObserver((_, observer) => {
+    if (!document.body.dataset.pyReady) return;
+    observer.disconnect();
+    navigator.serviceWorker.register("/sw.js");
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-py-ready"] });
+}
 
 const script = document.querySelector('script[type="py"]');
 if (!self.crossOriginIsolated) script.removeAttribute("worker");
@@ -117,5 +129,14 @@ window.sealroomDom = {
     const fragment = document.createDocumentFragment();
     for (const tree of JSON.parse(json)) fragment.append(build(tree));
     parent.insertBefore(fragment, before);
+  },
+  // Adds Python's listeners in one call: the JSON list holds [element id, event
+  // type] pairs ("window" and "document" name those), and handler(index, event)
+  // receives each event with its pair's index.
+  listen(json, handler) {
+    JSON.parse(json).forEach(([target, type], index) => {
+      const node = target === "window" ? window : target === "document" ? document : document.getElementById(target);
+      node.addEventListener(type, (event) => handler(index, event));
+    });
   },
 };
