@@ -28,7 +28,7 @@ from .i18n import _
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from .dom import append_trees, attach_listeners, by_id, clear, on, set_text, show, show_error, toast, tree
-from .env import IN_WORKER, document, now_ms, window
+from .env import IN_WORKER, document, now_ms, page_state, window
 from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
@@ -54,10 +54,9 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def make_backend():
+def make_backend(forced_pure: bool):
     # "sealroom.backend" = "pure" in localStorage forces the reference backend
     # (troubleshooting, and the benchmarks' comparison).
-    forced_pure = window.localStorage.getItem("sealroom.backend") == "pure"
     if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
@@ -73,10 +72,10 @@ def make_backend():
 
 class App:
     def __init__(self):
-        i18n.load()
-        csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content")
-        self.api = Api(csrf)
-        self.backend = make_backend()
+        state = page_state()
+        i18n.load(state["catalog"])
+        self.api = Api(state["csrf"])
+        self.backend = make_backend(state["backend"] == "pure")
         self.store: Store | None = None
         self.socket: Socket | None = None
         self.me: dict | None = None
@@ -124,7 +123,7 @@ class App:
             body.removeAttribute("data-queued-submit")
             await self.on_auth_submit(None)
             return
-        if body.getAttribute("data-session") != "1":
+        if not page_state()["session"]:
             self.show_auth()
             return
         try:

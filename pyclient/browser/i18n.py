@@ -1,18 +1,13 @@
 """``_(text, **values)``: the page's language, from the catalog the server
-embedded as ``<script type="application/json" id="i18n-catalog">``."""
-
-import json
-
-from .env import document
+embedded as ``<script type="application/json" id="i18n-catalog">`` (read by
+``env.page_state()``)."""
 
 _catalog: dict[str, str] = {}
 
 
-def load() -> None:
-    element = document.getElementById("i18n-catalog")
+def load(catalog: dict[str, str]) -> None:
     _catalog.clear()
-    if element is not None:
-        _catalog.update(json.loads(element.textContent))
+    _catalog.update(catalog)
 
 
 def _(text: str, **values) -> str:

@@ -124,6 +124,15 @@ function build(node) {
 }
 
 window.sealroomDom = {
+  // What Python needs from the page to start, in one call (pyclient/browser/env.py: page_state).
+  state() {
+    return JSON.stringify({
+      catalog: JSON.parse(document.getElementById("i18n-catalog").textContent),
+      csrf: document.querySelector('meta[name="csrf-token"]').content,
+      session: document.body.dataset.session === "1",
+      backend: localStorage.getItem("sealroom.backend"),
+    });
+  },
   // Appends each tree of the JSON list to parent (or inserts them before `before`).
   append(parent, json, before = null) {
     const fragment = document.createDocumentFragment();
