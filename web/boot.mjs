@@ -14,7 +14,7 @@ const pyodideModule = await import(`${base}pyodide.mjs`);
 export const version = pyodideModule.version;
 
 // The snapshot's download overlaps the WebAssembly's.
-let snapshot = fetch(snapshotURL).then((response) => {
+const snapshot = fetch(snapshotURL).then((response) => {
   if (!response.ok) throw new Error(`${snapshotURL}: ${response.status}`);
   return response.arrayBuffer();
 }).then((buffer) => { mark("snapshot-fetched"); return buffer; });
