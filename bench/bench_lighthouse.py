@@ -48,6 +48,8 @@ def main() -> None:
             print(f"  {metric}: {value}")
         for title, value, urls in step["failing"]:
             print(f"  failing audit: {title} {value}" + "".join(f"\n    {url}" for url in urls))
+        for url, start, duration in step["longTasks"]:
+            print(f"  long main-thread task (simulated): {duration} ms at {start} ms, {url}")
         for error in step["errors"]:
             print(f"  console error: {error}")
 

@@ -47,6 +47,8 @@ try {
       .map((a) => [a.title, a.displayValue ?? "", (a.details?.items ?? []).slice(0, 4)
         .map((item) => item.url ?? item.group ?? item.source?.url ?? "").filter(Boolean)]),
     errors: lhr.audits["errors-in-console"]?.details?.items?.map((item) => item.description) ?? [],
+    longTasks: (lhr.audits["long-tasks"]?.details?.items ?? []).slice(0, 5)
+      .map((task) => [task.url, Math.round(task.startTime), Math.round(task.duration)]),
   })), null, 1));
 } finally {
   await browser.close();
