@@ -66,6 +66,8 @@ i18n: $(VENV)/.installed
 	    -o $(I18N_DIR)/messages.pot .
 	$(VENV)/bin/pybabel -q update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -D messages \
 	    --no-wrap --ignore-obsolete
+	@# No dates in the catalogs: the same strings give the same files (no diffs, no merge conflicts).
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' $(I18N_DIR)/messages.pot $(I18N_DIR)/*/LC_MESSAGES/messages.po
 
 bench: setup chromium
 	$(PY) bench/run.py

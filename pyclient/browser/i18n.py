@@ -20,7 +20,8 @@ from .env import document
 
 _catalog: dict = {}
 _plural = [gettext.c2py("n != 1")]
-_formats: dict = {}  # name -> Intl.DateTimeFormat in the page's language
+_language = [js.undefined]  # the page's language once loaded; until then the browser's own
+_formats: dict = {}  # name -> Intl.DateTimeFormat, made when first used
 FORMATS = {
     "time": {"hour": "2-digit", "minute": "2-digit"},
     "day": {"weekday": "long", "day": "numeric", "month": "long"},
@@ -35,9 +36,8 @@ def load() -> None:
     _catalog.clear()
     _catalog.update(page.get("messages", {}))
     _plural[0] = gettext.c2py(page.get("plural", "n != 1"))
-    language = document.documentElement.lang or "en"
-    for name, options in FORMATS.items():
-        _formats[name] = js.Intl.DateTimeFormat.new(language, to_js(options, dict_converter=js.Object.fromEntries))
+    _language[0] = document.documentElement.lang or js.undefined
+    _formats.clear()
 
 
 def _(text: str, **values) -> str:
@@ -58,9 +58,9 @@ def ngettext(singular: str, plural: str, count: int, **values) -> str:
 
 
 def _format(name: str, date) -> str:
-    if name not in _formats:  # before load(): the browser's own language
-        _formats[name] = js.Intl.DateTimeFormat.new(js.undefined, to_js(FORMATS[name],
-                                                                         dict_converter=js.Object.fromEntries))
+    if name not in _formats:
+        options = to_js(FORMATS[name], dict_converter=js.Object.fromEntries)
+        _formats[name] = js.Intl.DateTimeFormat.new(_language[0], options)
     return _formats[name].format(date)
 
 
@@ -91,7 +91,6 @@ def format_day(iso: str) -> str:
 
 def format_message_time(iso: str) -> str:
     """When a message was sent: its time today, else its day and time."""
-    date = js.Date.new(iso)
-    if _local_day(date) == _local_day(js.Date.new()):
-        return _format("time", date)
-    return _("{day}, {time}", day=format_day(iso), time=_format("time", date))
+    if _local_day(js.Date.new(iso)) == _local_day(js.Date.new()):
+        return format_time(iso)
+    return _("{day}, {time}", day=format_day(iso), time=format_time(iso))

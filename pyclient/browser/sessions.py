@@ -26,7 +26,9 @@ class SessionsPanel:
         clear(listing)
         for session in sessions:
             agent = session["user_agent"][:60] or _("unknown browser")
-            item = make("li", _("{agent} · since {started}", agent=agent, started=format_datetime(session["created_at"])), "session", data_current=str(session["current"]).lower())
+            started = format_datetime(session["created_at"])
+            item = make("li", _("{agent} · since {started}", agent=agent, started=started), "session",
+                        data_current=str(session["current"]).lower())
             if session["current"]:
                 item.appendChild(make("strong", _(" (this browser)")))
             else:

@@ -88,7 +88,8 @@ def _check_candidate(user: User | None, username) -> User:
     if user is None or user.disabled:
         if not isinstance(username, str):
             raise NotFound(_("There is no user by that name."))
-        raise NotFound(_("There is no user called “{username}”.", username=username[:40]))
+        shown = repr(username[:40])[1:-1]  # control and text-direction characters escaped, not obeyed
+        raise NotFound(_("There is no user called “{username}”.", username=shown))
     if user.public_key is None:
         raise Invalid(_("{username} has not created a key yet; ask them to sign in once first.", username=user.username))
     return user
