@@ -92,16 +92,17 @@ class Bus:
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self.event_listeners: list = []
         self.backlog = SUBSCRIBER_BACKLOG
-        self._rooms_in_order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._in_order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # create_app sets the server's
 
     @contextlib.asynccontextmanager
-    async def in_order(self, room_id: str):
+    async def in_order(self, key: str):
         """Held from storing a room's message to publishing it, so that this
-        process publishes the messages of one room in the order of their
-        sequence numbers; other rooms do not wait. (Across processes the
-        database orders the commits: ``rooms.room_for_sending`` locks the room.)"""
-        lock, holders = self._rooms_in_order.setdefault(room_id, (asyncio.Lock(), [0]))
+        process publishes the messages of one room (``key`` is its id, or one
+        key for every room) in the order of their sequence numbers; other keys
+        do not wait. (Across processes the database orders the commits:
+        ``rooms.room_for_sending`` locks the room.)"""
+        lock, holders = self._in_order.setdefault(key, (asyncio.Lock(), [0]))
         holders[0] += 1
         try:
             async with lock:
@@ -109,7 +110,7 @@ class Bus:
         finally:
             holders[0] -= 1
             if not holders[0]:
-                del self._rooms_in_order[room_id]
+                del self._in_order[key]
 
     def subscribe(self, user_id: str) -> Subscription:
         subscription = Subscription(user_id, self.backlog)
