@@ -115,13 +115,13 @@ def send_frame(room: str, sealed: dict) -> str:
     return json.dumps({"type": "send", "ref": sealed["id"], "room": room, "envelope": sealed})
 
 
-def process_figures(pid: int) -> tuple[float, float]:
-    """Peak RSS (MiB) and CPU seconds of a server process, from /proc."""
+def process_figures(pid: int) -> tuple[float, float, float]:
+    """Peak RSS (MiB), and CPU seconds in user space and in the kernel, of a server process, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
     peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return peak, cpu
+    ticks = os.sysconf("SC_CLK_TCK")
+    return peak, int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def own_cpu() -> float:
@@ -146,6 +146,7 @@ class Result:
     p95: float
     p99: float
     server_cpu: float
+    server_kernel: float  # of server_cpu
     generator_cpu: float
     peak_rss: float
     load_before: str
@@ -164,7 +165,8 @@ class Result:
         return (f"  {self.clients} clients: {self.delivered}/{self.expected} delivered (lost {self.lost}, "
                 f"duplicated {self.duplicated}), {self.delivered / self.seconds:.0f}/s; p50 {self.p50:.1f} ms, "
                 f"p95 {self.p95:.1f} ms, p99 {self.p99:.1f} ms {'(goal met)' if self.met else '(goal missed)'}\n"
-                f"    server CPU {self.server_cpu:.2f} s = {self.server_cpu * per:.1f} µs a delivery; load generator "
+                f"    server CPU {self.server_cpu:.2f} s = {self.server_cpu * per:.1f} µs a delivery "
+                f"({self.server_kernel * per:.1f} of them in the kernel); load generator "
                 f"{self.generator_cpu * per:.1f} µs a delivery; servers' peak RSS {self.peak_rss:.0f} MiB; "
                 f"load average {self.load_before} -> {self.load_after}")
 
@@ -211,8 +213,10 @@ class Servers:
         self.servers = servers
         self.bases = [server.url for server in servers]
 
-    def cpu(self) -> float:
-        return sum(process_figures(server.process.pid)[1] for server in self.servers)
+    def cpu(self) -> tuple[float, float]:
+        """User and kernel CPU seconds, summed over the processes."""
+        figures = [process_figures(server.process.pid) for server in self.servers]
+        return sum(f[1] for f in figures), sum(f[2] for f in figures)
 
     def peak_rss(self) -> float:
         return sum(process_figures(server.process.pid)[0] for server in self.servers)
@@ -236,9 +240,10 @@ async def measure(shape: str, servers: Servers, clients: int, tally: Tally, driv
         servers.profile(False)
     latencies, duplicated = tally.latencies()
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("inf")] * 99
+    (user, kernel), (user_before, kernel_before) = servers.cpu(), cpu_before
     return Result(shape, len(servers.servers), clients, tally.expected, len(latencies), duplicated, seconds,
-                  cuts[49], cuts[94], cuts[98], servers.cpu() - cpu_before, own_cpu() - own_before,
-                  servers.peak_rss(), load_before, load_average())
+                  cuts[49], cuts[94], cuts[98], user + kernel - user_before - kernel_before, kernel - kernel_before,
+                  own_cpu() - own_before, servers.peak_rss(), load_before, load_average())
 
 
 async def connect(user: ApiUser, base: str):
