@@ -339,7 +339,14 @@ class Pairs:
             await asyncio.sleep(secrets.randbelow(int(PAIR_INTERVAL * 1000)) / 1000)  # people do not type in step
             for sealed in envelopes:
                 tally.sent[sealed["id"]] = time.perf_counter()
-                await sockets[sender.id].send_str(send_frame(room, sealed))
+                try:
+                    await sockets[sender.id].send_str(send_frame(room, sealed))
+                except ConnectionResetError:  # the server closed it (a heartbeat the starved generator missed)
+                    print(f"    a sender's socket was closed: {sockets[sender.id].close_code}", flush=True)
+                    for unsent in envelopes[envelopes.index(sealed):]:
+                        tally.sent.pop(unsent["id"], None)
+                        tally.expected -= 2
+                    return
                 await asyncio.sleep(PAIR_INTERVAL)
 
         async def drive() -> None:
