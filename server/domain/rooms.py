@@ -185,7 +185,7 @@ async def room_for_sending(db: AsyncSession, room_id: str, user_id: str, *,
 _INSERT_ENVELOPE = insert(Envelope.__table__).returning(Envelope.__table__.c.seq)
 
 
-async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_obj, *, now: datetime,
+async def store_envelope(db: AsyncSession, room: Room | SendingRoom, sender: User, envelope_obj, *, now: datetime,
                          members: list[User] | list[Recipient] | None = None) -> Envelope:
     """Check an envelope's structure and addressing, then store it opaque.
 
