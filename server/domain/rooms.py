@@ -5,10 +5,12 @@ import json
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from pyclient.errors import ProtocolError
 from pyclient.protocol.envelope import encode_envelope, parse_envelope
@@ -142,8 +144,52 @@ async def room_members(db: AsyncSession, room_id: str) -> list[User]:
     return list(result)
 
 
-async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_obj, *, now: datetime,
-                         members: list[User] | None = None) -> Envelope:
+class Recipient(NamedTuple):
+    """A member as the send path needs one."""
+
+    id: str
+    public_key: bytes | None
+
+
+class SendingRoom(NamedTuple):
+    """A room as the send path needs it."""
+
+    id: str
+    expires_at: datetime
+
+
+_sender = aliased(Member)
+# Built once, with bound parameters: building and keying a statement costs more
+# than running it (SQLAlchemy caches the compiled SQL by that key).
+_ROOM_FOR_SENDING = (
+    select(Room.id, Room.expires_at, User.id.label("member"), User.public_key)
+    .join(Member, Member.room_id == Room.id).join(User, User.id == Member.user_id)
+    .where(Room.id == bindparam("room"), Room.expires_at > bindparam("now"),
+           select(_sender.user_id).where(_sender.room_id == bindparam("room"),
+                                         _sender.user_id == bindparam("user")).exists())
+    .with_for_update(of=Room))
+
+
+async def room_for_sending(db: AsyncSession, room_id: str, user_id: str, *,
+                           now: datetime) -> tuple[SendingRoom, list[Recipient]]:
+    """``get_room_for_member`` and every member's id and public key, in one
+    query: the send path's only read. The room's row is locked until the
+    transaction ends (PostgreSQL; SQLite has one writer anyway), so that
+    messages in one room commit in the order of their sequence numbers and a
+    client that has seen one has every earlier one in history."""
+    rows = (await db.execute(_ROOM_FOR_SENDING, {"room": room_id, "user": user_id, "now": now})).all()
+    if not rows:
+        raise NotFound("This room does not exist, has expired, or you are not a member.")
+    return SendingRoom(rows[0].id, rows[0].expires_at), [Recipient(row.member, row.public_key) for row in rows]
+
+
+# A Core insert on the table, not the unit of work: the row is written and its
+# sequence number read back in one statement.
+_INSERT_ENVELOPE = insert(Envelope.__table__).returning(Envelope.__table__.c.seq)
+
+
+async def store_envelope(db: AsyncSession, room: Room | SendingRoom, sender: User, envelope_obj, *, now: datetime,
+                         members: list[User] | list[Recipient] | None = None) -> Envelope:
     """Check an envelope's structure and addressing, then store it opaque.
 
     The server cannot check the signature's meaning for the members (it
@@ -164,9 +210,10 @@ async def store_envelope(db: AsyncSession, room: Room, sender: User, envelope_ob
         raise StaleMembers(_("The room's members or keys changed. Reload the room and send again."))
     row = Envelope(room_id=room.id, message_id=envelope.id, sender_id=sender.id,
                    body=json.dumps(encode_envelope(envelope), separators=(",", ":")), created_at=now)
-    db.add(row)
     try:
-        await db.flush()
+        row.seq = (await db.execute(_INSERT_ENVELOPE, {
+            "room_id": row.room_id, "message_id": row.message_id, "sender_id": row.sender_id, "body": row.body,
+            "created_at": row.created_at})).scalar_one()
     except IntegrityError:
         raise Conflict(_("A message with this id was already sent.")) from None
     return row

@@ -69,13 +69,18 @@ async def handle_send(request, user, frame) -> dict:
         raise FrameError("invalid", _("A 'send' frame needs a room id."))
     await limit(request, "message", user.id, message=_("You are sending messages too fast."))
     started = time.monotonic()
-    async with transaction(request) as db:
-        room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
-        members = await rooms.room_members(db, room.id)
-        row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request), members=members)
-        member_ids = [m.id for m in members]
-    await request.app[app_keys.bus].publish(
-        member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
+    bus = request.app[app_keys.bus]
+    # This process publishes a room's messages in the order they were stored. SQLite has one
+    # writer: there every send queues here, first come first served, rather than in SQLite's
+    # busy handler, which sleeps and gives up after busy_timeout (and the message with it).
+    single_writer = request.app[app_keys.engine].dialect.name == "sqlite"
+    async with bus.in_order("" if single_writer else room_id):
+        async with transaction(request) as db:
+            now = utcnow(request)
+            room, members = await rooms.room_for_sending(db, room_id, user.id, now=now)
+            row = await rooms.store_envelope(db, room, user, envelope, now=now, members=members)
+        await bus.publish([member.id for member in members],
+                          {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
     metrics = request.app[app_keys.metrics]
     metrics.messages.inc()
     metrics.store_latency.observe(time.monotonic() - started)
@@ -130,19 +135,29 @@ SESSION_ENDED = b'{"type":"session_ended"'
 SLOW_CLOSE_TIMEOUT = 30.0  # seconds a too-slow socket gets to read up to the close frame before it is cut
 
 
+FRESH = 0.01  # seconds: a frame written this soon after the bus checked its room's expiry is not checked again
+
+
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
-    metrics = request.app[app_keys.metrics]
+    """The socket's one writer: it writes every frame queued since it last
+    ran (one wake-up for the lot under load), each the same bytes for every
+    socket. The bus drops the frames of a room that has expired when they are
+    published; a frame that has waited here since is checked again."""
+    deliveries = request.app[app_keys.metrics].deliveries
     while not ws.closed:
-        data, expires_at, queued_at = await subscription.get()
-        if data.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
-            ended = json.loads(data)
-            if ended["session"] == request[app_keys.session_id]:
-                await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
-                return
-        elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
+        await subscription.wait()
+        while subscription.frames and not ws.closed:
+            data, expires_at, queued_at = subscription.pop()
+            if data.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
+                ended = json.loads(data)
+                if ended["session"] == request[app_keys.session_id]:
+                    await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
+                    return
+                continue
+            if expires_at is not None and time.monotonic() - queued_at > FRESH and expires_at <= utcnow(request):
+                continue  # the room expired while the frame waited
             await ws.send_frame(data, WSMsgType.TEXT)  # UTF-8 JSON, encoded once for every socket
-            metrics.frames_sent.inc()
-            metrics.delivery_latency.observe(time.monotonic() - queued_at)
+            deliveries.delivered(time.monotonic() - queued_at)
 
 
 async def _close_when_behind(request: web.Request, ws: web.WebSocketResponse, subscription, pump) -> None:
@@ -172,7 +187,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise ApiError("forbidden", _("WebSocket connections are accepted from this site only."))
     user = await authenticate(request)
     app = request.app
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2)
+    # No permessage-deflate: it would compress each frame once per socket (zlib, most of the
+    # fan-out's CPU when browsers ask for it), and sealed envelopes are base64 of random bytes.
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2, compress=False)
     await ws.prepare(request)
     metrics = app[app_keys.metrics]
     if app[app_keys.draining]:
