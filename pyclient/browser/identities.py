@@ -182,6 +182,7 @@ class LinkedSignIns:
             self.linking = name
             set_text("link-text", _("Confirm with your password, then sign in at {provider}: from then on it signs "
                                     "you in to this account too.", provider=provider_label(name)))
+            set_text("link-submit", _("Continue to {provider}", provider=provider_label(name)))
             show("link-form")
             by_id("link-password").focus()
 

@@ -229,7 +229,9 @@ class KeyRing:
         toggle = by_id("server-backup-toggle")
         toggle.checked = bool(self.app.me.get("key_backup"))
         parts = []
-        if self.app.me.get("key_backup"):
+        if self.app.me.get("key_backup") and self.app.me.get("password") is False:
+            parts.append(_("An encrypted backup of your key is on the server; your key passphrase opens it."))
+        elif self.app.me.get("key_backup"):
             parts.append(_("An encrypted backup of your key is on the server; your password opens it."))
         if self.record.get("exported_at"):
             parts.append(_("Key file exported {when} UTC.", when=self.record["exported_at"][:16].replace("T", " ")))
