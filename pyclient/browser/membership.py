@@ -56,8 +56,8 @@ class RoomLife:
         """“Remove…” opens a confirmation that says what removal does."""
         details = make("details", cls="member-remove")
         details.appendChild(make("summary", _("Remove…")))
-        details.appendChild(make("p", _("{name} loses the room at once, and new messages are no longer encrypted to "
-                                        "them. What they already received stays in their browser.",
+        details.appendChild(make("p", _("{name} loses the room and its history at once, and new messages are no longer "
+                                        "encrypted to them. What they saved or copied before, they keep.",
                                         name=member["username"]), "hint"))
         details.appendChild(make("button", _("Remove {name}", name=member["username"]), "danger", type="button",
                                  data_remove=member["id"], data_name=member["username"]))

@@ -141,7 +141,7 @@ def test_leaving_removing_and_deleting_are_seen_live_by_the_others(people):
 
     carol_item = alice.page.locator('#member-list li[data-user="carol"]')
     carol_item.locator(".member-remove > summary").click()
-    expect(carol_item).to_contain_text("new messages are no longer encrypted to them")
+    expect(carol_item).to_contain_text("loses the room and its history at once")
     carol_item.locator("button.danger").click()
     expect(carol.page.locator("#toast")).to_have_text("You were removed from “Plans”.")
     expect(carol.page.locator("#room-list button", has_text="Plans")).to_have_count(0)
