@@ -19,6 +19,7 @@ class RoomLife:
         ``remove_room(room_id, note)`` drops a room from the page; ``refresh_members()`` redraws the members."""
         self.api, self.me, self.room = api, me, room
         self.remove_room, self.refresh_members = remove_room, refresh_members
+        self.drawn_room: str | None = None
 
     def bind(self) -> None:
         on(by_id("leave-confirm"), "click", self.on_leave)
@@ -30,13 +31,15 @@ class RoomLife:
         return room is not None and room.get("created_by") == self.me()["id"]
 
     def render(self) -> None:
-        """After the member list is drawn: the creator's controls, and closed confirmations."""
+        """After the member list is drawn: the creator's controls; confirmations start closed in each room."""
         room = self.room()
         if room is None:
             return
         creator = self.is_creator()
-        by_id("leave-panel").open = False
-        by_id("delete-room-panel").open = False
+        if room["id"] != self.drawn_room:  # a member list redrawn by a change leaves an open confirmation open
+            self.drawn_room = room["id"]
+            by_id("leave-panel").open = False
+            by_id("delete-room-panel").open = False
         show("delete-room-panel", creator)
         if creator:
             set_text("delete-room-text", _(
@@ -80,35 +83,26 @@ class RoomLife:
         await self.refresh_members()
 
     async def on_leave(self, _event) -> None:
-        room = self.room()
-        if room is None:
-            return
-        button = by_id("leave-confirm")
-        button.disabled = True
-        try:
-            await self.api.call("POST", f"/api/rooms/{room['id']}/leave", {})
-        except ApiError as error:
-            toast(error.message)
-            return
-        finally:
-            button.disabled = False
-        note = _("You left “{room}”.", room=room["name"])
-        await self.remove_room(room["id"], note)
-        toast(note)  # the server's frame may have dropped the room first, with its own words
+        await self._act("leave-confirm", "POST", "/leave", _("You left “{room}”."))
 
     async def on_delete(self, _event) -> None:
+        await self._act("delete-room-confirm", "DELETE", "",
+                        _("You deleted “{room}”, with everything in it, for every member."))
+
+    async def _act(self, button_id: str, method: str, path: str, note: str) -> None:
+        """Leave or delete the open room; then it goes from this page, with ``note`` (``{room}``: its name)."""
         room = self.room()
         if room is None:
             return
-        button = by_id("delete-room-confirm")
+        button = by_id(button_id)
         button.disabled = True
         try:
-            await self.api.call("DELETE", f"/api/rooms/{room['id']}")
+            await self.api.call(method, f"/api/rooms/{room['id']}{path}", {} if method == "POST" else None)
         except ApiError as error:
             toast(error.message)
             return
         finally:
             button.disabled = False
-        note = _("You deleted “{room}”, with everything in it, for every member.", room=room["name"])
+        note = note.format(room=room["name"])
         await self.remove_room(room["id"], note)
-        toast(note)
+        toast(note)  # the server's frame may have dropped the room first, with its own words

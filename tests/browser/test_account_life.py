@@ -3,17 +3,13 @@ person (or each browser of one person) a browser context of its own:
 change the password, delete the account, leave a room, remove a member,
 delete a room now (docs/protocol.md 4.5 and 8.2)."""
 
+import time
+
 from playwright.sync_api import expect
 
 from .conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE
 
 NEW_PASSWORD = "a brand new horse staple"
-
-
-def open_settings_panel(person, panel: str) -> None:
-    person.settings()
-    if not person.page.locator(f"#{panel}").evaluate("details => details.open"):
-        person.page.click(f"#{panel} > summary")
 
 
 def open_details(person) -> None:
@@ -24,7 +20,7 @@ def open_details(person) -> None:
 
 
 def change_password(person, current: str, new: str) -> None:
-    open_settings_panel(person, "password-panel")
+    person.settings_panel("password-panel")
     person.page.fill("#password-current", current)
     person.page.fill("#password-new", new)
     person.page.fill("#password-new-again", new)
@@ -35,6 +31,19 @@ def sign_in_again(person, password: str) -> None:
     person.page.fill("#auth-username", person.name)
     person.page.fill("#auth-password", password)
     person.page.click("#auth-submit")
+
+
+def stored_keys(person) -> int:
+    """How many sealed key records this browser's IndexedDB holds."""
+    return person.page.evaluate("""() => new Promise(done => indexedDB.open("sealroom").onsuccess = event =>
+        event.target.result.transaction("keys").objectStore("keys").count().onsuccess = c => done(c.target.result))""")
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not become true in time"
+        time.sleep(0.1)
 
 
 def room_status(person, room_id: str) -> int:
@@ -92,7 +101,7 @@ def test_deleting_the_account_tells_the_others_and_holds_the_name(people):
     bob.open_room("Farewell")
     expect(bob.messages()).to_have_count(1)
 
-    open_settings_panel(alice, "delete-account-panel")
+    alice.settings_panel("delete-account-panel")
     expect(alice.page.locator("#delete-account-form")).to_contain_text("Kept until their rooms expire")
     alice.page.fill("#delete-account-password", "not my password")
     alice.page.click("#delete-account-submit")
@@ -102,8 +111,7 @@ def test_deleting_the_account_tells_the_others_and_holds_the_name(people):
     alice.page.click("#delete-account-submit")
     expect(alice.page.locator("#auth")).to_be_visible()
     expect(alice.page.locator("#auth-error")).to_contain_text("Your account alice was deleted")
-    assert alice.page.evaluate("""() => new Promise(done => indexedDB.open("sealroom").onsuccess = event =>
-        event.target.result.transaction("keys").objectStore("keys").count().onsuccess = c => done(c.target.result))""") == 0
+    wait_until(lambda: stored_keys(alice) == 0)  # her key leaves this browser too
 
     expect(bob.page.locator("#toast")).to_have_text("alice deleted their account and left “Farewell”.")
     expect(bob.page.locator("#member-list li.member")).to_have_count(1)

@@ -118,9 +118,7 @@ def test_the_sign_up_passphrase_is_typed_twice_and_long(people, server):
 
 
 def identities(person):
-    person.settings()
-    if not person.page.locator("#identities-panel").evaluate("details => details.open"):
-        person.page.click("#identities-panel > summary")
+    person.settings_panel("identities-panel")
     return person.page.locator('#identity-list li[data-provider="test"]')
 
 
