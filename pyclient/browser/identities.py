@@ -68,11 +68,6 @@ class PassphraseScreen:
     def ask(self, me: dict, error: Exception | None = None) -> None:
         """Show the passphrase form; ``error`` is why the previous passphrase did not open the key."""
         self.me = me
-        show("boot", False)
-        show("chat", False)
-        show("auth")
-        show("auth-form", False)
-        show("passphrase-form")
         set_text("passphrase-username", me["username"])
         creating = self.creating
         set_text("passphrase-title", _("Choose a key passphrase") if creating else _("Enter your key passphrase"))
@@ -94,6 +89,12 @@ class PassphraseScreen:
                                              reason=getattr(error, "message", str(error))))
         else:
             show_error("passphrase-error", None)
+        # Shown last: each DOM call crosses from the worker, and what is typed must not meet a later reset.
+        show("boot", False)
+        show("chat", False)
+        show("auth-form", False)
+        show("passphrase-form")
+        show("auth")
         field.focus()
 
     def done(self) -> None:

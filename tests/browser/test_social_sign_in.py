@@ -89,6 +89,7 @@ def test_social_sign_up_then_sign_in_elsewhere_with_the_passphrase(people, serve
     laptop = people("dana-laptop")  # another browser: the provider signs in, the passphrase opens the key
     laptop.page.goto(server.url + "/")
     laptop.page.click("text=Continue with Test ID")
+    expect(laptop.page.locator("#passphrase-form")).to_be_visible(timeout=BOOT_TIMEOUT_MS)
     expect(laptop.page.locator("#passphrase-title")).to_have_text("Enter your key passphrase")
     expect(laptop.page.locator("#passphrase-again")).to_be_hidden()
     laptop.page.fill("#passphrase", "not the passphrase")
