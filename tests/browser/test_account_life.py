@@ -8,6 +8,7 @@ import time
 from playwright.sync_api import expect
 
 from .conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE
+from .test_cli_with_browser import Terminal
 
 NEW_PASSWORD = "a brand new horse staple"
 
@@ -51,7 +52,7 @@ def room_status(person, room_id: str) -> int:
     return person.page.evaluate("id => fetch('/api/rooms/' + id).then(r => r.status)", room_id)
 
 
-def test_password_change_signs_out_the_other_browser_which_says_why(people):
+def test_password_change_signs_out_the_other_browser_which_says_why(people, server, tmp_path):
     alice, bob = people("alice"), people("bob")
     alice.register()
     bob.register()
@@ -90,6 +91,12 @@ def test_password_change_signs_out_the_other_browser_which_says_why(people):
     bob.open_room("Before")
     expect(bob.messages()).to_have_count(2)
     expect(bob.messages().last).to_have_attribute("data-status", "verified")
+
+    # The page sealed the backup exactly as `sealroom password` would: the CLI opens it with the new password.
+    terminal = Terminal(tmp_path)
+    terminal.env["SEALROOM_PASSWORD"] = NEW_PASSWORD
+    terminal("login", server.url, "--username", "alice")
+    assert "written under the old password" in terminal("read", "Before")
 
 
 def test_deleting_the_account_tells_the_others_and_holds_the_name(people):
