@@ -12,7 +12,7 @@ import os
 from ..account import MissingKey, account_keys, password_change_request
 from ..protocol.encoding import b64decode, b64encode
 from .dom import by_id, on, set_text, show, show_error, toast
-from .i18n import _
+from .i18n import _, ngettext
 from .net import ApiError
 
 MIN_PASSWORD = 8
@@ -93,8 +93,10 @@ class AccountSettings:
             by_id(field).value = ""
         by_id("password-panel").open = False
         ended = reply["sessions_ended"]
-        toast(_("Your password is changed and your key is sealed under it. {count} other browser(s) were signed "
-                "out.", count=ended) if ended else _("Your password is changed and your key is sealed under it."), 8)
+        toast(ngettext("Your password is changed and your key is sealed under it. {count} other browser was "
+                       "signed out.", "Your password is changed and your key is sealed under it. {count} other "
+                       "browsers were signed out.", ended)
+              if ended else _("Your password is changed and your key is sealed under it."), 8)
 
     async def change_password(self, current: str, new: str) -> tuple[dict, bytes]:
         """As ``sealroom password``: re-seal what the server backs up, then send it with both auth keys."""

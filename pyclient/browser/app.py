@@ -26,7 +26,7 @@ from . import i18n
 from .account import AccountSettings
 from .files import Attachments, Cancelled
 from .identities import LinkedSignIns, PassphraseScreen, came_back_from_provider
-from .i18n import _
+from .i18n import _, format_datetime, format_message_time
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from .dom import append_trees, by_id, clear, on, set_text, show, show_error, toast, tree
@@ -474,8 +474,8 @@ class App:
             return False
         room = self.rooms[room_id]
         set_text("room-name", room["name"])
-        set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
-                                  when=room["expires_at"][:16].replace("T", " ")))
+        set_text("room-expiry", _("This room and everything in it is deleted on {when}.",
+                                  when=format_datetime(room["expires_at"])))
         header = by_id("room-countdown")
         header.dataset.expires = room["expires_at"]
         header.textContent, header.dataset.warning = self.countdowns.label(room["expires_at"])
@@ -569,7 +569,8 @@ class App:
 
     async def message_tree(self, message: dict) -> tuple[list, list[str]]:
         """The message as a DOM tree (with its attachments if it verified), and the attachments to open at once."""
-        sent_at = tree("time", message["created_at"][11:16])
+        sent_at = tree("time", format_message_time(message["created_at"]), datetime=message["created_at"],
+                       title=format_datetime(message["created_at"]))
         try:
             envelope = parse_envelope(message["envelope"])
             sender = self.members.get(envelope.sender)

@@ -17,7 +17,7 @@ from ..errors import BadMac
 from ..protocol.encoding import b64encode
 from .dom import by_id, on, set_text, show, show_error, toast
 from .env import document, window
-from .i18n import _
+from .i18n import _, format_datetime
 from .net import ApiError
 
 MIN_NEW_PASSPHRASE = 12  # the server keeps a backup sealed under it: make guessing it offline expensive
@@ -166,7 +166,7 @@ class LinkedSignIns:
             since = linked.get(name)
             row.dataset.linked = "true" if since else "false"
             row.querySelector(".identity-status").textContent = (
-                _("linked since {when} UTC", when=since[:16].replace("T", " ")) if since else _("not linked"))
+                _("linked since {when}", when=format_datetime(since)) if since else _("not linked"))
             # Linking needs the password (protocol 4.6): an account without one links nothing more.
             row.querySelector(".identity-link").hidden = bool(since) or not has_password
             row.querySelector(".identity-unlink").hidden = not since

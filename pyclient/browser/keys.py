@@ -25,7 +25,7 @@ from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import by_id, make, on, show, show_error, toast
 from .env import document, now_ms, window
-from .i18n import _
+from .i18n import _, format_datetime
 from .net import ApiError
 
 MIN_PASSPHRASE = 12
@@ -234,7 +234,7 @@ class KeyRing:
         elif self.app.me.get("key_backup"):
             parts.append(_("An encrypted backup of your key is on the server; your password opens it."))
         if self.record.get("exported_at"):
-            parts.append(_("Key file exported {when} UTC.", when=self.record["exported_at"][:16].replace("T", " ")))
+            parts.append(_("Key file exported {when}.", when=format_datetime(self.record["exported_at"])))
         if not parts:
             parts.append(_("⚠ Your key exists only in this browser. If this browser's data is cleared, or you lose "
                            "this device, you lose your key and your messages. Export a key file now."))

@@ -69,7 +69,7 @@ def test_password_change_signs_out_the_other_browser_which_says_why(people, serv
 
     change_password(alice, PASSWORD, NEW_PASSWORD)
     expect(alice.page.locator("#toast")).to_contain_text("Your password is changed")
-    expect(alice.page.locator("#toast")).to_contain_text("1 other browser(s) were signed out")
+    expect(alice.page.locator("#toast")).to_contain_text("1 other browser was signed out")
     expect(alice.page.locator("#password-panel")).not_to_have_attribute("open", "")
     # The other browser is told why, at once (the socket's close reason), and asks for the new password.
     expect(laptop.page.locator("#auth")).to_be_visible()
