@@ -131,7 +131,7 @@ def test_deleting_the_account_tells_the_others_and_holds_the_name(people):
     mallory.page.fill("#auth-username", "alice")
     mallory.page.fill("#auth-password", PASSWORD)
     mallory.page.click("#auth-submit")
-    expect(mallory.page.locator("#auth-error")).to_have_text("The username 'alice' is taken. Choose another.",
+    expect(mallory.page.locator("#auth-error")).to_have_text("The username “alice” is taken. Choose another.",
                                                              timeout=BOOT_TIMEOUT_MS)
     expect(mallory.page.locator("#chat")).to_be_hidden()
 

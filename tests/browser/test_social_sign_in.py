@@ -106,7 +106,7 @@ def test_the_sign_up_passphrase_is_typed_twice_and_long(people, server):
     dana = people("dana")
     dana.page.goto(server.url + "/")
     dana.page.click("text=Continue with Test ID")
-    expect(dana.page.locator("#passphrase-title")).to_have_text("Choose a key passphrase")
+    expect(dana.page.locator("#passphrase-title")).to_have_text("Choose a key passphrase", timeout=BOOT_TIMEOUT_MS)
     dana.page.fill("#passphrase", "short")
     dana.page.fill("#passphrase-again", "short")
     dana.page.click("#passphrase-submit")
@@ -143,7 +143,8 @@ def test_link_with_the_password_then_sign_in_through_the_provider_then_unlink(pe
     laptop = people("alice-laptop")  # "Continue with" now opens alice's account; her password unlocks her key
     laptop.page.goto(server.url + "/")
     laptop.page.click("text=Continue with Test ID")
-    expect(laptop.page.locator("#auth-error")).to_have_text("Enter your password to unlock your key in this tab.")
+    expect(laptop.page.locator("#auth-error")).to_have_text("Enter your password to unlock your key in this tab.",
+                                                            timeout=BOOT_TIMEOUT_MS)
     expect(laptop.page.locator("#auth-username")).to_have_value("alice")
     laptop.page.fill("#auth-password", PASSWORD)
     laptop.page.click("#auth-submit")
@@ -157,7 +158,7 @@ def test_link_with_the_password_then_sign_in_through_the_provider_then_unlink(pe
     newcomer = people("dana")  # the same provider account now makes an account of its own
     newcomer.page.goto(server.url + "/")
     newcomer.page.click("text=Continue with Test ID")
-    expect(newcomer.page.locator("#passphrase-title")).to_have_text("Choose a key passphrase")
+    expect(newcomer.page.locator("#passphrase-title")).to_have_text("Choose a key passphrase", timeout=BOOT_TIMEOUT_MS)
 
 
 def test_the_only_way_to_sign_in_cannot_be_unlinked_and_the_account_can_be_deleted(people, server):
