@@ -64,6 +64,7 @@ def room_json(room, members=None) -> dict:
         "name": room.name,
         "created_at": room.created_at.isoformat(),
         "expires_at": room.expires_at.isoformat(),
+        "created_by": room.created_by,  # the creator may remove members and delete the room (null once gone)
     }
     if members is not None:
         data["members"] = [user_json(user) for user in members]

@@ -4,7 +4,7 @@
     GET    /auth/oidc/{provider}/start          -> 302 to the provider (sign in, or sign up)
     POST   /api/me/identities {provider, auth_key} -> {start}   linking needs the password
     GET    /auth/oidc/{provider}/start?link=1   -> 302 (only right after that confirmation)
-    GET    /auth/oidc/{provider}/callback       -> 302 to / (signed in, or linked)
+    GET    /auth/oidc/{provider}/callback       -> 302 to /?signed_in=1, /?signed_up=1 or /?linked=NAME
     GET    /api/me/identities                   -> {identities: [{provider, created_at}]}
     DELETE /api/me/identities/{provider}        unlink, if another way to sign in is left
 
@@ -129,8 +129,10 @@ async def callback(request: web.Request) -> web.Response:
         await index_user(request.app, user)
     if pending["mode"] == "signin":
         await begin_login(request, user)
+    # Always a marker: this redirect ends a chain that began at the provider, another site, so the browser
+    # may hold back the SameSite=Strict session cookie from it; the page then asks /api/me itself.
     response = _redirect("/?linked=" + provider.config.name if pending["mode"] == "link" else
-                         "/?signed_up=1" if created else "/")
+                         "/?signed_up=1" if created else "/?signed_in=1")
     response.del_cookie(PENDING_COOKIE, path="/auth/oidc/")
     return response
 

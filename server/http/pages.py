@@ -123,8 +123,13 @@ async def index(request: web.Request) -> dict:
     signed_in = bool((await get_session(request)).get("sid"))
     return {"csrf": await csrf_token(request), "lang": page_catalog.language, "catalog": page_catalog.page,
             "signed_in": signed_in, "urls": request.app[app_keys.pyscript_files]["urls"],
-            "invited": "invite" in request.query,
+            "invited": "invite" in request.query, "providers": sign_in_providers(request.app[app_keys.config]),
             "_": lambda text, **values: Message(text, **values).translate(translations)}
+
+
+def sign_in_providers(config: Config) -> list[dict]:
+    """The "Continue with …" links, painted with the page: from configuration, no request to any provider."""
+    return [{"name": p["name"], "label": p.get("label") or p["name"]} for p in config.oidc_providers]
 
 
 @routes.get("/lang/{language}")
