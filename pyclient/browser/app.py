@@ -23,8 +23,10 @@ from ..protocol.kdf import (
 from ..names import label
 from ..protocol.keys import fingerprint, format_fingerprint
 from . import i18n
+from .account import AccountSettings
 from .files import Attachments, Cancelled
-from .i18n import _
+from .identities import LinkedSignIns, PassphraseScreen, came_back_from_provider
+from .i18n import _, format_datetime, format_message_time
 from .invites import Invites, remember_invite_from_url
 from .sessions import SessionsPanel
 from .dom import append_trees, attach_listeners, by_id, clear, on, set_text, show, show_error, toast, tree
@@ -32,6 +34,7 @@ from .env import IN_WORKER, document, now_ms, page_state, window
 from .expiry import Countdowns
 from .idb import Store
 from .keys import KeyRing, NeedKeyFile
+from .membership import RoomLife
 from .net import Api, ApiError, Socket
 from .notify import Notifier
 from .screens import Screens
@@ -73,7 +76,7 @@ def make_backend(forced_pure: bool):
 class App:
     def __init__(self):
         state = page_state()
-        i18n.load(state["catalog"])
+        i18n.load(state["catalog"], state["language"])
         self.api = Api(state["csrf"])
         self.backend = make_backend(state["backend"] == "pure")
         self.store: Store | None = None
@@ -100,6 +103,13 @@ class App:
         self.screens = Screens(self.open_room_from_url, lambda: self.room_id,
                                on_room_shown=lambda room_id: self.notifier.read(room_id))
         self.notifier = Notifier(self.open_room, self.render_rooms)
+        me, set_me = (lambda: self.me), (lambda user: setattr(self, "me", user))
+        self.passphrase = PassphraseScreen(self.backend, self.enter_remembered, lambda: self.on_logout(None))
+        self.account = AccountSettings(self.api, self.backend, self.keyring, me, set_me, self.remember_unlock,
+                                       self.forget_session)
+        self.linked_sign_ins = LinkedSignIns(self.api, self.backend, me, set_me)
+        self.room_life = RoomLife(self.api, me, lambda: self.rooms.get(self.room_id), self.remove_room,
+                                  self.refresh_members)
 
     # ---- boot and account ------------------------------------------------
 
@@ -112,6 +122,7 @@ class App:
         body.dataset.thread = "worker" if IN_WORKER else "main"
         self.store = await Store.open()
         remember_invite_from_url()
+        returning = came_back_from_provider()
         self.bind_events()
         attach_listeners()  # before pyReady: from then on, shell.js no longer keeps a submit for Python
         body.dataset.pyReady = "1"
@@ -123,7 +134,7 @@ class App:
             body.removeAttribute("data-queued-submit")
             await self.on_auth_submit(None)
             return
-        if not page_state()["session"]:
+        if not page_state()["session"] and not returning:
             self.show_auth()
             return
         try:
@@ -133,10 +144,11 @@ class App:
             return
         unlock = window.sessionStorage.getItem(f"{UNLOCK_KEY}.{self.me['id']}")
         if not unlock:
-            # Signed in, but this tab has never held the password: ask again.
-            self.show_auth(username=self.me["username"], note=_(
-                "Enter your key passphrase. It seals your private key; your sign-in provider and the server never "
-                "see it.") if self.me.get("password") is False else _("Enter your password to unlock your key in this tab."))
+            # Signed in, but this tab has never held the password (or passphrase): ask again.
+            if self.me.get("password") is False:
+                self.passphrase.ask(self.me)
+            else:
+                self.show_auth(username=self.me["username"], note=_("Enter your password to unlock your key in this tab."))
             return
         await self.enter(_unb64(unlock))
 
@@ -161,6 +173,10 @@ class App:
         self.sessions.bind()
         self.invites.bind()
         self.search.bind()
+        self.passphrase.bind()
+        self.account.bind()
+        self.linked_sign_ins.bind()
+        self.room_life.bind()
 
     def show_auth(self, username: str = "", note: str = "") -> None:
         show("boot", False)
@@ -198,14 +214,11 @@ class App:
             master = await self.backend.pbkdf2_sha256(
                 account_password_bytes(password), account_salt(username), ACCOUNT_PBKDF2_ITERATIONS, 32)
             auth_key, keystore_key = split_master_key(master)
-            social = not self.registering and self.me and self.me.get("password") is False \
-                and username.lower() == self.me["username"].lower()
-            if not social:  # signed in with a provider: the passphrase only seals the key, nothing is sent
-                path = "/api/register" if self.registering else "/api/login"
-                body = {"username": username, "auth_key": _b64(auth_key)}
-                if self.registering and by_id("auth-display-name").value.strip():
-                    body["display_name"] = by_id("auth-display-name").value
-                self.me = (await self.api.call("POST", path, body))["user"]
+            path = "/api/register" if self.registering else "/api/login"
+            body = {"username": username, "auth_key": _b64(auth_key)}
+            if self.registering and by_id("auth-display-name").value.strip():
+                body["display_name"] = by_id("auth-display-name").value
+            self.me = (await self.api.call("POST", path, body))["user"]
         except ApiError as error:
             show_error("auth-error", error.message)
             return
@@ -213,7 +226,14 @@ class App:
             button.disabled = False
             self.render_auth_mode()
         by_id("auth-password").value = ""
+        await self.enter_remembered(keystore_key)
+
+    def remember_unlock(self, keystore_key: bytes) -> None:
+        """A reload of this tab stays unlocked (protocol 4); a new tab asks again."""
         window.sessionStorage.setItem(f"{UNLOCK_KEY}.{self.me['id']}", _b64(keystore_key))
+
+    async def enter_remembered(self, keystore_key: bytes) -> None:
+        self.remember_unlock(keystore_key)
         show("auth", False)
         show("boot")
         await self.enter(keystore_key)
@@ -225,7 +245,11 @@ class App:
             self.keyring.show_import(self.unlocked)
             return
         except (ApiError, ProtocolError) as error:
-            self.show_auth(username=self.me["username"], note=_("Your key could not be unlocked: {reason}", reason=error.message))
+            if self.me.get("password") is False:
+                self.passphrase.ask(self.me, error)
+            else:
+                self.show_auth(username=self.me["username"], note=_("Your key could not be unlocked: {reason}",
+                                                                    reason=error.message))
             return
         await self.unlocked()
 
@@ -235,6 +259,7 @@ class App:
         show("auth", False)
         show("whoami")
         set_text("me-name", label(self.me))
+        self.account.render()
         by_id("profile-display-name").value = self.me.get("display_name") or ""
         self.files.max_bytes = (await self.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         set_text("my-fingerprint", format_fingerprint(fingerprint(self.public_key)))
@@ -303,9 +328,9 @@ class App:
         if self.room_id is not None:
             await self.open_room(self.room_id, navigate=False)
 
-    async def on_signed_out(self) -> None:
-        """This session was signed out elsewhere (the signed-in browsers list)."""
-        self.forget_session(_("This browser was signed out. Sign in again to continue."))
+    async def on_signed_out(self, reason: str) -> None:
+        """The server ended this session: signed out elsewhere, password changed, or account deleted."""
+        self.forget_session(self.account.signed_out_note(reason))
 
     async def on_logout(self, _event) -> None:
         if self.me and self.public_key and not self.keyring.confirm_logout():
@@ -412,6 +437,7 @@ class App:
         self.people.update({member["id"]: label(member) for member in room["members"]})
         await self.verification.load(self.members)
         self.verification.render(self.members, self.on_verified)
+        self.room_life.render()
 
     async def on_verified(self) -> None:
         await self.open_room(self.room_id, navigate=False)  # messages under the newly verified key lose their warning
@@ -435,8 +461,8 @@ class App:
             return False
         room = self.rooms[room_id]
         set_text("room-name", room["name"])
-        set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
-                                  when=room["expires_at"][:16].replace("T", " ")))
+        set_text("room-expiry", _("This room and everything in it is deleted on {when}.",
+                                  when=format_datetime(room["expires_at"])))
         header = by_id("room-countdown")
         header.dataset.expires = room["expires_at"]
         header.textContent, header.dataset.warning = self.countdowns.label(room["expires_at"])
@@ -530,7 +556,8 @@ class App:
 
     async def message_tree(self, message: dict) -> tuple[list, list[str]]:
         """The message as a DOM tree (with its attachments if it verified), and the attachments to open at once."""
-        sent_at = tree("time", message["created_at"][11:16])
+        sent_at = tree("time", format_message_time(message["created_at"]), datetime=message["created_at"],
+                       title=format_datetime(message["created_at"]))
         try:
             envelope = parse_envelope(message["envelope"])
             sender = self.members.get(envelope.sender)

@@ -54,8 +54,9 @@ def on_files(callback) -> None:
 @functools.cache
 def page_state() -> dict:
     """What the page held before Python started, in one round trip (web/static/shell.js):
-    ``catalog`` (translations), ``csrf``, ``session`` (a session cookie came with the
-    page) and ``backend`` (the "sealroom.backend" setting in localStorage, or None)."""
+    ``catalog`` (translations), ``language`` (``<html lang>``), ``csrf``, ``session`` (a
+    session cookie came with the page) and ``backend`` (the "sealroom.backend" setting
+    in localStorage, or None)."""
     return json.loads(window.sealroomDom.state())
 
 

@@ -128,6 +128,7 @@ window.sealroomDom = {
   state() {
     return JSON.stringify({
       catalog: JSON.parse(document.getElementById("i18n-catalog").textContent),
+      language: document.documentElement.lang,
       csrf: document.querySelector('meta[name="csrf-token"]').content,
       session: document.body.dataset.session === "1",
       backend: localStorage.getItem("sealroom.backend"),
