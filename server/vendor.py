@@ -43,8 +43,8 @@ STORED = (".zip", ".whl", ".png", ".woff2")
 # PyScript's own package), so they cost nothing there. One left out is only
 # imported at boot, from source: `make bench` lists any such module.
 SNAPSHOT_IMPORTS = (
-    "asyncio", "base64", "dataclasses", "datetime", "gettext", "hashlib", "hmac", "html", "inspect", "ipaddress", "json",
-    "secrets", "typing", "unicodedata", "urllib.parse",
+    "asyncio", "base64", "dataclasses", "datetime", "gettext", "hashlib", "hmac", "html", "inspect", "ipaddress",
+    "json", "secrets", "typing", "unicodedata", "urllib.parse",
     "pyodide.code", "pyodide.ffi", "pyodide.webloop",
     "pyasn1.codec.der.decoder", "pyasn1.codec.der.encoder", "pyasn1.error", "pyasn1.type.namedtype",
     "pyasn1.type.univ", "pyaes", "rsa", "rsa.core",
