@@ -8,8 +8,8 @@ the QR code is an SVG data URI made by segno in this page.
 
 import base64
 
-
 from .. import trust
+from ..messages import signer_candidates
 from ..protocol.keys import format_fingerprint, format_safety_number, safety_number
 from .dom import by_id, clear, make, on
 from .i18n import _
@@ -49,10 +49,9 @@ class Verification:
     def changed(self) -> set[str]:
         return {user_id for user_id, state in self.statuses.items() if state == trust.CHANGED}
 
-    def signer_keys(self, member: dict) -> list[tuple[bytes, bool]]:
-        pin = None if member["id"] == self.me["id"] else self.pins.get(member["id"])
-        keys = trust.signer_keys(pin, member["public_key"], member.get("earlier_keys", []))
-        return [(base64.b64decode(key), trusted) for key, trusted in keys]
+    def signer_keys(self, member: dict, own_keys: list[bytes]) -> list[tuple[bytes, bool]]:
+        """Keys to check ``member``'s messages with (``own_keys``: this person's own, for their messages)."""
+        return signer_candidates(member, me=self.me["id"], own_keys=own_keys, pin=self.pins.get(member["id"]))
 
     async def mark_verified(self, member: dict) -> None:
         pin = trust.mark_verified(self.pins[member["id"]], member["fingerprint"], member["public_key"])
