@@ -92,13 +92,20 @@ class Timeline:
         return layout
 
 
-TODAY, YESTERDAY = "today", "yesterday"
+TODAY, YESTERDAY, THIS_WEEK = "today", "yesterday", "this_week"
+WEEK_DAYS = 6  # up to this many days back, a day is "this week": its weekday names it
 
 
 def relative_day(day: date, today: date) -> str | None:
-    """``"today"``, ``"yesterday"``, or None: then the separator shows the date itself."""
+    """``"today"``, ``"yesterday"``, ``"this_week"`` (2 to 6 days ago), or None (the date says it).
+
+    Both days are the reader's calendar days (their time zone), so "today"
+    starts at the reader's midnight, not the server's.
+    """
     if day == today:
         return TODAY
     if day == today - timedelta(days=1):
         return YESTERDAY
+    if today - timedelta(days=WEEK_DAYS) <= day < today:
+        return THIS_WEEK
     return None

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from pyclient.timeline import HISTORY_PAGE, TODAY, YESTERDAY, Slot, Timeline, relative_day
+from pyclient.timeline import HISTORY_PAGE, THIS_WEEK, TODAY, YESTERDAY, Slot, Timeline, relative_day
 
 MON, TUE = date(2026, 3, 2), date(2026, 3, 3)
 
@@ -73,9 +73,13 @@ def test_an_older_page_from_another_day_keeps_the_top_separator():
     assert not timeline.place([Slot(MON, "ann")], older=True).same_day_as_top
 
 
-def test_today_and_yesterday_are_named_and_other_days_are_dates():
+def test_today_and_yesterday_are_named_the_week_by_weekday_and_other_days_are_dates():
     assert relative_day(TUE, TUE) == TODAY
     assert relative_day(MON, TUE) == YESTERDAY
     assert relative_day(date(2026, 2, 28), date(2026, 3, 1)) == YESTERDAY  # across a month
-    assert relative_day(date(2026, 3, 1), TUE) is None
+    assert relative_day(date(2025, 12, 31), date(2026, 1, 1)) == YESTERDAY  # across a year
+    assert relative_day(date(2026, 3, 1), TUE) == THIS_WEEK
+    assert relative_day(date(2026, 2, 25), TUE) == THIS_WEEK  # six days back
+    assert relative_day(date(2026, 2, 24), TUE) is None  # a week back: the date says it
     assert relative_day(date(2025, 3, 3), TUE) is None  # a year ago is not "today"
+    assert relative_day(date(2026, 3, 4), TUE) is None  # a clock ahead of the reader's is not "this week"

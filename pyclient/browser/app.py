@@ -20,6 +20,7 @@ from . import i18n, share
 from .auth import SignIn, forget_unlock, remembered_unlock
 from .composer import Composer
 from .conversation import Conversation
+from .dates import Dates
 from .details import RoomDetails
 from .dom import by_id, on, set_text, show, toast
 from .env import IN_WORKER, document, now_ms, window
@@ -37,7 +38,7 @@ from .search import SearchPanel
 from .session import Session
 from .sessions import SessionsPanel
 from .settings import Onboarding, Profile, Theme
-from .verify import Verification
+from .verify import MemberList, Verification
 
 
 def make_backend():
@@ -80,6 +81,7 @@ class App:
         csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content")
         session = self.session = Session(Api(csrf), make_backend())
         rooms = self.rooms = RoomList()
+        dates = Dates()
         self.socket: Socket | None = None
         self.verification: Verification | None = None
         self.keyring = KeyRing(session, step=step, on_rotated=self.on_key_rotated)
@@ -91,19 +93,20 @@ class App:
         self.profile = Profile(session)
         self.files = Attachments(session, Composer.error)
         self.search = SearchPanel(session, rooms, load_rooms=self.load_rooms, open_room=self.open_room)
-        self.room_list = RoomListView(rooms, session.api, unread=self.notifier.unread.count,
+        self.room_list = RoomListView(rooms, session.api, dates, unread=self.notifier.unread.count,
                                       countdown=Countdowns.label, open_room=self.open_room)
-        self.details = RoomDetails(rooms, session.api, countdown=Countdowns.label,
+        self.details = RoomDetails(rooms, session.api, dates, countdown=Countdowns.label,
                                    refresh_members=self.refresh_members, on_renamed=self.render_rooms)
         self.conversation = Conversation(session, rooms, self.keyring, lambda: self.verification, self.files,
-                                         remember=self.search.remember)
+                                         dates, remember=self.search.remember)
         self.composer = Composer(session, rooms, self.files, socket=lambda: self.socket,
                                  refresh_members=self.refresh_members,
                                  key_changed=lambda: bool(self.verification.changed()))
         self.invites = Invites(session.api, rooms, self.open_room)
+        self.member_list = MemberList(lambda: self.verification, lambda: rooms.members, self.on_verified)
         # Everything with event handlers on the page; a new panel is one more line here.
         self.panels = [self.sign_in, self.profile, Theme(), Onboarding(), self.room_list, self.details,
-                       self.conversation, self.composer, self.files, self.screens, self.notifier,
+                       self.member_list, self.conversation, self.composer, self.files, self.screens, self.notifier,
                        SessionsPanel(session.api), self.invites, self.search]
 
     # ---- boot and account ------------------------------------------------
@@ -230,7 +233,7 @@ class App:
         self.rooms.put(room)
         self.rooms.open(room["id"], room["members"], label)
         await self.verification.load(self.rooms.members)
-        self.verification.render(self.rooms.members, self.on_verified)
+        self.member_list.render()
 
     async def on_verified(self) -> None:
         await self.open_room(self.rooms.open_id, navigate=False)  # messages under the newly verified key lose their warning
@@ -270,7 +273,7 @@ class App:
         if was_open:
             show("room", False)
             self.conversation.clear()
-            self.verification.render({}, self.on_verified)
+            self.member_list.render()
             self.details.clear()
             self.files.pending = []  # files chosen for this room will never be sent
             self.files.render_pending()
@@ -315,6 +318,8 @@ class App:
 
     async def on_message(self, frame: dict) -> None:
         room_id, sender = frame["room"], claimed_sender(frame["envelope"])
+        if self.rooms.touch(room_id, frame["created_at"]):  # the room moves up the list
+            self.render_rooms()
         if is_news(sender, self.session.me["id"]):
             room_name = self.rooms.name(room_id)
             looking_at = self.rooms.open_id if self.screens.viewing_room() else None
@@ -337,8 +342,8 @@ class App:
             toast(_("{name} deleted their account and left “{room}”.", name=who, room=room_name))
         await self.load_rooms()
         if frame["room"]["id"] == self.rooms.open_id:
-            set_text("room-name", room_name)  # a member may have renamed it
             await self.refresh_members()
+            self.details.show(self.rooms.get(frame["room"]["id"]))  # a member may have renamed it
 
 
 async def start() -> None:

@@ -1,17 +1,23 @@
 """The open room's messages: verified and opened in this page, drawn as bubbles.
 
-Which messages are new and whether older history remains is
-``pyclient.timeline`` (pure); which key verifies a message is
-``pyclient.messages`` (pure). This view fetches pages of history, draws each
-batch in one DOM call (from the worker every DOM call crosses to the page),
-keeps the reader's place, and offers "jump to newest".
+Which messages are new, whether older history remains, where day separators
+go and which message starts a sender's run is ``pyclient.timeline`` (pure);
+which key verifies a message is ``pyclient.messages`` (pure). This view
+fetches pages of history, draws each batch in one DOM call (from the worker
+every DOM call crosses to the page), keeps the reader's place, and offers
+"jump to newest".
+
+A verified message is a bubble: one's own on the right, others' on the left
+with the sender's name above each run, the time and a compact ✓. A message
+that failed its checks, or that only a key the reader has not verified
+signs, is a full-width warning card, never a bubble.
 """
 
 from ..errors import ProtocolError
 from ..messages import open_message
 from ..names import label
 from ..protocol.envelope import parse_envelope
-from ..timeline import Timeline
+from ..timeline import Slot, Timeline
 from .dom import append_trees, by_id, clear, on, show, toast, tree
 from .i18n import _
 from .net import ApiError
@@ -21,10 +27,12 @@ NEAR_TOP_PX = 200   # this close to the top, the previous page of history loads
 
 
 class Conversation:
-    def __init__(self, session, rooms, keyring, verification, files, remember):
+    def __init__(self, session, rooms, keyring, verification, files, dates, remember):
         """``verification()``: the current Verification (pins); ``files``: the attachments view;
-        ``remember(room_id, message, sender_name, text)``: index a message for the history search."""
+        ``dates``: a Dates; ``remember(room_id, message, sender_name, text)``: index a message
+        for the history search."""
         self.session = session
+        self.dates = dates
         self.rooms = rooms
         self.keyring = keyring
         self._verification = verification
@@ -53,22 +61,38 @@ class Conversation:
         """
         if first_page:
             self.timeline.page_loaded(messages)
-        items, autoload = [], []
+        drawn, slots, autoload = [], [], []
         for message in self.timeline.fresh(messages):
-            item, keys = await self.message_tree(message)
-            items.append(item)
+            item, slot, keys = await self.message_tree(message)
+            drawn.append(item)
+            slots.append(slot)
             autoload += keys
-        if not items:
+        if not drawn:
             return
+        layout = self.timeline.place(slots, older=older)
+        items = []
+        for item, slot, separator, head in zip(drawn, slots, layout.separators, layout.heads):
+            if separator:
+                items.append(tree("li", tree("span", self.dates.day_label(slot.day)), cls="day",
+                                  data_day=slot.day.isoformat()))
+            if head:
+                item[1]["data-head"] = "1"
+            items.append(item)
         container = by_id("messages")
         height, top = container.scrollHeight, container.scrollTop
         at_end = height - top - container.clientHeight < NEAR_END_PX
-        append_trees(container, items, container.firstChild if older else None)
+        old_top = container.firstChild if older else None
+        if layout.same_run_as_top:  # the old top message's run began higher up: its name goes
+            old_top.nextElementSibling.removeAttribute("data-head")
+        if layout.same_day_as_top:  # and its day too: one separator for the day, above the older page
+            old_top.remove()
+            old_top = container.firstChild
+        append_trees(container, items, old_top)
         for key in autoload:  # pictures, video and sound open by themselves
             self.files.open_by_key(container, key)
         if older:
             container.scrollTop = top + container.scrollHeight - height
-        elif at_end or len(items) == len(self.timeline.seqs):
+        elif at_end or len(drawn) == len(self.timeline.seqs):
             container.scrollTop = container.scrollHeight
         else:
             show("jump-newest")
@@ -110,29 +134,39 @@ class Conversation:
                                     my_private_key=my_private_key, my_public_key=my_public_key)
         return envelope, sender, opened
 
-    async def message_tree(self, message: dict) -> tuple[list, list[str]]:
-        """The message as a DOM tree (with its attachments if it verified), and the attachments to open at once."""
-        sent_at = tree("time", message["created_at"][11:16])
+    async def message_tree(self, message: dict) -> tuple[list, Slot, list[str]]:
+        """The message as a DOM tree (with its attachments if it verified), its place in the
+        timeline, and the attachments to open at once."""
+        iso = message["created_at"]
+        sent_at = tree("time", self.dates.time(iso), datetime=iso, title=self.dates.full(iso))
+        day = self.dates.day(iso)
         try:
             envelope, sender, opened = await self.open(message)
         except ProtocolError as error:
             warning = _("This message failed a security check ({check}): {reason}. It is not shown.",
                         check=error.kind.replace("_", " "), reason=_(error.message))
             return tree("li", tree("div", tree("span", _("⚠ Unverified"), cls="badge"), sent_at, cls="meta"),
-                        tree("div", warning, cls="body warning"), cls="message", data_seq=message["seq"],
-                        data_status="unverified", data_failed=error.kind), []
+                        tree("div", warning, cls="body warning"), cls="message warning-card",
+                        data_seq=message["seq"], data_status="unverified", data_failed=error.kind), Slot(day, None), []
         name, payload = label(sender), opened.payload
-        if opened.trusted:
-            status, failed, badge = "verified", None, _("✓ Verified from {name}", name=name)
-        else:
-            status, failed, badge = "unverified", "key_changed", _("⚠ Unverified key: {name}'s key changed", name=name)
+        mine = sender["id"] == self.session.me["id"]
+        self._remember(self.rooms.open_id, message, name, payload["body"])
+        body = tree("div", payload["body"], cls="body") if payload["body"] else None
+        if not opened.trusted:  # a key the reader has not verified signed it: they are told before they read it
+            return tree("li", tree("div", tree("span", _("⚠ Unverified key: {name}'s key changed", name=name),
+                                               cls="badge"), sent_at, cls="meta"),
+                        body, tree("p", _("Compare safety numbers with {name} in the room's details before you "
+                                          "trust this message.", name=name), cls="hint"),
+                        cls="message warning-card", data_seq=message["seq"], data_status="unverified",
+                        data_failed="key_changed", data_sender=sender["id"]), Slot(day, None), []
         boxes, autoload = [], []
-        if payload["kind"] == "files" and opened.trusted:
+        if payload["kind"] == "files":
             boxes, autoload = self.files.boxes(payload["files"], room=envelope.room, sender=sender,
                                                message_id=envelope.id, sender_key=opened.signer_key)
-        self._remember(self.rooms.open_id, message, name, payload["body"])
-        mine = "mine" if sender["id"] == self.session.me["id"] else "theirs"
-        body = tree("div", payload["body"], cls="body") if payload["body"] else None
-        return tree("li", tree("div", tree("span", badge, cls="badge"), sent_at, cls="meta"), body, *boxes,
-                    cls=f"message {mine}", data_seq=message["seq"], data_status=status,
-                    data_failed=failed), autoload
+        # The badge reads "✓ Verified from NAME"; the page shows the ✓, the name is above the run.
+        badge = tree("span", "✓", tree("span", " " + _("Verified from {name}", name=name), cls="visually-hidden"),
+                     cls="badge", title=_("Verified from {name}", name=name))
+        return tree("li", tree("div", _("You") if mine else name, cls="sender"), body, *boxes,
+                    tree("div", sent_at, badge, cls="meta"), cls="message mine" if mine else "message theirs",
+                    data_seq=message["seq"], data_status="verified", data_sender=sender["id"]), \
+            Slot(day, sender["id"]), autoload

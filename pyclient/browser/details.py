@@ -5,39 +5,55 @@ are drawn by ``pyclient.browser.verify``; invite links by
 ``pyclient.browser.invites``.
 """
 
-from .dom import by_id, on, set_text, show_error, toast
+from .dom import avatar_look, by_id, on, set_text, show_error, toast
 from .i18n import _
 from .net import ApiError
 
 
+COUNTDOWNS = ("room-countdown", "details-countdown")  # the header's and the drawer's
+
+
 class RoomDetails:
-    def __init__(self, rooms, api, *, countdown, refresh_members, on_renamed):
-        """``countdown(expires_at)``: text and warning level; ``refresh_members()``: reload the
-        open room's members; ``on_renamed()``: after the name changed (the room list follows)."""
+    def __init__(self, rooms, api, dates, *, countdown, refresh_members, on_renamed):
+        """``dates``: a Dates; ``countdown(expires_at)``: text and warning level; ``refresh_members()``:
+        reload the open room's members; ``on_renamed()``: after the name changed (the room list follows)."""
         self.rooms = rooms
         self.api = api
+        self.dates = dates
         self._countdown = countdown
         self._refresh_members = refresh_members
         self._on_renamed = on_renamed
 
     def bind(self) -> None:
         on(by_id("rename-form"), "submit", self.on_rename)
+        on(by_id("rename-panel"), "toggle", self.on_rename_toggle)
         on(by_id("add-member-form"), "submit", self.on_add_member)
 
     def show(self, room: dict) -> None:
         """The header and the drawer for ``room``."""
         set_text("room-name", room["name"])
-        set_text("room-expiry", _("This room and everything in it is deleted on {when} UTC.",
-                                  when=room["expires_at"][:16].replace("T", " ")))
-        header = by_id("room-countdown")
-        header.dataset.expires = room["expires_at"]
-        header.textContent, header.dataset.warning = self._countdown(room["expires_at"])
+        set_text("details-name", room["name"])
+        by_id("rename-name").value = room["name"]
+        letter, tone = avatar_look(room["name"], room["id"])
+        picture = by_id("details-avatar")
+        picture.textContent, picture.dataset.tone = letter, str(tone)
+        set_text("room-expiry", _("This room and everything in it is deleted on {when}.",
+                                  when=self.dates.full(room["expires_at"])))
+        for countdown_id in COUNTDOWNS:  # kept up to date by pyclient.browser.expiry.Countdowns
+            countdown = by_id(countdown_id)
+            countdown.dataset.expires = room["expires_at"]
+            countdown.textContent, countdown.dataset.warning = self._countdown(room["expires_at"])
 
     @staticmethod
     def clear() -> None:
-        header = by_id("room-countdown")
-        header.removeAttribute("data-expires")
-        header.textContent = ""
+        for countdown_id in COUNTDOWNS:
+            countdown = by_id(countdown_id)
+            countdown.removeAttribute("data-expires")
+            countdown.textContent = ""
+
+    async def on_rename_toggle(self, _event) -> None:
+        if by_id("rename-panel").open:
+            by_id("rename-name").focus()
 
     async def on_rename(self, _event) -> None:
         try:
@@ -47,8 +63,7 @@ class RoomDetails:
             toast(error.message)
             return
         self.rooms.put(room)
-        set_text("room-name", room["name"])
-        by_id("rename-name").value = room["name"]
+        self.show(room)
         by_id("rename-panel").open = False
         self._on_renamed()
         toast(_("Room renamed to “{name}”.", name=room["name"]))

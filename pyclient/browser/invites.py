@@ -3,7 +3,7 @@ through one after signing in."""
 
 import js
 
-from .dom import by_id, on, show, toast
+from .dom import by_id, on, qr_data_uri, show, toast
 from .env import window
 from .i18n import _
 from .net import ApiError
@@ -36,7 +36,9 @@ class Invites:
         except ApiError as error:
             toast(error.message)
             return
-        by_id("invite-url").value = window.location.origin + invite["path"]
+        url = window.location.origin + invite["path"]
+        by_id("invite-url").value = url
+        by_id("invite-qr-code").src = qr_data_uri(url)
         show("invite-panel")
         toast(_("Anyone with this link can join the room for 48 hours. Share it privately."))
 

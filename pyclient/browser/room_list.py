@@ -4,17 +4,18 @@ What the list holds and in which order is ``pyclient.rooms.RoomList`` (pure);
 this draws it in one DOM call and handles picking and creating a room.
 """
 
-from .dom import append_trees, by_id, clear, on, show, show_error, toast, tree
+from .dom import append_trees, avatar, by_id, clear, on, show, show_error, toast, tree
 from .i18n import _
 from .net import ApiError
 
 
 class RoomListView:
-    def __init__(self, rooms, api, *, unread, countdown, open_room):
-        """``rooms``: the RoomList; ``unread(room_id)``: its count; ``countdown(expires_at)``:
-        its text and warning level; ``open_room(room_id)``: show a room."""
+    def __init__(self, rooms, api, dates, *, unread, countdown, open_room):
+        """``rooms``: the RoomList; ``dates``: a Dates; ``unread(room_id)``: its count;
+        ``countdown(expires_at)``: its text and warning level; ``open_room(room_id)``: show a room."""
         self.rooms = rooms
         self.api = api
+        self.dates = dates
         self._unread = unread
         self._countdown = countdown
         self._open_room = open_room
@@ -33,9 +34,12 @@ class RoomListView:
         text, level = self._countdown(row.expires_at)
         badge = tree("span", str(row.unread), cls="unread", aria_label=_("{count} unread", count=row.unread)) \
             if row.unread else None
-        return tree("li", tree("button", tree("span", row.name, cls="room-label"), badge,
+        return tree("li", tree("button", avatar(row.name, row.id), tree("span", row.name, cls="room-label"),
+                               tree("time", self.dates.activity(row.last_activity), cls="room-time",
+                                    datetime=row.last_activity),
                                tree("span", text, cls="countdown", data_expires=row.expires_at, data_warning=level),
-                               cls="active" if row.active else None, type="button", data_room=row.id))
+                               badge, cls="active" if row.active else None, type="button", data_room=row.id,
+                               aria_current="true" if row.active else None))
 
     async def on_room_chosen(self, event) -> None:
         button = event.target.closest("[data-room]")
