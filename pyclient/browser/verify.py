@@ -120,26 +120,24 @@ class MemberList:
         number = safety_number(verification.me["id"], verification.my_public_key, member["id"],
                                base64.b64decode(member["public_key"]))
         name = member["username"]
+        verified = state == trust.VERIFIED
         body = [
             tree("p", _("⚠ {name}'s key has changed since you first saw it. It may be a new device, or someone (even the "
                         "server) pretending to be them. Compare safety numbers in person or on a call before you trust it.",
                         name=name), cls="error key-changed") if state == trust.CHANGED else None,
+            tree("p", _("✓ You verified this key"), cls="trust-verified") if verified else
+            tree("p", _("Compare the safety number with {name} (read it aloud or scan the QR code), then "
+                        "mark the key as verified.", name=name), cls="hint"),
             tree("div", tree("span", _("Safety number"), cls="safety-label"),
                  tree("span", *[tree("span", group) for group in format_safety_number(number).split()],
                       cls="safety-digits"),
                  cls="safety-number", data_number=number),
+            None if verified else tree("button", _("Mark as verified"), cls="verify-button", type="button",
+                                       data_user_id=member["id"]),
             tree("details", tree("summary", _("Show as QR code")),
                  tree("img", cls="safety-qr-code", src=qr_data_uri(number), data_number=number,
                       alt=_("QR code of your safety number with {name}", name=name)), cls="safety-qr"),
             fingerprint,
         ]
-        if state == trust.VERIFIED:
-            body.append(tree("p", _("✓ You verified this key"), cls="trust-verified"))
-        else:
-            body.append(tree("p", _("Compare the safety number with {name} (read it aloud or scan the QR code), then "
-                                    "mark the key as verified.", name=name), cls="hint"))
-            body.append(tree("button", _("Mark as verified"), cls="verify-button", type="button",
-                             data_user_id=member["id"]))
-        needs_comparing = state != trust.VERIFIED
         return tree("li", tree("details", tree("summary", *row, cls="member-row"), tree("div", *body, cls="member-body"),
-                               open="" if needs_comparing else None), **attributes)
+                               open=None if verified else ""), **attributes)
