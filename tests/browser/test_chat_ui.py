@@ -148,7 +148,9 @@ def test_dark_mode_follows_the_system_and_can_be_overridden(people):
 
 
 def test_a_rate_limited_message_goes_out_by_itself_after_a_notice(people, tmp_path):
-    fast = start_server(tmp_path / "fast", tmp_path / "fast.log", SEALROOM_RATE_MESSAGE="0.5/2")
+    # A burst of 2, then one message every 10 s: the third is refused even when a loaded machine
+    # takes seconds per message, and goes out by itself well within the wait below.
+    fast = start_server(tmp_path / "fast", tmp_path / "fast.log", SEALROOM_RATE_MESSAGE="0.1/2")
     try:
         alice, bob = people("alice"), people("bob")
         for person in (alice, bob):
