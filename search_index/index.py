@@ -72,20 +72,29 @@ class SearchResults:
         return {"users": [hit.to_json() for hit in self.users], "rooms": [hit.to_json() for hit in self.rooms]}
 
 
+def N_(text: str) -> str:
+    """Marks a sentence for the translators (``make i18n``); the server translates it."""
+    return text
+
+
 class QueryError(ValueError):
-    pass
+    """Why a search cannot run: ``text`` in English with ``{}`` fields from ``values``."""
+
+    def __init__(self, text: str, **values):
+        super().__init__(text.format(**values))
+        self.text, self.values = text, values
 
 
 def query_words(query: str) -> list[str]:
     if not isinstance(query, str) or not query.strip():
-        raise QueryError("Type something to search for.")
+        raise QueryError(N_("Type something to search for."))
     if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"Searches are at most {MAX_QUERY_CHARS} characters.")
+        raise QueryError(N_("Searches are at most {limit} characters."), limit=MAX_QUERY_CHARS)
     found = words(unicodedata.normalize("NFC", query))
     if not found:
-        raise QueryError("Search for letters or digits: punctuation alone matches nothing.")
+        raise QueryError(N_("Search for letters or digits: punctuation alone matches nothing."))
     if len(found) > MAX_QUERY_WORDS:
-        raise QueryError(f"Searches are at most {MAX_QUERY_WORDS} words.")
+        raise QueryError(N_("Searches are at most {limit} words."), limit=MAX_QUERY_WORDS)
     return found
 
 

@@ -69,10 +69,12 @@ async def bus_ctx(app: web.Application):
     if not redis_url:
         app[app_keys.bus] = bus = Bus()
         bus.backlog = app[app_keys.config].socket_send_queue
+        bus.clock = lambda: app_now(app)
         yield
         return
     bus = RedisBus(redis_url)
     bus.backlog = app[app_keys.config].socket_send_queue
+    bus.clock = lambda: app_now(app)
     await bus.start()
     app[app_keys.bus] = bus
     yield

@@ -17,10 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .config import Config
+from .i18n import _
 
 PROBE_BYTES = 64 * 1024  # written and removed at start-up: room for a few requests at least
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-DISK_FULL_MESSAGE = "The server's disk is full, so this was not saved. Try again later."
+DISK_FULL_MESSAGE = _("The server's disk is full, so this was not saved. Try again later.")
 
 
 class StartupError(Exception):

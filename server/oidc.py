@@ -27,6 +27,7 @@ from joserfc.jwk import KeySet
 from yarl import URL
 
 from .domain.errors import AuthFailed
+from .i18n import _
 
 ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 60
@@ -69,20 +70,20 @@ class Provider:
         try:
             async with self.http.get(url) as response:
                 if response.status != 200:
-                    raise OidcError(f"The sign-in provider answered {response.status} at {url}.")
+                    raise OidcError(_("The sign-in provider answered {status} at {url}.", status=response.status, url=str(url)))
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, ValueError):
-            raise OidcError("The sign-in provider cannot be reached or sent something unreadable.") from None
+            raise OidcError(_("The sign-in provider cannot be reached or sent something unreadable.")) from None
 
     async def discover(self, *, refresh_keys: bool = False) -> dict:
         """OpenID Connect Discovery 1.0; the issuer it names must be the configured one."""
         if self.metadata is None:
             metadata = await self._get_json(self.config.issuer.rstrip("/") + "/.well-known/openid-configuration")
             if metadata.get("issuer") != self.config.issuer:
-                raise OidcError("The sign-in provider's discovery document names another issuer.")
+                raise OidcError(_("The sign-in provider's discovery document names another issuer."))
             for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                 if not isinstance(metadata.get(field), str):
-                    raise OidcError(f"The sign-in provider's discovery document has no {field}.")
+                    raise OidcError(_("The sign-in provider's discovery document has no {field}.", field=field))
             self.metadata = metadata
         if self.keys is None or refresh_keys:
             self.keys = KeySet.import_key_set(await self._get_json(self.metadata["jwks_uri"]))
@@ -98,7 +99,7 @@ class Provider:
     async def finish(self, login: PendingLogin, *, state: str, code: str, now: float | None = None) -> dict:
         """Check ``state``, exchange the code (with the PKCE verifier), verify the ID token; its claims."""
         if not isinstance(state, str) or not hmac.compare_digest(state, login.state):
-            raise OidcError("This sign-in answer does not belong to the sign-in you started. Start again.")
+            raise OidcError(_("This sign-in answer does not belong to the sign-in you started. Start again."))
         metadata = await self.discover()
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": login.redirect_uri,
                 "code_verifier": login.code_verifier}
@@ -109,9 +110,9 @@ class Provider:
                 tokens = await response.json(content_type=None)
                 status = response.status
         except (aiohttp.ClientError, ValueError):
-            raise OidcError("The sign-in provider's token endpoint cannot be reached.") from None
+            raise OidcError(_("The sign-in provider's token endpoint cannot be reached.")) from None
         if status != 200 or not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
-            raise OidcError("The sign-in provider refused the sign-in code.")
+            raise OidcError(_("The sign-in provider refused the sign-in code."))
         return await self.verify_id_token(tokens["id_token"], nonce=login.nonce, now=now)
 
     async def verify_id_token(self, id_token: str, *, nonce: str, now: float | None = None) -> dict:
@@ -124,9 +125,9 @@ class Provider:
             try:
                 token = jwt.decode(id_token, self.keys, algorithms=ALGORITHMS)
             except (JoseError, ValueError):
-                raise OidcError("The sign-in provider's ID token has a bad signature.") from None
+                raise OidcError(_("The sign-in provider's ID token has a bad signature.")) from None
         except ValueError:
-            raise OidcError("The sign-in provider's ID token is malformed.") from None
+            raise OidcError(_("The sign-in provider's ID token is malformed.")) from None
         claims = token.claims
         moment = int(time.time() if now is None else now)
         registry = jwt.JWTClaimsRegistry(
@@ -137,11 +138,12 @@ class Provider:
         try:
             registry.validate(claims)
         except JoseError as error:
-            raise OidcError(f"The sign-in provider's ID token was refused: {error.description or error.error}.") from None
+            raise OidcError(_("The sign-in provider's ID token was refused: {reason}.",
+                              reason=error.description or error.error)) from None
         if isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1 and claims.get("azp") != self.config.client_id:
-            raise OidcError("The sign-in provider's ID token was issued to another party.")
+            raise OidcError(_("The sign-in provider's ID token was issued to another party."))
         if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
-            raise OidcError("The sign-in provider's ID token was made for another sign-in (nonce).")
+            raise OidcError(_("The sign-in provider's ID token was made for another sign-in (nonce)."))
         return claims
 
 

@@ -30,6 +30,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from .domain.errors import RateLimited
+from .i18n import Message
 
 log = logging.getLogger("sealroom.ratelimit")
 
@@ -125,7 +126,7 @@ class RateLimiter:
             storage = MemoryStorage(wrap_exceptions=True)
         return cls(storage, limits, on_limited)
 
-    async def hit(self, action: str, *subject: str, message: str | None = None) -> None:
+    async def hit(self, action: str, *subject: str, message: Message | None = None) -> None:
         for item in self.limits.get(action, ()):
             try:
                 if await self._strategy.hit(item, action, *subject):

@@ -76,7 +76,7 @@ async def test_users_list_disable_enable_delete(client, new_client, admin):
 async def test_unknown_user_is_a_clear_error(client, admin):
     code, out, err = await admin("users", "disable", "ghost")
     assert code == 1 and out == ""
-    assert err.strip() == "sealroom-admin: There is no user called 'ghost'."
+    assert err.strip() == "sealroom-admin: There is no user called “ghost”."
 
 
 async def test_rooms_list_and_purge(client, new_client, admin, app_server):

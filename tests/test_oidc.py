@@ -146,7 +146,7 @@ async def test_social_sign_up_then_sign_in_reaches_the_same_account(browser, idp
     me = (await (await first.get("/api/me")).json())["user"]
     assert me["username"] == "dana" and me["public_key"] is None  # the page makes the key next
     again = await browser()
-    assert (await continue_with(again)).headers["Location"] == "/"
+    assert (await continue_with(again)).headers["Location"] == "/?signed_in=1"
     assert (await (await again.get("/api/me")).json())["user"]["id"] == me["id"]
     listed = await (await again.get("/api/me/identities")).json()
     assert [i["provider"] for i in listed["identities"]] == ["test"] and listed["password"] is False
@@ -179,7 +179,7 @@ async def test_linking_needs_the_password_then_social_sign_in_opens_that_account
     done = await continue_with(client, (await confirmed.json())["start"])
     assert done.headers["Location"] == "/?linked=test"
     elsewhere = await browser()
-    assert (await continue_with(elsewhere)).headers["Location"] == "/"
+    assert (await continue_with(elsewhere)).headers["Location"] == "/?signed_in=1"
     assert (await (await elsewhere.get("/api/me")).json())["user"]["id"] == alice.id
     # Alice still has her password, so she may unlink; then the identity opens nothing of hers.
     unlinked = await alice.client.delete("/api/me/identities/test", headers=alice.headers())

@@ -17,7 +17,8 @@ from ..protocol.keys import fingerprint, format_fingerprint
 from ..rooms import RoomList
 from ..unread import is_news, toasts
 from . import i18n, share
-from .auth import SignIn, forget_unlock, remembered_unlock
+from .account import AccountSettings
+from .auth import SignIn, forget_unlock, remember_unlock, remembered_unlock
 from .composer import Composer
 from .conversation import Conversation
 from .dates import Dates
@@ -27,9 +28,11 @@ from .env import IN_WORKER, document, now_ms, window
 from .expiry import Countdowns
 from .files import Attachments
 from .i18n import _
+from .identities import LinkedSignIns, PassphraseScreen, came_back_from_provider
 from .idb import Store
 from .invites import Invites, remember_invite_from_url
 from .keys import KeyRing, NeedKeyFile
+from .membership import RoomLife
 from .net import Api, ApiError, Socket
 from .notify import Notifier
 from .room_list import RoomListView
@@ -89,7 +92,7 @@ class App:
         self.notifier = Notifier(self.open_room, self.render_rooms)
         self.screens = Screens(self.open_room_from_url, lambda: rooms.open_id,
                                on_room_shown=lambda room_id: self.notifier.read(room_id))
-        self.sign_in = SignIn(session, self.enter)
+        self.sign_in = SignIn(session, self.enter_remembered)
         self.profile = Profile(session)
         self.files = Attachments(session, Composer.error)
         self.search = SearchPanel(session, rooms, load_rooms=self.load_rooms, open_room=self.open_room)
@@ -104,10 +107,18 @@ class App:
                                  key_changed=lambda: bool(self.verification.changed()))
         self.invites = Invites(session.api, rooms, self.open_room)
         self.member_list = MemberList(lambda: self.verification, lambda: rooms.members, self.on_verified)
+        me, set_me = (lambda: session.me), (lambda user: setattr(session, "me", user))
+        self.passphrase = PassphraseScreen(session.backend, self.enter_remembered, lambda: self.on_logout(None))
+        self.account = AccountSettings(session.api, session.backend, self.keyring, me, set_me,
+                                       lambda keystore_key: remember_unlock(session.me["id"], keystore_key),
+                                       self.forget_session)
+        self.room_life = RoomLife(session.api, me, lambda: rooms.get(rooms.open_id), lambda: rooms.members,
+                                  self.remove_room, self.refresh_members)
         # Everything with event handlers on the page; a new panel is one more line here.
         self.panels = [self.sign_in, self.profile, Theme(), Onboarding(), self.room_list, self.details,
                        self.member_list, self.conversation, self.composer, self.files, self.screens, self.notifier,
-                       SessionsPanel(session.api), self.invites, self.search]
+                       SessionsPanel(session.api), self.invites, self.search, self.passphrase, self.account,
+                       LinkedSignIns(session.api, session.backend, me, set_me), self.room_life]
 
     # ---- boot and account ------------------------------------------------
 
@@ -118,6 +129,7 @@ class App:
         self.session.store = await Store.open()
         register_service_worker()
         remember_invite_from_url()
+        returning = came_back_from_provider()  # the provider's redirect may hold back the session cookie
         for panel in self.panels:
             panel.bind()
         on(by_id("logout"), "click", self.on_logout)
@@ -132,7 +144,7 @@ class App:
             body.removeAttribute("data-queued-submit")
             await self.sign_in.on_submit(None)
             return
-        if body.getAttribute("data-session") != "1":
+        if body.getAttribute("data-session") != "1" and not returning:
             self.sign_in.show()
             return
         try:
@@ -143,12 +155,20 @@ class App:
         me = self.session.me
         unlock = remembered_unlock(me["id"])
         if not unlock:
-            # Signed in, but this tab has never held the password: ask again.
-            self.sign_in.show(username=me["username"], note=_(
-                "Enter your key passphrase. It seals your private key; your sign-in provider and the server never "
-                "see it.") if me.get("password") is False else _("Enter your password to unlock your key in this tab."))
+            # Signed in, but this tab has never held the password (or passphrase): ask again.
+            if me.get("password") is False:
+                self.passphrase.ask(me)
+            else:
+                self.sign_in.show(username=me["username"], note=_("Enter your password to unlock your key in this tab."))
             return
         await self.enter(unlock)
+
+    async def enter_remembered(self, keystore_key: bytes) -> None:
+        """The password (or passphrase) was accepted: a reload of this tab stays unlocked; a new tab asks again."""
+        remember_unlock(self.session.me["id"], keystore_key)
+        show("auth", False)
+        show("boot")
+        await self.enter(keystore_key)
 
     async def enter(self, keystore_key: bytes) -> None:
         try:
@@ -157,8 +177,11 @@ class App:
             self.keyring.show_import(self.unlocked)
             return
         except (ApiError, ProtocolError) as error:
-            self.sign_in.show(username=self.session.me["username"],
-                              note=_("Your key could not be unlocked: {reason}", reason=error.message))
+            if self.session.me.get("password") is False:
+                self.passphrase.ask(self.session.me, error)
+            else:
+                self.sign_in.show(username=self.session.me["username"],
+                                  note=_("Your key could not be unlocked: {reason}", reason=error.message))
             return
         await self.unlocked()
 
@@ -175,6 +198,7 @@ class App:
         show("chat")
         show("whoami")
         self.profile.render()
+        self.account.render()
         self.files.max_bytes = (await self.session.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         self.keyring.render()
         Onboarding.render()
@@ -192,9 +216,9 @@ class App:
         if self.rooms.open_id is not None:
             await self.open_room(self.rooms.open_id, navigate=False)
 
-    async def on_signed_out(self) -> None:
-        """This session was signed out elsewhere (the signed-in browsers list)."""
-        self.forget_session(_("This browser was signed out. Sign in again to continue."))
+    async def on_signed_out(self, reason: str) -> None:
+        """The server ended this session: signed out elsewhere, password changed, or account deleted."""
+        self.forget_session(self.account.signed_out_note(reason))
 
     async def on_logout(self, _event) -> None:
         if self.session.me and self.session.public_key and not self.keyring.confirm_logout():
@@ -234,6 +258,7 @@ class App:
         self.rooms.open(room["id"], room["members"], label)
         await self.verification.load(self.rooms.members)
         self.member_list.render()
+        self.room_life.render()
 
     async def on_verified(self) -> None:
         await self.open_room(self.rooms.open_id, navigate=False)  # messages under the newly verified key lose their warning

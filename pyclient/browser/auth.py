@@ -22,6 +22,10 @@ def remembered_unlock(user_id: str) -> bytes | None:
     return b64decode(text, "keystore key") if text else None
 
 
+def remember_unlock(user_id: str, keystore_key: bytes) -> None:
+    window.sessionStorage.setItem(f"{UNLOCK_KEY}.{user_id}", b64encode(keystore_key))
+
+
 def forget_unlock(user_id: str) -> None:
     window.sessionStorage.removeItem(f"{UNLOCK_KEY}.{user_id}")
 
@@ -72,14 +76,11 @@ class SignIn:
         try:
             set_text("auth-submit", _("Deriving your keys…"))
             auth_key, keystore_key = await account_keys(session.backend, username, password)
-            social = not self.registering and session.me and session.me.get("password") is False \
-                and username.lower() == session.me["username"].lower()
-            if not social:  # signed in with a provider: the passphrase only seals the key, nothing is sent
-                path = "/api/register" if self.registering else "/api/login"
-                body = {"username": username, "auth_key": b64encode(auth_key)}
-                if self.registering and by_id("auth-display-name").value.strip():
-                    body["display_name"] = by_id("auth-display-name").value
-                session.me = (await session.api.call("POST", path, body))["user"]
+            path = "/api/register" if self.registering else "/api/login"
+            body = {"username": username, "auth_key": b64encode(auth_key)}
+            if self.registering and by_id("auth-display-name").value.strip():
+                body["display_name"] = by_id("auth-display-name").value
+            session.me = (await session.api.call("POST", path, body))["user"]
         except ApiError as error:
             show_error("auth-error", error.message)
             return
@@ -87,7 +88,4 @@ class SignIn:
             button.disabled = False
             self.render_mode()
         by_id("auth-password").value = ""
-        window.sessionStorage.setItem(f"{UNLOCK_KEY}.{session.me['id']}", b64encode(keystore_key))
-        show("auth", False)
-        show("boot")
         await self._on_unlock(keystore_key)

@@ -13,8 +13,8 @@ import js
 from pyodide.ffi import to_js
 
 from ..timeline import THIS_WEEK, TODAY, YESTERDAY, relative_day
-from .env import document
-from .i18n import _
+from .i18n import _, language
+
 
 def _format(language: str, **options):
     return js.Intl.DateTimeFormat.new(language, to_js(options, dict_converter=js.Object.fromEntries))
@@ -22,13 +22,13 @@ def _format(language: str, **options):
 
 class Dates:
     def __init__(self):
-        language = document.documentElement.lang or "en"
-        self._time = _format(language, hour="numeric", minute="2-digit")
-        self._full = _format(language, dateStyle="full", timeStyle="short")
-        self._day = _format(language, weekday="long", day="numeric", month="long")
-        self._day_and_year = _format(language, weekday="long", day="numeric", month="long", year="numeric")
-        self._weekday = _format(language, weekday="short")
-        self._short = _format(language, day="numeric", month="numeric", year="2-digit")
+        self._time = _format(language(), hour="numeric", minute="2-digit")
+        self._full = _format(language(), dateStyle="full", timeStyle="short")
+        self._medium = _format(language(), dateStyle="medium", timeStyle="short")
+        self._day = _format(language(), weekday="long", day="numeric", month="long")
+        self._day_and_year = _format(language(), weekday="long", day="numeric", month="long", year="numeric")
+        self._weekday = _format(language(), weekday="short")
+        self._short = _format(language(), day="numeric", month="numeric", year="2-digit")
 
     @staticmethod
     def _js(iso: str):
@@ -53,6 +53,10 @@ class Dates:
         """The whole date and time, for a tooltip or the room's expiry."""
         return self._full.format(self._js(iso))
 
+    def medium(self, iso: str) -> str:
+        """Date and time in a line of settings or search results."""
+        return self._medium.format(self._js(iso))
+
     def day_label(self, day: date) -> str:
         """A day separator's words: Today, Yesterday, or the date (with the year if it is not this one)."""
         today = self.today()
@@ -75,3 +79,13 @@ class Dates:
         if relative == THIS_WEEK:
             return self._weekday.format(moment)
         return self._short.format(moment)
+
+
+_shared: list = []
+
+
+def format_datetime(iso: str) -> str:
+    """Date and time of an ISO 8601 instant on the reader's clock, for views that have no ``Dates``."""
+    if not _shared:
+        _shared.append(Dates())
+    return _shared[0].medium(iso)

@@ -25,6 +25,7 @@ from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import by_id, make, on, show, show_error, toast
 from .env import document, now_ms, window
+from .dates import format_datetime
 from .i18n import _
 from .net import ApiError
 
@@ -90,26 +91,58 @@ class KeyRing:
         toast(_("Your key pair was created in this page."))
 
     async def _unlock(self) -> None:
+        """This browser's sealed keys, else the server's backup: the first that opens under the keystore key.
+
+        After the password was changed in another browser, the copy here is
+        still sealed under the old one; the backup (sealed again by that
+        browser) opens instead and replaces it.
+        """
         session = self.session
         self._step(_("Unlocking your key…"))
         public_key = _unb64(session.me["public_key"])
-        record = await session.store.get("keys", self.user_id)
-        if record is None or _unb64(record["public_key"]) != public_key:
-            if not session.me.get("key_backup"):
+        local = await session.store.get("keys", self.user_id)
+        failure = None
+        if local is not None and _unb64(local["public_key"]) == public_key:
+            try:
+                self.pairs, self.record = await self._open(local), local
+                return
+            except ProtocolError as error:
+                failure = error
+        if not session.me.get("key_backup"):
+            # A password account got past sign-in, so only a key file can help; without a password,
+            # the passphrase was wrong.
+            if failure is None or session.me.get("password") is not False:
                 raise NeedKeyFile()
-            backup = await session.api.call("GET", "/api/me/key-backup")
-            record = {"public_key": backup["public_key"], "sealed": backup["key_backup"],
-                      "earlier": [{"public_key": k["public_key"], "sealed": k["key_backup"]}
-                                  for k in backup.get("earlier", [])],
-                      "exported_at": (record or {}).get("exported_at")}
+            raise failure
+        backup = await session.api.call("GET", "/api/me/key-backup")
+        record = {"public_key": backup["public_key"], "sealed": backup["key_backup"],
+                  "earlier": [{"public_key": k["public_key"], "sealed": k["key_backup"]}
+                              for k in backup.get("earlier", [])],
+                  "exported_at": (local or {}).get("exported_at")}
+        self.pairs, self.record = await self._open(record), record
+        await self._save()
+
+    async def _open(self, record: dict) -> list[tuple[bytes, bytes]]:
         pairs = []
         for entry in [record, *record.get("earlier", [])]:
             public = _unb64(entry["public_key"])
-            private = await keystore.open_private_key(session.backend, self.keystore_key, user_id=self.user_id,
+            private = await keystore.open_private_key(self.session.backend, self.keystore_key, user_id=self.user_id,
                                                       public_key=public, blob=_unb64(entry["sealed"]))
             pairs.append((private, public))
-        self.record, self.pairs = record, pairs
+        return pairs
+
+    async def reseal(self, keystore_key: bytes) -> None:
+        """After a password change: every key in this browser sealed under the new secret."""
+        self.keystore_key = keystore_key
+        entries = [{"public_key": _b64(public), "sealed": _b64(await self._seal(private, public))}
+                   for private, public in self.pairs]
+        self.record = {**self.record, **entries[0], "earlier": entries[1:]}
         await self._save()
+
+    async def forget(self, user_id: str) -> None:
+        """The account was deleted: its keys leave this browser too."""
+        await self.session.store.delete("keys", user_id)
+        self.pairs, self.record, self.keystore_key = [], {}, b""
 
     async def _proof(self, private_key: bytes, public_key: bytes) -> str:
         """Proof that this page holds the new key (protocol 4.4): the server's challenge, signed."""
@@ -200,10 +233,12 @@ class KeyRing:
         toggle = by_id("server-backup-toggle")
         toggle.checked = bool(self.session.me.get("key_backup"))
         parts = []
-        if self.session.me.get("key_backup"):
+        if self.session.me.get("key_backup") and self.session.me.get("password") is False:
+            parts.append(_("An encrypted backup of your key is on the server; your key passphrase opens it."))
+        elif self.session.me.get("key_backup"):
             parts.append(_("An encrypted backup of your key is on the server; your password opens it."))
         if self.record.get("exported_at"):
-            parts.append(_("Key file exported {when} UTC.", when=self.record["exported_at"][:16].replace("T", " ")))
+            parts.append(_("Key file exported {when}.", when=format_datetime(self.record["exported_at"])))
         if not parts:
             parts.append(_("⚠ Your key exists only in this browser. If this browser's data is cleared, or you lose "
                            "this device, you lose your key and your messages. Export a key file now."))

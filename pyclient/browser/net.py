@@ -92,8 +92,8 @@ class Socket:
             self.ready.clear()
             if event.code == SIGNED_OUT:
                 self._closed = True
-                if self.on_signed_out is not None:
-                    asyncio.ensure_future(self.on_signed_out())
+                if self.on_signed_out is not None:  # the close reason says why (protocol 8)
+                    asyncio.ensure_future(self.on_signed_out(event.reason))
             elif not self._closed:
                 asyncio.get_running_loop().call_later(2.0, self.connect)
 

@@ -19,7 +19,8 @@ from pyodide.ffi import create_proxy, to_js
 from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
 from .dom import by_id, clear, make, show, toast
 from .env import document
-from .i18n import _
+from .dates import format_datetime
+from .i18n import _, ngettext
 from .net import ApiError
 
 DEBOUNCE_SECONDS = 0.2
@@ -235,9 +236,11 @@ class SearchPanel:
             return
         hits = self.history.search(query)
         self.messages.show(hits, [self._render_message(hit) for hit in hits], (
-            _("None of the {count} messages opened in this tab match “{query}”. "
-              "Open a room to include its messages; the search runs in this page only.",
-              count=len(self.history), query=query.strip())))
+            ngettext("The one message opened in this tab does not match “{query}”. "
+                     "Open a room to include its messages; the search runs in this page only.",
+                     "None of the {count} messages opened in this tab match “{query}”. "
+                     "Open a room to include its messages; the search runs in this page only.",
+                     len(self.history), query=query.strip())))
 
     def _render_message(self, hit):
         entry = hit.entry
@@ -245,7 +248,7 @@ class SearchPanel:
                     data_match=hit.match.kind_name)
         room = self.rooms.name(entry.room_id)
         item.appendChild(make("span", _("{sender} in {room} · {when}", sender=entry.sender, room=room,
-                                        when=entry.created_at[:16].replace("T", " ")), "result-kind"))
+                                        when=format_datetime(entry.created_at)), "result-kind"))
         text, spans = snippet(entry.text, hit.match.spans)
         item.appendChild(marked(text, spans, "result-name"))
         return item

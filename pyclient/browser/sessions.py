@@ -1,6 +1,7 @@
 """The signed-in devices panel: list sessions and sign any of them out."""
 
 from .dom import by_id, clear, make, on, toast
+from .dates import format_datetime
 from .i18n import _
 from .net import ApiError
 
@@ -25,9 +26,10 @@ class SessionsPanel:
         listing = by_id("session-list")
         clear(listing)
         for session in sessions:
-            started = session["created_at"][:16].replace("T", " ")
             agent = session["user_agent"][:60] or _("unknown browser")
-            item = make("li", _("{agent} · since {started} UTC", agent=agent, started=started), "session", data_current=str(session["current"]).lower())
+            started = format_datetime(session["created_at"])
+            item = make("li", _("{agent} · since {started}", agent=agent, started=started), "session",
+                        data_current=str(session["current"]).lower())
             if session["current"]:
                 item.appendChild(make("strong", _(" (this browser)")))
             else:

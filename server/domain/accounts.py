@@ -19,6 +19,7 @@ from pyclient.protocol.keys import fingerprint, parse_public_key
 
 from ..models import (Blob, Envelope, HeldUsername, Identity, Invite, Member, Room, Upload, UploadPart, User,
                       UserKey, UserSession)
+from ..i18n import _, ngettext
 from . import identity
 from .errors import AuthFailed, Conflict, Forbidden, Invalid, NotFound
 
@@ -41,10 +42,10 @@ def username_key(username: str) -> str:
 
 def validate_username(username) -> str:
     if not isinstance(username, str):
-        raise Invalid("Username must be text.")
+        raise Invalid(_("Username must be text."))
     username = unicodedata.normalize("NFC", username).strip()
     if not USERNAME_RE.fullmatch(username):
-        raise Invalid("Username must be 3 to 32 letters, digits, dots, dashes or underscores.")
+        raise Invalid(_("Username must be 3 to 32 letters, digits, dots, dashes or underscores."))
     problem = identity.look_alike_problem(username)
     if problem:
         raise Invalid(problem)
@@ -69,30 +70,30 @@ def validate_display_name(display_name) -> str | None:
     if display_name is None:
         return None
     if not isinstance(display_name, str):
-        raise Invalid("Display name must be text.")
+        raise Invalid(_("Display name must be text."))
     display_name = " ".join(unicodedata.normalize("NFC", display_name).split(" ")).strip(" ")
     display_name = " ".join(part for part in display_name.split(" ") if part)
     if not display_name:
         return None
     if len(display_name) > MAX_DISPLAY_NAME:
-        raise Invalid(f"Display name must be at most {MAX_DISPLAY_NAME} characters.")
+        raise Invalid(_("Display name must be at most {limit} characters.", limit=MAX_DISPLAY_NAME))
     marks = 0
     for char in display_name:
         category = unicodedata.category(char)
         if category in _REFUSED_CATEGORIES or char in _INVISIBLE or (category == "Zs" and char != " "):
-            raise Invalid(f"Display name cannot contain invisible, control or text-direction characters "
-                          f"(U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}).")
+            raise Invalid(_("Display name cannot contain invisible, control or text-direction characters "
+                            "({character}).", character=f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"))
         marks = marks + 1 if category.startswith("M") else 0
         if marks > 2:
-            raise Invalid("Display name has too many accents stacked on one letter.")
+            raise Invalid(_("Display name has too many accents stacked on one letter."))
     if unicodedata.category(display_name[0]).startswith("M"):
-        raise Invalid("Display name cannot start with an accent.")
+        raise Invalid(_("Display name cannot start with an accent."))
     return display_name
 
 
 def validate_auth_key(auth_key) -> str:
     if not isinstance(auth_key, str) or not 16 <= len(auth_key) <= 256:
-        raise Invalid("The login credential is missing or malformed.")
+        raise Invalid(_("The login credential is missing or malformed."))
     return auth_key
 
 
@@ -112,17 +113,18 @@ async def create_user(db: AsyncSession, *, username: str, password_hash: str, no
                       display_name: str | None = None) -> User:
     key, look = username_key(username), identity.skeleton(username)
     if await db.scalar(select(User.id).where(User.username_key == key)) or await _held(db, key, now):
-        raise Conflict(f"The username {username!r} is taken. Choose another.")
+        raise Conflict(_("The username “{username}” is taken. Choose another.", username=username))
     similar = await db.scalar(select(User.username).where(User.username_skeleton == look).limit(1))
     if similar is not None:
-        raise Conflict(f"The username {username!r} looks too much like {similar!r}, which is taken. Choose another.")
+        raise Conflict(_("The username “{username}” looks too much like “{similar}”, which is taken. Choose another.",
+                          username=username, similar=similar))
     user = User(id=new_id(), username=username, username_key=key, username_skeleton=look,
                 password_hash=password_hash, created_at=now, display_name=display_name)
     db.add(user)
     try:
         await db.flush()
     except IntegrityError:  # the same name registered at the same moment: the unique key decides
-        raise Conflict(f"The username {username!r} is taken. Choose another.") from None
+        raise Conflict(_("The username “{username}” is taken. Choose another.", username=username)) from None
     return user
 
 
@@ -133,7 +135,7 @@ async def find_user(db: AsyncSession, username: str) -> User | None:
 async def get_user(db: AsyncSession, user_id: str) -> User:
     user = await db.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -142,15 +144,15 @@ async def check_key_proof(user_id: str, public_key: bytes, *, challenge: bytes |
     with it (protocol 4.4). Without this, anyone could register another
     person's public key as their own."""
     if challenge is None:
-        raise Invalid("Ask for a key challenge first: it is missing or has expired.")
+        raise Invalid(_("Ask for a key challenge first: it is missing or has expired."))
     if proof is None:
-        raise Invalid("A new key needs its proof of possession: a signature over the key challenge.")
+        raise Invalid(_("A new key needs its proof of possession: a signature over the key challenge."))
     try:
         ok = await key_proof.verify_key_proof(_verifier, public_key, user_id=user_id, challenge=challenge, proof=proof)
     except ParseError:
         ok = False
     if not ok:
-        raise Forbidden("The key proof does not verify: this is not the private key of this public key.")
+        raise Forbidden(_("The key proof does not verify: this is not the private key of this public key."))
 
 
 async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key_backup: bytes | None,
@@ -158,13 +160,13 @@ async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key
     try:
         parse_public_key(public_key)
     except ParseError as error:
-        raise Invalid(f"The public key was refused: {error.message}.") from None
+        raise Invalid(_("The public key was refused: {reason}.", reason=error.message)) from None
     if user.public_key != public_key:  # sending the registered key again changes nothing
         await check_key_proof(user.id, public_key, challenge=challenge, proof=proof)
     if key_backup is not None and len(key_backup) > MAX_KEY_BACKUP_BYTES:
-        raise Invalid("The key backup is too large.")
+        raise Invalid(_("The key backup is too large."))
     if user.public_key is not None and user.public_key != public_key:
-        raise Conflict("This account already has a key. Rotate it instead of replacing it.")
+        raise Conflict(_("This account already has a key. Rotate it instead of replacing it."))
     user.public_key = public_key
     if key_backup is not None:
         user.key_backup = key_backup
@@ -173,7 +175,7 @@ async def set_public_key(db: AsyncSession, user: User, *, public_key: bytes, key
 
 def _check_backup(key_backup: bytes | None) -> None:
     if key_backup is not None and len(key_backup) > MAX_KEY_BACKUP_BYTES:
-        raise Invalid("The key backup is too large.")
+        raise Invalid(_("The key backup is too large."))
 
 
 async def earlier_keys(db: AsyncSession, user_id: str) -> list[UserKey]:
@@ -195,7 +197,7 @@ async def set_key_backup(db: AsyncSession, user: User, key_backup: bytes | None)
     """Turn the server-side backup on (a sealed blob) or off (``None``: every
     sealed key of this user is deleted from the server, earlier ones too)."""
     if user.public_key is None:
-        raise Conflict("This account has no key yet.")
+        raise Conflict(_("This account has no key yet."))
     _check_backup(key_backup)
     user.key_backup = key_backup
     if key_backup is None:
@@ -209,15 +211,17 @@ async def rotate_key(db: AsyncSession, user: User, *, public_key: bytes, key_bac
     try:
         parse_public_key(public_key)
     except ParseError as error:
-        raise Invalid(f"The new public key was refused: {error.message}.") from None
+        raise Invalid(_("The new public key was refused: {reason}.", reason=error.message)) from None
     _check_backup(key_backup)
     if user.public_key is None:
-        raise Conflict("This account has no key to rotate yet.")
+        raise Conflict(_("This account has no key to rotate yet."))
     if public_key == user.public_key:
-        raise Invalid("The new key is the current key.")
+        raise Invalid(_("The new key is the current key."))
     await check_key_proof(user.id, public_key, challenge=challenge, proof=proof)
     if len(await earlier_keys(db, user.id)) >= MAX_EARLIER_KEYS:
-        raise Conflict(f"This account has rotated its key {MAX_EARLIER_KEYS} times, the most SealRoom keeps.")
+        raise Conflict(ngettext("This account has rotated its key {count} time, the most SealRoom keeps.",
+                                "This account has rotated its key {count} times, the most SealRoom keeps.",
+                                MAX_EARLIER_KEYS))
     # The old sealed key moves along with its public key; it stays opaque.
     db.add(UserKey(user_id=user.id, public_key=user.public_key,
                    key_backup=user.key_backup if key_backup is not None else None, retired_at=now))
@@ -253,7 +257,7 @@ async def revoke_session(db: AsyncSession, user_id: str, session_id: str) -> Non
     result = await db.execute(update(UserSession).where(
         UserSession.id == session_id, UserSession.user_id == user_id).values(revoked=True))
     if result.rowcount == 0:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
 
 
 async def list_sessions(db: AsyncSession, user_id: str) -> list[UserSession]:
@@ -263,15 +267,15 @@ async def list_sessions(db: AsyncSession, user_id: str) -> list[UserSession]:
 
 
 def login_failed() -> AuthFailed:
-    return AuthFailed("Wrong username or password.")
+    return AuthFailed(_("Wrong username or password."))
 
 
 # ---- account life: change password, delete account -------------------------------
 
 PASSWORD_CHANGED, ACCOUNT_DELETED, SIGNED_OUT = "password_changed", "account_deleted", "signed_out"
 END_REASONS = {
-    PASSWORD_CHANGED: "You were signed out because the account's password was changed. Sign in with the new one.",
-    ACCOUNT_DELETED: "This account was deleted.",
+    PASSWORD_CHANGED: _("You were signed out because the account's password was changed. Sign in with the new one."),
+    ACCOUNT_DELETED: _("This account was deleted."),
 }
 
 
@@ -294,7 +298,7 @@ async def end_sessions(db: AsyncSession, user_id: str, *, keep: str | None, reas
 async def get_session_row(db: AsyncSession, session_id: str) -> UserSession:
     session = await db.get(UserSession, session_id)
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -311,11 +315,11 @@ async def change_password(db: AsyncSession, user: User, *, password_hash: str, k
     the old password would still open with it.
     """
     if (user.key_backup is None) != (key_backup is None):
-        raise Invalid("Send the key backup re-sealed under the new password (or null if the backup is off).")
+        raise Invalid(_("Send the key backup re-sealed under the new password (or null if the backup is off)."))
     _check_backup(key_backup)
     sealed = {row.public_key: row for row in await earlier_keys(db, user.id) if row.key_backup is not None}
     if set(earlier_backups) != set(sealed):
-        raise Invalid("Re-seal every earlier key the server backs up, and only those, under the new password.")
+        raise Invalid(_("Re-seal every earlier key the server backs up, and only those, under the new password."))
     for public_key, row in sealed.items():
         _check_backup(earlier_backups[public_key])
         row.key_backup = earlier_backups[public_key]

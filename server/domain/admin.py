@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Blob, Envelope, Member, Room, ServerProcess, User, UserSession
 from .accounts import find_user
+from ..i18n import _
 from .errors import NotFound
 
 
@@ -29,7 +30,7 @@ class RoomRow:
 async def find_user_by_name_or_id(db: AsyncSession, name_or_id: str) -> User:
     user = await find_user(db, name_or_id) or await db.get(User, name_or_id)
     if user is None:
-        raise NotFound(f"There is no user called {name_or_id!r}.")
+        raise NotFound(_("There is no user called “{username}”.", username=name_or_id))
     return user
 
 
@@ -73,7 +74,7 @@ async def existing_room_ids(db: AsyncSession, room_ids: list[str]) -> list[str]:
     found = set(await db.scalars(select(Room.id).where(Room.id.in_(room_ids))))
     missing = [room_id for room_id in room_ids if room_id not in found]
     if missing:
-        raise NotFound(f"There is no room with id {', '.join(missing)}.")
+        raise NotFound(_("There is no room with id {ids}.", ids=", ".join(missing)))
     return room_ids
 
 

@@ -21,6 +21,7 @@ from pyclient.protocol import request_sig
 
 from ..models import Blob, Member, RequestNonce, Room, Upload, UploadPart, User
 from .accounts import new_id
+from ..i18n import _, ngettext
 from .errors import AuthFailed, Conflict, Invalid, NotFound, TooLarge, TooMany
 from .locks import lock_row
 
@@ -36,27 +37,27 @@ async def check_request_signature(db: AsyncSession, user: User, headers, *, meth
                                   body: bytes, now: datetime) -> None:
     """Proof of the private key: a fresh, single-use signature over this request."""
     if not path.isascii():  # SealRoom's paths are ASCII; the signature base is too
-        raise AuthFailed("This request's path cannot be signed: it is not ASCII.")
+        raise AuthFailed(_("This request's path cannot be signed: it is not ASCII."))
     try:
         params, digest, signature = request_sig.parse_headers(headers)
     except ParseError as error:
-        raise AuthFailed(f"This request needs a signature by your private key: {error.message}.") from None
+        raise AuthFailed(_("This request needs a signature by your private key: {reason}.", reason=error.message)) from None
     if params.keyid != user.id or user.public_key is None:
-        raise AuthFailed("The request was signed for another account.")
+        raise AuthFailed(_("The request was signed for another account."))
     age = now.timestamp() - params.created
     if not -SIGNATURE_FUTURE_SECONDS <= age <= SIGNATURE_PAST_SECONDS:
-        raise AuthFailed("The request signature is outside its time window. Check your device's clock.")
+        raise AuthFailed(_("The request signature is outside its time window. Check your device's clock."))
     if digest != request_sig.content_digest(body):
-        raise AuthFailed("The request body does not match its signed digest.")
+        raise AuthFailed(_("The request body does not match its signed digest."))
     base = request_sig.signature_base(method, path, digest, params)
     if not await _verifier.verify(user.public_key, base, signature):
-        raise AuthFailed("The request signature does not verify with your public key.")
+        raise AuthFailed(_("The request signature does not verify with your public key."))
     await db.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
     db.add(RequestNonce(nonce=params.nonce, expires_at=now + timedelta(seconds=2 * SIGNATURE_PAST_SECONDS)))
     try:
         await db.flush()
     except IntegrityError:
-        raise AuthFailed("This request signature was already used: replays are refused.") from None
+        raise AuthFailed(_("This request signature was already used: replays are refused.")) from None
 
 
 async def storage_used(db: AsyncSession, user_id: str, *, now: datetime) -> int:
@@ -81,13 +82,13 @@ def upload_blob_ids(upload: Upload) -> list[str]:
 async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: datetime, max_bytes: int,
                        quota_bytes: int) -> Upload:
     if type(size) is not int or size < 1:
-        raise Invalid("Say how many bytes the upload holds.")
+        raise Invalid(_("Say how many bytes the upload holds."))
     if size > max_bytes:
-        raise TooLarge(f"This file is too large: the limit is {max_bytes // (1024 * 1024)} MiB.")
+        raise TooLarge(_("This file is too large: the limit is {limit} MiB.", limit=max_bytes // (1024 * 1024)))
     await lock_row(db, User, user.id)  # concurrent reservations are counted one after another
     if await storage_used(db, user.id, now=now) + size > quota_bytes:
-        raise TooLarge("This upload would exceed your storage quota. Files disappear with their rooms "
-                       "after 7 days, which frees space.")
+        raise TooLarge(_("This upload would exceed your storage quota. Files disappear with their rooms "
+                       "after 7 days, which frees space."))
     upload = Upload(id=new_id(), room_id=room.id, user_id=user.id, size=size, created_at=now,
                     blob_id=new_blob_id(), touched_at=now)
     db.add(upload)
@@ -100,8 +101,10 @@ async def check_open_uploads(db: AsyncSession, user: User, *, now: datetime, max
     count = await db.scalar(select(func.count()).select_from(Upload).where(
         Upload.user_id == user.id, Upload.touched_at > now - UPLOAD_IDLE))  # an abandoned one no longer counts
     if count >= max_open:
-        raise TooMany(f"You have {max_open} uploads in progress, the most allowed at once. "
-                      "Wait for one to finish, or cancel one, and try again.")
+        raise TooMany(ngettext("You have {count} upload in progress, the most allowed at once. "
+                               "Wait for it to finish, or cancel it, and try again.",
+                               "You have {count} uploads in progress, the most allowed at once. "
+                               "Wait for one to finish, or cancel one, and try again.", max_open))
 
 
 async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datetime) -> Upload:
@@ -111,7 +114,7 @@ async def get_upload(db: AsyncSession, upload_id: str, user: User, *, now: datet
             Upload.id == upload_id, Upload.user_id == user.id, Room.expires_at > now,
             Upload.touched_at > now - UPLOAD_IDLE))
     if upload is None:
-        raise NotFound("This upload does not exist, has ended, or its room has expired.")
+        raise NotFound(_("This upload does not exist, has ended, or its room has expired."))
     return upload
 
 
@@ -123,9 +126,9 @@ async def parts(db: AsyncSession, upload: Upload) -> list[UploadPart]:
 async def check_next_part(db: AsyncSession, upload: Upload, number: int, size: int) -> None:
     existing = await parts(db, upload)
     if number != len(existing):
-        raise Invalid(f"Expected part {len(existing)}, got part {number}.")
+        raise Invalid(_("Expected part {expected}, got part {number}.", expected=len(existing), number=number))
     if sum(part.size for part in existing) + size > upload.size:
-        raise TooLarge("The parts are larger than the size announced for this upload.")
+        raise TooLarge(_("The parts are larger than the size announced for this upload."))
 
 
 async def add_part(db: AsyncSession, upload: Upload, number: int, size: int, *, now: datetime) -> None:
@@ -136,10 +139,10 @@ async def add_part(db: AsyncSession, upload: Upload, number: int, size: int, *, 
     try:  # the primary key (upload, number) decides between two copies of one part
         await db.flush()
     except IntegrityError:
-        raise Conflict(f"Part {number} of this upload was already received.") from None
+        raise Conflict(_("Part {number} of this upload was already received.", number=number)) from None
     touched = await db.execute(update(Upload).where(Upload.id == upload.id).values(touched_at=now))
     if touched.rowcount != 1:
-        raise Conflict("This upload was already completed or cancelled.")
+        raise Conflict(_("This upload was already completed or cancelled."))
 
 
 async def finish_upload(db: AsyncSession, upload: Upload, size: int, *, now: datetime) -> Blob:
@@ -158,7 +161,7 @@ async def end_upload(db: AsyncSession, upload: Upload) -> None:
     concurrent complete or cancel already did: the row's delete decides."""
     ended = await db.execute(delete(Upload).where(Upload.id == upload.id))
     if ended.rowcount != 1:
-        raise Conflict("This upload was already completed or cancelled.")
+        raise Conflict(_("This upload was already completed or cancelled."))
 
 
 async def upload_exists(db: AsyncSession, upload_id: str) -> bool:
@@ -175,7 +178,7 @@ async def get_blob_for_member(db: AsyncSession, blob_id: str, user_id: str, *, n
         select(Blob).join(Room, Room.id == Blob.room_id).join(Member, Member.room_id == Room.id).where(
             Blob.id == blob_id, Member.user_id == user_id, Room.expires_at > now))
     if blob is None:
-        raise NotFound("This file does not exist, has expired, or is not in one of your rooms.")
+        raise NotFound(_("This file does not exist, has expired, or is not in one of your rooms."))
     return blob
 
 

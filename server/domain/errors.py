@@ -1,16 +1,21 @@
 """Domain errors, written for the person who reads them.
 
 The HTTP and WebSocket adapters map these to status codes and error frames;
-nothing else does that mapping.
+nothing else does that mapping. A message is a ``server.i18n.Message``
+(``_("...", name=...)``): ``message`` is its English text, and the adapters
+translate ``text`` for the reader.
 """
+
+from ..i18n import Message, _, as_message, ngettext
 
 
 class DomainError(Exception):
     code = "error"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Message | str):
+        self.text = as_message(message)
+        super().__init__(str(self.text))
+        self.message = str(self.text)
 
 
 class Invalid(DomainError):
@@ -50,8 +55,10 @@ class RateLimited(DomainError):
 
     code = "rate_limited"
 
-    def __init__(self, retry_after: int, message: str | None = None):
-        super().__init__((message or "You are doing this too often.") + f" Wait {retry_after} seconds and try again.")
+    def __init__(self, retry_after: int, message: Message | None = None):
+        super().__init__(ngettext("{reason} Wait {count} second and try again.",
+                                  "{reason} Wait {count} seconds and try again.", retry_after,
+                                  reason=message or _("You are doing this too often.")))
         self.retry_after = retry_after
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Identity, User
 from . import accounts
+from ..i18n import _
 from .errors import Conflict, Invalid, NotFound
 
 NO_PASSWORD = "!no-password"  # not an argon2 hash: every check against it fails
@@ -32,7 +33,7 @@ async def find_user(db: AsyncSession, provider: str, subject: str) -> User | Non
 async def link(db: AsyncSession, user: User, provider: str, subject: str, *, now: datetime) -> None:
     existing = await db.get(Identity, (provider, subject))
     if existing is not None and existing.user_id != user.id:
-        raise Conflict("This sign-in is already linked to another SealRoom account.")
+        raise Conflict(_("This sign-in is already linked to another SealRoom account."))
     if existing is None:
         db.add(Identity(provider=provider, subject=subject, user_id=user.id, created_at=now))
         await db.flush()
@@ -46,9 +47,9 @@ async def unlink(db: AsyncSession, user: User, provider: str) -> None:
     """Only while the account keeps a way to sign in: a password or another identity."""
     mine = await list_identities(db, user.id)
     if not any(identity.provider == provider for identity in mine):
-        raise NotFound("No sign-in from this provider is linked to your account.")
+        raise NotFound(_("No sign-in from this provider is linked to your account."))
     if not has_password(user) and len(mine) == 1:
-        raise Conflict("This is your only way to sign in: link another provider before you unlink this one.")
+        raise Conflict(_("This is your only way to sign in: link another provider before you unlink this one."))
     await db.execute(delete(Identity).where(Identity.user_id == user.id, Identity.provider == provider))
 
 
@@ -69,7 +70,7 @@ async def create_social_user(db: AsyncSession, *, provider: str, subject: str, c
             continue
         await link(db, user, provider, subject, now=now)
         return user
-    raise Conflict("No free username could be made for this sign-in. Register with a password instead.")
+    raise Conflict(_("No free username could be made for this sign-in. Register with a password instead."))
 
 
 async def count(db: AsyncSession, user_id: str) -> int:

@@ -18,6 +18,8 @@ from functools import cache
 
 from confusable_homoglyphs import confusables
 
+from ..i18n import Message, _
+
 _MARKS = "\u200e\u200f"  # the data wraps right-to-left glyphs in direction marks
 
 
@@ -55,10 +57,10 @@ def skeleton(name: str) -> str:
     return _map(unicodedata.normalize("NFKC", name))
 
 
-def look_alike_problem(name: str) -> str | None:
+def look_alike_problem(name: str) -> Message | None:
     """Why ``name`` may not be a username, or None."""
     if unicodedata.normalize("NFKC", name) != name:
-        return "Use ordinary letters and digits: fullwidth or styled forms look like other names."
+        return _("Use ordinary letters and digits: fullwidth or styled forms look like other names.")
     if confusables.is_dangerous(name):
-        return "This name mixes alphabets with letters that look alike, so it could pass for another name."
+        return _("This name mixes alphabets with letters that look alike, so it could pass for another name.")
     return None

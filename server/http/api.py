@@ -16,6 +16,7 @@ from pyclient.protocol.keys import fingerprint
 from .. import app_keys, jobs, lifecycle
 from ..domain import accounts, identities, rooms
 from ..domain.errors import AuthFailed, Forbidden, Invalid
+from ..i18n import _
 from .common import ApiError, json_body, transaction, utcnow
 from .search import index_room, index_user
 from .sessions import authenticate, begin_login, csrf_token, end_login, forget_login
@@ -30,11 +31,11 @@ def _b64(data: bytes | None) -> str | None:
 
 def _unb64(value, field: str) -> bytes:
     if not isinstance(value, str):
-        raise Invalid(f"{field} must be base64 text.")
+        raise Invalid(_("{field} must be base64 text.", field=field))
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid(f"{field} is not valid base64.") from None
+        raise Invalid(_("{field} is not valid base64.", field=field)) from None
 
 
 def _optional_b64(value, field: str) -> bytes | None:
@@ -63,6 +64,7 @@ def room_json(room, members=None) -> dict:
         "name": room.name,
         "created_at": room.created_at.isoformat(),
         "expires_at": room.expires_at.isoformat(),
+        "created_by": room.created_by,  # the creator may remove members and delete the room (null once gone)
     }
     if members is not None:
         data["members"] = [user_json(user) for user in members]
@@ -92,7 +94,7 @@ async def get_csrf(request: web.Request) -> web.Response:
 @routes.post("/api/register")
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request)
-    await limit(request, "register_address", client_address(request), message="Too many sign-ups from your network.")
+    await limit(request, "register_address", client_address(request), message=_("Too many sign-ups from your network."))
     username = accounts.validate_username(body.get("username"))
     display_name = accounts.validate_display_name(body.get("display_name"))
     auth_key = accounts.validate_auth_key(body.get("auth_key"))
@@ -117,7 +119,7 @@ async def login(request: web.Request) -> web.Response:
     # account before is limited on its own; any other attempt per address, per
     # (account, address) and per account. A stranger never uses up the owner's budget.
     address, account = client_address(request), account_subject(accounts.username_key(username))
-    message = "Too many sign-in attempts."
+    message = _("Too many sign-in attempts.")
     device = known_device(request, account)
     if device is not None:
         await limit(request, "login_device", account, device, message=message)
@@ -160,7 +162,7 @@ async def update_me(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
     if set(body) != {"display_name"}:
-        raise Invalid("Send {\"display_name\": ...}: it is the only part of your profile you can change here.")
+        raise Invalid(_("Send {\"display_name\": ...}: it is the only part of your profile you can change here."))
     display_name = accounts.validate_display_name(body["display_name"])
     async with transaction(request) as db:
         user = await accounts.get_user(db, user.id)
@@ -213,7 +215,7 @@ async def put_key(request: web.Request) -> web.Response:
 async def get_key_backup(request: web.Request) -> web.Response:
     user = await authenticate(request)
     if user.key_backup is None:
-        raise ApiError("not_found", "There is no key backup on this server for your account.")
+        raise ApiError("not_found", _("There is no key backup on this server for your account."))
     async with transaction(request) as db:
         earlier = await accounts.earlier_keys(db, user.id)
     return web.json_response({"public_key": _b64(user.public_key), "key_backup": _b64(user.key_backup),
@@ -236,7 +238,7 @@ async def put_key_backup(request: web.Request) -> web.Response:
 async def rotate_key(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
-    await limit(request, "key_rotate", user.id, message="You are rotating your key too often.")
+    await limit(request, "key_rotate", user.id, message=_("You are rotating your key too often."))
     public_key = _unb64(body.get("public_key"), "public_key")
     proof = _optional_b64(body.get("proof"), "proof")
     challenge = await take_key_challenge(request)
@@ -287,7 +289,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 async def create_room(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
-    await limit(request, "room_create", user.id, message="You are creating rooms too fast.")
+    await limit(request, "room_create", user.id, message=_("You are creating rooms too fast."))
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.create_room(
@@ -328,7 +330,7 @@ async def rename_room(request: web.Request) -> web.Response:
 async def add_member(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
-    await limit(request, "member_add", user.id, message="You are adding members too fast.")
+    await limit(request, "member_add", user.id, message=_("You are adding members too fast."))
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
@@ -353,7 +355,7 @@ async def get_messages(request: web.Request) -> web.Response:
 @routes.post("/api/rooms/{room_id}/invites")
 async def create_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    await limit(request, "invite", user.id, message="You are creating invite links too fast.")
+    await limit(request, "invite", user.id, message=_("You are creating invite links too fast."))
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         token, expires_at = await rooms.create_invite(db, room, user, now=utcnow(request))
@@ -365,7 +367,7 @@ async def create_invite(request: web.Request) -> web.Response:
 async def accept_invite(request: web.Request) -> web.Response:
     user = await authenticate(request)
     body = await json_body(request)
-    await limit(request, "member_add", user.id, message="You are joining rooms too fast.")
+    await limit(request, "member_add", user.id, message=_("You are joining rooms too fast."))
     config = request.app[app_keys.config]
     async with transaction(request) as db:
         room = await rooms.accept_invite(db, body.get("token"), user, now=utcnow(request),
@@ -388,16 +390,16 @@ async def _check_current_password(request: web.Request, user, auth_key) -> None:
     # Counted per account like sign-in from a known browser: the session holder
     # has its own budget, which guessers at /api/login cannot use up.
     await limit(request, "login_device", account_subject(accounts.username_key(user.username)), f"user:{user.id}",
-                message="Too many password attempts.")
+                message=_("Too many password attempts."))
     ok = isinstance(auth_key, str) and await asyncio.get_running_loop().run_in_executor(
         None, accounts.check_auth_key, user.password_hash, auth_key)
     if not ok:
-        raise AuthFailed("The current password is wrong. Nothing was changed.")
+        raise AuthFailed(_("The current password is wrong. Nothing was changed."))
 
 
 def _earlier_backups(value) -> dict[bytes, bytes]:
     if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
-        raise Invalid("'earlier' must be a list of {public_key, key_backup}.")
+        raise Invalid(_("'earlier' must be a list of {public_key, key_backup}."))
     return {_unb64(entry.get("public_key"), "public_key"): _unb64(entry.get("key_backup"), "key_backup")
             for entry in value}
 
@@ -434,7 +436,7 @@ async def delete_account(request: web.Request) -> web.Response:
         async with transaction(request) as db:
             session = await accounts.get_session_row(db, request[app_keys.session_id])
         if utcnow(request) - session.created_at > timedelta(seconds=RECENT_SIGN_IN_SECONDS):
-            raise Forbidden("Sign in again with your provider, then delete the account within 10 minutes.")
+            raise Forbidden(_("Sign in again with your provider, then delete the account within 10 minutes."))
     app = request.app
     gone = await lifecycle.delete_account(
         app[app_keys.sessionmaker], app[app_keys.blob_store], user.id, now=utcnow(request),
@@ -485,6 +487,6 @@ async def delete_room(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
-        rooms.require_creator(room, user, "delete it")
+        rooms.require_creator(room, user, _("Only the person who created this room can delete it."))
     await jobs.delete_rooms_now(request.app, [room.id], reason="deleted")
     return web.json_response({"deleted": room.id})

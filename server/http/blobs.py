@@ -19,6 +19,7 @@ from ..blobs import BlobNotFound, BlobTooLarge
 from ..clock import wall_now
 from ..domain import blobs, rooms
 from ..domain.errors import Conflict, Invalid, NotFound, TooLarge
+from ..i18n import _
 from .common import ApiError, parse_json_object, transaction, utcnow
 from .sessions import authenticate
 from .throttle import limit
@@ -28,12 +29,12 @@ routes = web.RouteTableDef()
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"A request body may hold at most {limit} bytes.")
+        raise TooLarge(_("A request body may hold at most {limit} bytes.", limit=limit))
     body = bytearray()
     async for chunk in request.content.iter_chunked(256 * 1024):
         body += chunk
         if len(body) > limit:
-            raise TooLarge(f"A request body may hold at most {limit} bytes.")
+            raise TooLarge(_("A request body may hold at most {limit} bytes.", limit=limit))
     return bytes(body)
 
 
@@ -56,7 +57,7 @@ async def start_upload(request: web.Request) -> web.Response:
     user, body = await _signed(request)
     size = parse_json_object(body).get("size")
     config = request.app[app_keys.config]
-    await limit(request, "upload_start", user.id, message="You are starting uploads too fast.")
+    await limit(request, "upload_start", user.id, message=_("You are starting uploads too fast."))
     async with transaction(request) as db:
         room = await rooms.get_room_for_member(db, request.match_info["room_id"], user.id, now=utcnow(request))
         await blobs.check_open_uploads(db, user, now=utcnow(request), max_open=config.max_open_uploads)
@@ -91,7 +92,7 @@ async def put_part(request: web.Request) -> web.Response:
 
 @routes.post("/api/uploads/{upload_id:[0-9a-f]{32}}/complete")
 async def complete_upload(request: web.Request) -> web.Response:
-    user, _ = await _signed(request)
+    user, _signature = await _signed(request)
     store = request.app[app_keys.blob_store]
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
@@ -99,8 +100,8 @@ async def complete_upload(request: web.Request) -> web.Response:
     if sum(part.size for part in parts) != upload.size:
         async with transaction(request) as db:
             if not await blobs.upload_exists(db, upload.id):  # a concurrent cancel took the parts
-                raise Conflict("This upload was already completed or cancelled.")
-        raise Invalid("The upload is not complete: some parts are missing.")
+                raise Conflict(_("This upload was already completed or cancelled."))
+        raise Invalid(_("The upload is not complete: some parts are missing."))
 
     async def assembled():
         for part in parts:
@@ -112,8 +113,8 @@ async def complete_upload(request: web.Request) -> web.Response:
     except (BlobNotFound, BlobTooLarge):
         async with transaction(request) as db:
             if not await blobs.upload_exists(db, upload.id):  # a concurrent complete took the parts
-                raise Conflict("This upload was already completed or cancelled.") from None
-        raise ApiError("invalid", "The upload's parts could not be assembled. Send the file again.") from None
+                raise Conflict(_("This upload was already completed or cancelled.")) from None
+        raise ApiError("invalid", _("The upload's parts could not be assembled. Send the file again.")) from None
     try:
         async with transaction(request) as db:
             blob = await blobs.finish_upload(db, upload, size, now=utcnow(request))
@@ -130,7 +131,7 @@ async def complete_upload(request: web.Request) -> web.Response:
 
 @routes.delete("/api/uploads/{upload_id:[0-9a-f]{32}}")
 async def cancel_upload(request: web.Request) -> web.Response:
-    user, _ = await _signed(request)
+    user, _signature = await _signed(request)
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         await blobs.end_upload(db, upload)  # a concurrent complete or cancel that won: Conflict
@@ -141,7 +142,7 @@ async def cancel_upload(request: web.Request) -> web.Response:
 
 @routes.get("/api/blobs/{blob_id:[0-9a-f]{32}}")
 async def download(request: web.Request) -> web.StreamResponse:
-    user, _ = await _signed(request, limit=0)
+    user, _signature = await _signed(request, limit=0)
     blob_id = request.match_info["blob_id"]
     async with transaction(request) as db:
         blob = await blobs.get_blob_for_member(db, blob_id, user.id, now=utcnow(request))
@@ -151,7 +152,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     try:
         first = await anext(chunks, b"")
     except BlobNotFound:
-        raise ApiError("not_found", "This file's data is no longer stored.") from None
+        raise ApiError("not_found", _("This file's data is no longer stored.")) from None
     # Chunked, with no Content-Length from the database: if the stored bytes
     # were cut short, the client sees a clean end and reports the truncation.
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Cache-Control": "no-store"})

@@ -19,6 +19,7 @@ from .. import app_keys, i18n
 from ..clock import app_now
 from ..domain.errors import DomainError, Invalid
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
+from ..i18n import Message, _
 
 log = logging.getLogger("sealroom.http")
 
@@ -48,11 +49,11 @@ CODE_FOR_STATUS = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404
                    415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable",
                    507: "storage_full"}
 MESSAGE_FOR_STATUS = {
-    404: "There is nothing at this address.",
-    405: "This address does not accept that method.",
-    413: "The request body is too large.",
+    404: _("There is nothing at this address."),
+    405: _("This address does not accept that method."),
+    413: _("The request body is too large."),
 }
-INTERNAL_MESSAGE = "Something went wrong on the server. Try again; if it keeps happening, tell the administrator."
+INTERNAL_MESSAGE = _("Something went wrong on the server. Try again; if it keeps happening, tell the administrator.")
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -71,9 +72,10 @@ class ApiError(Exception):
     """Raised by handlers to stop with an error the client can read. An
     unknown code is a bug and is answered as a 500."""
 
-    def __init__(self, code: str, message: str, status: int | None = None, headers: dict | None = None):
-        super().__init__(message)
-        self.code, self.message, self.headers = code, message, dict(headers or {})
+    def __init__(self, code: str, message: Message | str, status: int | None = None, headers: dict | None = None):
+        self.text = i18n.as_message(message)  # translated for its reader by api_errors
+        super().__init__(str(self.text))
+        self.code, self.message, self.headers = code, str(self.text), dict(headers or {})
         self.status = status or STATUS_FOR_CODE.get(code, 500)
 
 
@@ -96,38 +98,51 @@ def error_response(code: str, message: str, status: int | None = None, headers=N
                              headers=headers)
 
 
-def parse_json_object(raw: bytes | str, what: str = "The request body") -> dict:
-    """A JSON object, or ``Invalid``: never a RecursionError or a TypeError."""
+REQUEST_BODY = {"nested": _("The request body is nested too deeply."),
+                "not_object": _("The request body must be a JSON object."),
+                "surrogate": _("The request body is not valid Unicode text: it holds a lone surrogate.")}
+
+
+def parse_json_object(raw: bytes | str, problems: dict[str, Message] = REQUEST_BODY) -> dict:
+    """A JSON object, or ``Invalid`` with one of ``problems``: never a RecursionError or a TypeError."""
     try:
         body = json.loads(raw)
     except RecursionError:  # deeply nested arrays or objects
-        raise Invalid(f"{what} is nested too deeply.") from None
+        raise Invalid(problems["nested"]) from None
     except (UnicodeDecodeError, ValueError, TypeError):
-        raise Invalid(f"{what} must be a JSON object.") from None
+        raise Invalid(problems["not_object"]) from None
     if not isinstance(body, dict):
-        raise Invalid(f"{what} must be a JSON object.")
+        raise Invalid(problems["not_object"])
     try:  # a \ud800 escape parses to a lone surrogate, which no database or encoder accepts
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise Invalid(f"{what} is not valid Unicode text: it holds a lone surrogate.") from None
+        raise Invalid(problems["surrogate"]) from None
     except RecursionError:
-        raise Invalid(f"{what} is nested too deeply.") from None
+        raise Invalid(problems["nested"]) from None
     return body
 
 
 async def json_body(request: web.Request, max_bytes: int = MAX_JSON_BYTES) -> dict:
     if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
+        raise ApiError("too_large", _("The request body is larger than {limit} bytes.", limit=max_bytes))
     raw = await request.content.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise ApiError("too_large", f"The request body is larger than {max_bytes} bytes.")
+        raise ApiError("too_large", _("The request body is larger than {limit} bytes.", limit=max_bytes))
     return parse_json_object(raw)
 
 
-def translated(request: web.Request, message: str) -> str:
-    """The message in the reader's language, when the catalog has it."""
-    catalogs = request.app.get(app_keys.catalogs, {})
-    return i18n.translate(catalogs.get(i18n.pick_language(request), {}), message)
+def language(request: web.Request) -> str:
+    """The reader's language: the page's choice (cookie), else Accept-Language by its q-weights."""
+    return i18n.negotiate(request.headers.get("Accept-Language", ""), request.cookies.get(i18n.COOKIE))
+
+
+def catalog(request: web.Request) -> i18n.Catalog:
+    return request.app[app_keys.catalogs][language(request)]
+
+
+def translated(request: web.Request, message: Message | str) -> str:
+    """The message in the reader's language, its values filled in after translation."""
+    return i18n.as_message(message).translate(catalog(request).translations)
 
 
 def is_api(request: web.Request) -> bool:
@@ -143,16 +158,16 @@ async def api_errors(request: web.Request, handler):
     try:
         return await handler(request)
     except DomainError as error:
-        code, message, status, headers = error.code, error.message, status_for(error.code), None
+        code, message, status, headers = error.code, error.text, status_for(error.code), None
         if getattr(error, "retry_after", None):  # RateLimited: the seconds to wait
             headers = {"Retry-After": str(error.retry_after)}
     except ApiError as error:
-        code, message, status, headers = error.code, error.message, error.status, error.headers
+        code, message, status, headers = error.code, error.text, error.status, error.headers
     except web.HTTPException as error:
         if error.status < 400 or not is_api(request):
             raise
         code = CODE_FOR_STATUS.get(error.status, "internal" if error.status >= 500 else "invalid")
-        message = MESSAGE_FOR_STATUS.get(error.status) or error.reason
+        message = MESSAGE_FOR_STATUS.get(error.status) or error.reason  # aiohttp's reasons stay English
         status = error.status
         headers = {name: error.headers[name] for name in KEPT_HEADERS if name in error.headers}
     except ConnectionError:  # the client went away mid-answer: there is no one to tell

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 
 from ..domain.errors import TooMany
+from ..i18n import _, ngettext
 
 log = logging.getLogger("sealroom.connections")
 
@@ -44,7 +45,7 @@ class Connections:
     async def claim(self, user_id: str) -> str:
         """A slot for one more socket of ``user_id``, or TooMany."""
         if self.open >= self.total:
-            raise TooMany("The server has as many connections as it can take. Try again in a minute.")
+            raise TooMany(_("The server has as many connections as it can take. Try again in a minute."))
         socket_id = secrets.token_hex(8)
         if self._redis is None:
             if self._local[user_id] >= self.per_user:
@@ -53,7 +54,7 @@ class Connections:
             now, key = time.time(), self._key(user_id)
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(key, "-inf", now).zadd(key, {socket_id: now + CLAIM_SECONDS})
-                _, _, count, _ = await pipe.zcard(key).expire(key, CLAIM_SECONDS).execute()
+                _removed, _added, count, _expiry = await pipe.zcard(key).expire(key, CLAIM_SECONDS).execute()
             if count > self.per_user:
                 await self._redis.zrem(key, socket_id)
                 raise TooMany(self._per_user_message())
@@ -61,9 +62,11 @@ class Connections:
         self._mine[socket_id] = user_id
         return socket_id
 
-    def _per_user_message(self) -> str:
-        return (f"You have {self.per_user} connections open, the most allowed. "
-                "Close a tab or another device and try again.")
+    def _per_user_message(self):
+        return ngettext("You have {count} connection open, the most allowed. Close a tab or another device "
+                        "and try again.",
+                        "You have {count} connections open, the most allowed. Close a tab or another device "
+                        "and try again.", self.per_user)
 
     async def release(self, socket_id: str) -> None:
         user_id = self._mine.pop(socket_id, None)

@@ -4,7 +4,7 @@
     GET    /auth/oidc/{provider}/start          -> 302 to the provider (sign in, or sign up)
     POST   /api/me/identities {provider, auth_key} -> {start}   linking needs the password
     GET    /auth/oidc/{provider}/start?link=1   -> 302 (only right after that confirmation)
-    GET    /auth/oidc/{provider}/callback       -> 302 to / (signed in, or linked)
+    GET    /auth/oidc/{provider}/callback       -> 302 to /?signed_in=1, /?signed_up=1 or /?linked=NAME
     GET    /api/me/identities                   -> {identities: [{provider, created_at}]}
     DELETE /api/me/identities/{provider}        unlink, if another way to sign in is left
 
@@ -27,6 +27,7 @@ from pyclient.protocol.kdf import hkdf_sha256
 from .. import app_keys
 from ..domain import accounts, identities
 from ..domain.errors import Forbidden, NotFound
+from ..i18n import _
 from ..oidc import OidcError, PendingLogin
 from .api import _check_current_password, me_json
 from .common import json_body, transaction, utcnow
@@ -49,7 +50,7 @@ def _fernet(app: web.Application) -> Fernet:
 def _provider(request: web.Request, name: str | None = None):
     provider = request.app[app_keys.oidc].get(request.match_info["provider"] if name is None else name)
     if provider is None:
-        raise NotFound("This server has no such sign-in provider.")
+        raise NotFound(_("This server has no such sign-in provider."))
     return provider
 
 
@@ -84,7 +85,7 @@ async def start(request: web.Request) -> web.Response:
         intent = (await get_session(request)).pop("oidc_link", None) or {}
         if intent.get("provider") != provider.config.name or intent.get("user") != user.id \
                 or intent.get("until", 0) < time.time():
-            raise Forbidden("Confirm your password before you link a sign-in to your account.")
+            raise Forbidden(_("Confirm your password before you link a sign-in to your account."))
         mode, user_id = "link", user.id
     redirect_uri = f"{request.scheme}://{request.host}/auth/oidc/{provider.config.name}/callback"
     login = PendingLogin.new(provider.config.name, redirect_uri)
@@ -104,12 +105,12 @@ async def callback(request: web.Request) -> web.Response:
         pending = json.loads(_fernet(request.app).decrypt(request.cookies.get(PENDING_COOKIE, "").encode(),
                                                           ttl=PENDING_SECONDS))
     except (InvalidToken, ValueError):
-        raise OidcError("This sign-in has expired or was started in another browser. Start again.") from None
+        raise OidcError(_("This sign-in has expired or was started in another browser. Start again.")) from None
     login = PendingLogin(**pending["login"])
     if login.provider != provider.config.name:
-        raise OidcError("This sign-in answer came back to the wrong provider. Start again.")
+        raise OidcError(_("This sign-in answer came back to the wrong provider. Start again."))
     if "error" in request.query:
-        raise OidcError(f"The sign-in provider did not sign you in ({request.query['error'][:64]}).")
+        raise OidcError(_("The sign-in provider did not sign you in ({reason}).", reason=request.query["error"][:64]))
     claims = await provider.finish(login, state=request.query.get("state", ""), code=request.query.get("code", ""))
     subject, now, created = str(claims["sub"]), utcnow(request), False
     async with transaction(request) as db:
@@ -128,8 +129,10 @@ async def callback(request: web.Request) -> web.Response:
         await index_user(request.app, user)
     if pending["mode"] == "signin":
         await begin_login(request, user)
+    # Always a marker: this redirect ends a chain that began at the provider, another site, so the browser
+    # may hold back the SameSite=Strict session cookie from it; the page then asks /api/me itself.
     response = _redirect("/?linked=" + provider.config.name if pending["mode"] == "link" else
-                         "/?signed_up=1" if created else "/")
+                         "/?signed_up=1" if created else "/?signed_in=1")
     response.del_cookie(PENDING_COOKIE, path="/auth/oidc/")
     return response
 

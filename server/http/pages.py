@@ -19,6 +19,8 @@ from aiohttp_session import get_session
 
 from .. import app_keys, i18n, vendor
 from ..config import Config
+from ..i18n import Message
+from .common import catalog
 from .sessions import csrf_token
 
 routes = web.RouteTableDef()
@@ -113,15 +115,21 @@ def check_vendor_files(config: Config) -> None:
 @routes.get("/")
 @aiohttp_jinja2.template("app.html")
 async def index(request: web.Request) -> dict:
-    language = i18n.pick_language(request)
-    catalog = request.app[app_keys.catalogs][language]
+    page_catalog = catalog(request)
+    translations = page_catalog.translations
     # Whether a session cookie is present decides what is painted first: the
     # sign-in form at once, or the chat's loading state. The client checks the
     # session itself; this only saves an anonymous visitor a failed /api/me.
     signed_in = bool((await get_session(request)).get("sid"))
-    return {"csrf": await csrf_token(request), "lang": language, "catalog": catalog, "signed_in": signed_in,
-            "urls": request.app[app_keys.pyscript_files]["urls"], "invited": "invite" in request.query,
-            "_": lambda text: i18n.translate(catalog, text)}
+    return {"csrf": await csrf_token(request), "lang": page_catalog.language, "catalog": page_catalog.page,
+            "signed_in": signed_in, "urls": request.app[app_keys.pyscript_files]["urls"],
+            "invited": "invite" in request.query, "providers": sign_in_providers(request.app[app_keys.config]),
+            "_": lambda text, **values: Message(text, **values).translate(translations)}
+
+
+def sign_in_providers(config: Config) -> list[dict]:
+    """The "Continue with …" links, painted with the page: from configuration, no request to any provider."""
+    return [{"name": p["name"], "label": p.get("label") or p["name"]} for p in config.oidc_providers]
 
 
 @routes.get("/lang/{language}")

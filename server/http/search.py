@@ -18,6 +18,7 @@ from search_index.index import QueryError
 from .. import app_keys
 from ..domain.errors import Invalid
 from ..domain.search import active_user_ids, co_member_ids
+from ..i18n import Message, _
 from .common import ApiError, transaction, utcnow
 from .sessions import authenticate
 from .throttle import limit
@@ -29,21 +30,21 @@ STARTING_WAIT_SECONDS = 2.0  # how long a search waits for a start-up rebuild be
 @routes.get("/api/search")
 async def search(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    await limit(request, "search", user.id, message="You are searching too fast.")
+    await limit(request, "search", user.id, message=_("You are searching too fast."))
     query = request.query.get("q", "")
     now = utcnow(request)
     updater = request.app[app_keys.search]
     try:  # a large index is still being rebuilt at start-up: wait a little, then say so
         await asyncio.wait_for(updater.ready.wait(), STARTING_WAIT_SECONDS)
     except TimeoutError:
-        raise ApiError("unavailable", "Search is starting up. Try again in a minute.", status=503,
+        raise ApiError("unavailable", _("Search is starting up. Try again in a minute."), status=503,
                        headers={"Retry-After": "30"}) from None
     async with transaction(request) as db:
         reachable = await co_member_ids(db, user.id, now=now)
     try:
         results = updater.index.search(query, user_id=user.id, co_member_ids=reachable, now=now)
     except QueryError as error:
-        raise Invalid(str(error)) from None
+        raise Invalid(Message(error.text, **error.values)) from None
     if results.users:  # the database is the truth: an account disabled by the CLI is gone at once
         async with transaction(request) as db:
             active = await active_user_ids(db, [hit.id for hit in results.users])

@@ -14,6 +14,7 @@ from aiohttp_session import get_session, new_session
 
 from .. import app_keys
 from ..domain import accounts
+from ..i18n import _
 from .common import ApiError, transaction, utcnow
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -82,7 +83,7 @@ async def authenticate(request: web.Request):
             reason = await accounts.session_end_reason(db, sid)
         if reason in accounts.END_REASONS:
             raise ApiError("unauthenticated", accounts.END_REASONS[reason])
-    raise ApiError("unauthenticated", "Sign in first: your session is missing or has expired.")
+    raise ApiError("unauthenticated", _("Sign in first: your session is missing or has expired."))
 
 
 def same_origin(request: web.Request) -> bool:
@@ -98,5 +99,5 @@ async def csrf_protection(request: web.Request, handler):
         # Compared as bytes: compare_digest refuses non-ASCII text with a TypeError.
         given = request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")
         if not same_origin(request) or not expected or not hmac.compare_digest(expected.encode(), given):
-            raise ApiError("csrf", "This request is missing its anti-forgery token. Reload the page and try again.")
+            raise ApiError("csrf", _("This request is missing its anti-forgery token. Reload the page and try again."))
     return await handler(request)

@@ -17,6 +17,7 @@ import secrets
 from aiohttp import web
 
 from .. import app_keys
+from ..i18n import Message
 
 DEVICE_COOKIE = "sealroom_device"
 DEVICE_LABEL = b"sealroom/v1/device-cookie"
@@ -84,5 +85,5 @@ def remember_device(request: web.Request, response: web.StreamResponse, account:
                         secure=request.app[app_keys.config].secure_cookies)
 
 
-async def limit(request: web.Request, action: str, *subject: str, message: str | None = None) -> None:
+async def limit(request: web.Request, action: str, *subject: str, message: Message | None = None) -> None:
     await request.app[app_keys.rate_limiter].hit(action, *subject, message=message)

@@ -43,6 +43,7 @@ from .. import app_keys
 from ..domain import rooms
 from ..domain.errors import DomainError, RateLimited, TooMany
 from ..faults import DISK_FULL_MESSAGE, is_disk_full
+from ..i18n import Message, _
 from .api import message_json
 from .common import INTERNAL_MESSAGE, STATUS_FOR_CODE, ApiError, parse_json_object, transaction, translated, utcnow
 from .sessions import authenticate, same_origin
@@ -53,9 +54,9 @@ MAX_FRAME_BYTES = 256 * 1024
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+    def __init__(self, code: str, message: Message):
+        super().__init__(str(message))
+        self.code, self.text = code, message
 
 
 async def handle_ping(request, user, frame) -> dict:
@@ -65,16 +66,21 @@ async def handle_ping(request, user, frame) -> dict:
 async def handle_send(request, user, frame) -> dict:
     room_id, envelope = frame.get("room"), frame.get("envelope")
     if not isinstance(room_id, str):
-        raise FrameError("invalid", "A 'send' frame needs a room id.")
-    await limit(request, "message", user.id, message="You are sending messages too fast.")
+        raise FrameError("invalid", _("A 'send' frame needs a room id."))
+    await limit(request, "message", user.id, message=_("You are sending messages too fast."))
     started = time.monotonic()
-    async with transaction(request) as db:
-        room = await rooms.get_room_for_member(db, room_id, user.id, now=utcnow(request))
-        members = await rooms.room_members(db, room.id)
-        row = await rooms.store_envelope(db, room, user, envelope, now=utcnow(request), members=members)
-        member_ids = [m.id for m in members]
-    await request.app[app_keys.bus].publish(
-        member_ids, {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
+    bus = request.app[app_keys.bus]
+    # This process publishes a room's messages in the order they were stored. SQLite has one
+    # writer: there every send queues here, first come first served, rather than in SQLite's
+    # busy handler, which sleeps and gives up after busy_timeout (and the message with it).
+    single_writer = request.app[app_keys.engine].dialect.name == "sqlite"
+    async with bus.in_order("" if single_writer else room_id):
+        async with transaction(request) as db:
+            now = utcnow(request)
+            room, members = await rooms.room_for_sending(db, room_id, user.id, now=now)
+            row = await rooms.store_envelope(db, room, user, envelope, now=now, members=members)
+        await bus.publish([member.id for member in members],
+                          {"type": "message", **message_json(row), "expires_at": room.expires_at.isoformat()})
     metrics = request.app[app_keys.metrics]
     metrics.messages.inc()
     metrics.store_latency.observe(time.monotonic() - started)
@@ -82,6 +88,8 @@ async def handle_send(request, user, frame) -> dict:
 
 
 HANDLERS = {"ping": handle_ping, "send": handle_send}
+FRAME_PROBLEMS = {"nested": _("A frame is nested too deeply."), "not_object": _("A frame must be a JSON object."),
+                  "surrogate": _("A frame is not valid Unicode text: it holds a lone surrogate.")}
 
 
 def error_frame(code: str, message: str, ref: str | None = None) -> dict:
@@ -95,19 +103,19 @@ async def _dispatch(request, user, raw: str) -> dict:
     ref = None
     try:
         if len(raw) > MAX_FRAME_BYTES:
-            raise FrameError("too_large", f"Frames are at most {MAX_FRAME_BYTES} bytes.")
-        frame = parse_json_object(raw, "A frame")
+            raise FrameError("too_large", _("Frames are at most {limit} bytes.", limit=MAX_FRAME_BYTES))
+        frame = parse_json_object(raw, FRAME_PROBLEMS)
         ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
         kind = frame.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if not isinstance(kind, str):
-            raise FrameError("invalid", "A frame's type must be a string.")
+            raise FrameError("invalid", _("A frame's type must be a string."))
         request.app[app_keys.metrics].frame_received(kind)
         if handler is None:
-            raise FrameError("invalid", f"Unknown frame type {kind[:40]!r}.")
+            raise FrameError("invalid", _("Unknown frame type {type}.", type=repr(kind[:40])))
         reply = await handler(request, user, frame)
     except (FrameError, DomainError) as error:
-        reply = error_frame(error.code, translated(request, error.message))
+        reply = error_frame(error.code, translated(request, error.text))
         if getattr(error, "retry_after", None):
             reply["retry_after"] = error.retry_after
     except Exception as error:  # a bug or a full disk must not close the sender's socket (protocol section 8)
@@ -127,19 +135,29 @@ SESSION_ENDED = b'{"type":"session_ended"'
 SLOW_CLOSE_TIMEOUT = 30.0  # seconds a too-slow socket gets to read up to the close frame before it is cut
 
 
+FRESH = 0.01  # seconds: a frame written this soon after the bus checked its room's expiry is not checked again
+
+
 async def _pump(request: web.Request, ws: web.WebSocketResponse, subscription) -> None:
-    metrics = request.app[app_keys.metrics]
+    """The socket's one writer: it writes every frame queued since it last
+    ran (one wake-up for the lot under load), each the same bytes for every
+    socket. The bus drops the frames of a room that has expired when they are
+    published; a frame that has waited here since is checked again."""
+    deliveries = request.app[app_keys.metrics].deliveries
     while not ws.closed:
-        data, expires_at, queued_at = await subscription.get()
-        if data.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
-            ended = json.loads(data)
-            if ended["session"] == request[app_keys.session_id]:
-                await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
-                return
-        elif expires_at is None or expires_at > utcnow(request):  # the room may have expired since
+        await subscription.wait()
+        while subscription.frames and not ws.closed:
+            data, expires_at, queued_at = subscription.pop()
+            if data.startswith(SESSION_ENDED):  # control frame from a sign-out or a revocation, never forwarded
+                ended = json.loads(data)
+                if ended["session"] == request[app_keys.session_id]:
+                    await ws.close(code=4001, message=(ended.get("reason") or "signed_out").encode())
+                    return
+                continue
+            if expires_at is not None and time.monotonic() - queued_at > FRESH and expires_at <= utcnow(request):
+                continue  # the room expired while the frame waited
             await ws.send_frame(data, WSMsgType.TEXT)  # UTF-8 JSON, encoded once for every socket
-            metrics.frames_sent.inc()
-            metrics.delivery_latency.observe(time.monotonic() - queued_at)
+            deliveries.delivered(time.monotonic() - queued_at)
 
 
 async def _close_when_behind(request: web.Request, ws: web.WebSocketResponse, subscription, pump) -> None:
@@ -155,31 +173,33 @@ async def _close_when_behind(request: web.Request, ws: web.WebSocketResponse, su
             request.transport.abort()
 
 
-async def _refuse(ws: web.WebSocketResponse, error) -> web.WebSocketResponse:
+async def _refuse(request: web.Request, ws: web.WebSocketResponse, error: TooMany) -> web.WebSocketResponse:
     """A browser cannot read the body of a refused upgrade: accept, say why, close."""
-    await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": error.message,
-                        "retry_after": 60})
-    reason = error.message.encode()[:120].decode("utf-8", "ignore").encode()  # a close reason fits in 123 bytes
+    message = translated(request, error.text)
+    await ws.send_json({"type": "error", "ref": None, "error": error.code, "message": message, "retry_after": 60})
+    reason = message.encode()[:120].decode("utf-8", "ignore").encode()  # a close reason fits in 123 bytes
     await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=reason)
     return ws
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
-        raise ApiError("forbidden", "WebSocket connections are accepted from this site only.")
+        raise ApiError("forbidden", _("WebSocket connections are accepted from this site only."))
     user = await authenticate(request)
     app = request.app
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2)
+    # No permessage-deflate: it would compress each frame once per socket (zlib, most of the
+    # fan-out's CPU when browsers ask for it), and sealed envelopes are base64 of random bytes.
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES * 2, compress=False)
     await ws.prepare(request)
     metrics = app[app_keys.metrics]
     if app[app_keys.draining]:
         metrics.connections_refused.labels("shutdown").inc()
-        return await _refuse(ws, TooMany("This server is shutting down. Reconnect in a moment."))
+        return await _refuse(request, ws, TooMany(_("This server is shutting down. Reconnect in a moment.")))
     try:
         claim = await app[app_keys.connections].claim(user.id)
     except TooMany as error:
         metrics.connections_refused.labels("caps").inc()
-        return await _refuse(ws, error)
+        return await _refuse(request, ws, error)
     bus = app[app_keys.bus]
     subscription = bus.subscribe(user.id)
     app[app_keys.websockets].add(ws)
@@ -191,14 +211,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 try:
-                    await limit(request, "frame", user.id, message="You are sending frames too fast.")
+                    await limit(request, "frame", user.id, message=_("You are sending frames too fast."))
                 except RateLimited as error:  # not even parsed; the socket stays open
-                    await ws.send_json({**error_frame(error.code, translated(request, error.message)),
+                    await ws.send_json({**error_frame(error.code, translated(request, error.text)),
                                         "retry_after": error.retry_after})
                     continue
                 await ws.send_json(await _dispatch(request, user, message.data))
             elif message.type == WSMsgType.BINARY:
-                await ws.send_json(error_frame("invalid", translated(request, "Send JSON text frames.")))
+                await ws.send_json(error_frame("invalid", translated(request, _("Send JSON text frames."))))
     finally:
         pump.cancel()
         watcher.cancel()

@@ -169,6 +169,13 @@ class Person:
         self.page.click("#settings-open")
         expect(self.page.locator("#settings")).to_be_visible()
 
+    def settings_panel(self, panel_id: str) -> None:
+        """Open settings and, in them, the ``<details>`` panel with this id."""
+        if self.page.locator("#settings").is_hidden():
+            self.settings()
+        if not self.page.locator(f"#{panel_id}").evaluate("details => details.open"):
+            self.page.click(f"#{panel_id} > summary")
+
     def messages(self):
         return self.page.locator("#messages .message")
 
