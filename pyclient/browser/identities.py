@@ -17,7 +17,8 @@ from ..errors import BadMac
 from ..protocol.encoding import b64encode
 from .dom import by_id, on, set_text, show, show_error, toast
 from .env import document, window
-from .i18n import _, format_datetime
+from .dates import format_datetime
+from .i18n import _
 from .net import ApiError
 
 MIN_NEW_PASSPHRASE = 12  # the server keeps a backup sealed under it: make guessing it offline expensive
