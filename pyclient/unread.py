@@ -34,3 +34,18 @@ class Unread:
 def title(total: int, base: str = "SealRoom") -> str:
     """The document title: ``(3) SealRoom`` while anything is unread."""
     return f"({total}) {base}" if total else base
+
+
+def is_news(sender: str | None, me: str) -> bool:
+    """Whether a message raises a notice (unread count, toast, system notification).
+
+    What this person wrote on another device is no news to them. ``sender`` is
+    who the envelope claims, before any check: a notice shows no content, and a
+    forged claim can at most hide one notice from its victim.
+    """
+    return sender != me
+
+
+def toasts(room_id: str, open_room: str | None) -> bool:
+    """A message in a room other than the open one is also announced in a toast."""
+    return room_id != open_room

@@ -238,3 +238,21 @@ async def test_revoked_session_loses_its_open_websocket_at_once(client, new_clie
     assert response.status == 200
     closing = await ws.receive(timeout=5)
     assert closing.type.name in ("CLOSE", "CLOSED", "CLOSING") and ws.close_code == 4001
+
+
+async def test_the_room_list_says_when_each_rooms_newest_message_was_stored(client, new_client):
+    alice = await register(client, "alice", 0)
+    bob = await register(await new_client(), "bob", 1)
+    quiet = (await (await alice.post("/api/rooms", {"name": "Quiet", "members": ["bob"]})).json())["room"]
+    busy = (await (await alice.post("/api/rooms", {"name": "Busy", "members": ["bob"]})).json())["room"]
+    ws = await client.ws_connect("/ws")
+    await ws.receive()
+    everyone = {alice.id: alice.public_key, bob.id: bob.public_key}
+    for ref in ("r1", "r2"):
+        reply = await _ws_send(ws, {"type": "send", "ref": ref, "room": busy["id"],
+                                    "envelope": await alice.envelope(busy["id"], everyone)})
+        assert reply["type"] == "sent"
+    newest = (await (await client.get(f"/api/rooms/{busy['id']}/messages")).json())["messages"][-1]
+    listed = {room["id"]: room for room in (await (await client.get("/api/rooms")).json())["rooms"]}
+    assert listed[busy["id"]]["last_message_at"] == newest["created_at"]
+    assert listed[quiet["id"]]["last_message_at"] is None

@@ -1,6 +1,6 @@
 """Unread counts: what arrives while the person looks elsewhere counts once, and reading clears it."""
 
-from pyclient.unread import Unread, title
+from pyclient.unread import Unread, is_news, title, toasts
 
 
 def test_messages_in_another_room_count_and_reading_clears_them():
@@ -25,3 +25,14 @@ def test_an_expired_room_leaves_no_count():
     unread.arrived("a", 1, looking=False)
     unread.forget("a")
     assert unread.total == 0 and unread.arrived("a", 1, looking=False)
+
+
+def test_what_this_person_wrote_on_another_device_is_no_news_to_them():
+    assert not is_news("me", "me")
+    assert is_news("ann", "me")
+    assert is_news(None, "me")  # an envelope that does not parse still counts (it will show as a warning)
+
+
+def test_a_toast_tells_of_messages_in_rooms_other_than_the_open_one():
+    assert toasts("a", None) and toasts("a", "b")
+    assert not toasts("a", "a")

@@ -36,8 +36,7 @@ def make(tag: str, text: str | None = None, cls: str | None = None, **attrs):
 
 
 def clear(element) -> None:
-    while element.firstChild:
-        element.removeChild(element.firstChild)
+    element.replaceChildren()  # one call to the page, however many children
 
 
 def show_error(element_id: str, message: str | None) -> None:
@@ -97,6 +96,26 @@ def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:
     if cls:
         attributes["class"] = cls
     return [tag, attributes, *[child for child in children if child is not None]]
+
+
+def qr_data_uri(text: str) -> str:
+    """``text`` as a QR code, an SVG data URI (segno picks numeric mode for a safety number's digits)."""
+    import segno  # imported on first use: it is not needed to boot the page
+    return segno.make(text, error="m", micro=False).svg_data_uri(scale=4)
+
+
+AVATAR_TONES = 8  # colours in web/static/app.css (.avatar[data-tone])
+
+
+def avatar_look(name: str, key: str) -> tuple[str, int]:
+    """The first letter of ``name``, and a colour fixed by ``key`` (an id)."""
+    return next((char for char in name if char.isalnum()), "#").upper(), sum(map(ord, key)) % AVATAR_TONES
+
+
+def avatar(name: str, key: str) -> list:
+    """A round badge with the name's first letter: decoration only."""
+    letter, tone = avatar_look(name, key)
+    return tree("span", letter, cls="avatar", data_tone=tone, aria_hidden="true")
 
 
 TREES_PER_CALL = 40  # each call is one task on the page's main thread: keep it well under 50 ms

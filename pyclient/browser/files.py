@@ -34,8 +34,10 @@ def human_size(size: int) -> str:
 
 
 class Attachments:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, session, show_problem):
+        """``show_problem(text or None)``: say under the composer why a file was refused."""
+        self.session = session
+        self._show_problem = show_problem
         self.pending = []          # JS File objects chosen but not yet sent
         self.received: dict[str, tuple[FileRef, dict]] = {}  # box key -> its reference and what verifies it
         self.batches = 0
@@ -48,9 +50,9 @@ class Attachments:
         # Chosen, dropped and pasted files arrive from web/static/shell.js as
         # File objects of this thread: reading them never crosses to the page.
         on_files(self.add)
-        on(by_id("upload-cancel"), "click", self.on_cancel)
+        on("upload-cancel", "click", self.on_cancel)
         # One listener for every "Download and verify": a box is clickable the moment it appears.
-        on(by_id("messages"), "click", self.on_open_click)
+        on("messages", "click", self.on_open_click)
 
     async def on_cancel(self, _event) -> None:
         self.cancelled = True
@@ -69,7 +71,7 @@ class Attachments:
                 problems.append(_("A message can carry at most 10 files."))
             else:
                 self.pending.append(file)
-        self.app.composer_error(" ".join(problems) or None)
+        self._show_problem(" ".join(problems) or None)
         self.render_pending()
         self.batches += 1  # files reach this worker after the page's event: say when each batch is in
         by_id("pending-files").dataset.batches = str(self.batches)
@@ -93,13 +95,13 @@ class Attachments:
     # ---- sending ----------------------------------------------------------
 
     async def signed(self, method: str, path: str, body: bytes = b""):
-        app = self.app
-        headers = await sign_request(app.backend, app.private_key, method=method, path=path, body=body,
-                                     keyid=app.me["id"], created=int(js.Date.now() / 1000), random_bytes=os.urandom)
-        return await app.api.fetch(method, path, body if body else None, headers)
+        session = self.session
+        headers = await sign_request(session.backend, session.private_key, method=method, path=path, body=body,
+                                     keyid=session.me["id"], created=int(js.Date.now() / 1000), random_bytes=os.urandom)
+        return await session.api.fetch(method, path, body if body else None, headers)
 
     async def signed_json(self, method: str, path: str, body: bytes = b"") -> dict:
-        return await self.app.api.json(await self.signed(method, path, body))
+        return await self.session.api.json(await self.signed(method, path, body))
 
     def progress(self, done: int, total: int, label: str) -> None:
         bar = by_id("upload-progress")
@@ -125,7 +127,7 @@ class Attachments:
         return refs
 
     async def upload_one(self, room_id: str, message_id: str, file, report) -> FileRef:
-        app = self.app
+        session = self.session
 
         async def read_chunk(start: int, end: int) -> bytes:
             return js.Uint8Array.new(await file.slice(start, end).arrayBuffer()).to_bytes()
@@ -134,9 +136,9 @@ class Attachments:
             if self.cancelled:
                 raise Cancelled()
 
-        return await upload_file(app.backend, SignedUploads(self.signed_json), read_chunk, size=int(file.size),
-                                 key=os.urandom(32), iv=os.urandom(16), room_id=room_id, sender_id=app.me["id"],
-                                 message_id=message_id, signing_key=app.private_key, name=file.name, mime=file.type,
+        return await upload_file(session.backend, SignedUploads(self.signed_json), read_chunk, size=int(file.size),
+                                 key=os.urandom(32), iv=os.urandom(16), room_id=room_id, sender_id=session.me["id"],
+                                 message_id=message_id, signing_key=session.private_key, name=file.name, mime=file.type,
                                  progress=report, before_chunk=before_chunk)
 
     # ---- receiving ----------------------------------------------------------
@@ -212,8 +214,8 @@ class Attachments:
         """The plaintext as Blob parts, returned only if every check passed."""
         response = await self.signed("GET", f"/api/blobs/{ref.blob}")
         if not response.ok:
-            await self.app.api.json(response)  # raises ApiError with the server's message
-        decryptor = ChunkDecryptor(self.app.backend, ref)
+            await self.session.api.json(response)  # raises ApiError with the server's message
+        decryptor = ChunkDecryptor(self.session.backend, ref)
         reader = response.body.getReader()
         # Verified chunks move into a Blob every few chunks: the browser keeps
         # Blob bytes outside the JS heap, so memory stays bounded by a few chunks.

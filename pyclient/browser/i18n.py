@@ -1,4 +1,4 @@
-"""The page's language: ``_(text, **values)``, ``ngettext(...)`` and localized times.
+"""The page's language: ``_(text, **values)`` and ``ngettext(...)``.
 
 Texts come from the catalog the server embedded as ``<script
 type="application/json" id="i18n-catalog">`` (read by ``env.page_state()``), built from the same gettext .po
@@ -6,25 +6,14 @@ files that translate the server (server/i18n.py): ``{"plural": EXPRESSION,
 "messages": {English: text, or a list of plural forms}}``. The page needs no
 Babel: ``gettext.c2py`` evaluates the catalog's plural expression.
 
-Times are formatted by the browser's ``Intl.DateTimeFormat`` in the page's
-language and the user's own time zone.
+Dates and times are put into words by ``dates.py``, in ``language()``.
 """
 
 import gettext
 
-import js
-from pyodide.ffi import to_js
-
 _catalog: dict = {}
 _plural = [gettext.c2py("n != 1")]
-_language = [js.undefined]  # the page's language once loaded; until then the browser's own
-_formats: dict = {}  # name -> Intl.DateTimeFormat, made when first used
-FORMATS = {
-    "time": {"hour": "2-digit", "minute": "2-digit"},
-    "day": {"weekday": "long", "day": "numeric", "month": "long"},
-    "day_and_year": {"weekday": "long", "day": "numeric", "month": "long", "year": "numeric"},
-    "datetime": {"dateStyle": "medium", "timeStyle": "short"},
-}
+_language = ["en"]
 
 
 def load(page: dict, language: str) -> None:
@@ -32,8 +21,12 @@ def load(page: dict, language: str) -> None:
     _catalog.clear()
     _catalog.update(page.get("messages", {}))
     _plural[0] = gettext.c2py(page.get("plural", "n != 1"))
-    _language[0] = language or js.undefined
-    _formats.clear()
+    _language[0] = language or "en"
+
+
+def language() -> str:
+    """The page's language (a BCP 47 tag), as the server chose it."""
+    return _language[0]
 
 
 def _(text: str, **values) -> str:
@@ -51,42 +44,3 @@ def ngettext(singular: str, plural: str, count: int, **values) -> str:
     else:
         text = singular if count == 1 else plural
     return text.format(count=count, **values)
-
-
-def _format(name: str, date) -> str:
-    if name not in _formats:
-        options = to_js(FORMATS[name], dict_converter=js.Object.fromEntries)
-        _formats[name] = js.Intl.DateTimeFormat.new(_language[0], options)
-    return _formats[name].format(date)
-
-
-def _local_day(date) -> tuple[int, int, int]:
-    return date.getFullYear(), date.getMonth(), date.getDate()
-
-
-def format_time(iso: str) -> str:
-    """The hour and minute of an ISO 8601 instant, on the user's clock."""
-    return _format("time", js.Date.new(iso))
-
-
-def format_datetime(iso: str) -> str:
-    """Date and time of an ISO 8601 instant, on the user's clock."""
-    return _format("datetime", js.Date.new(iso))
-
-
-def format_day(iso: str) -> str:
-    """"Today", "Yesterday", or the weekday and date (with the year if it is not this year)."""
-    date, today = js.Date.new(iso), js.Date.new()
-    yesterday = js.Date.new(today.getFullYear(), today.getMonth(), today.getDate() - 1)
-    if _local_day(date) == _local_day(today):
-        return _("Today")
-    if _local_day(date) == _local_day(yesterday):
-        return _("Yesterday")
-    return _format("day" if date.getFullYear() == today.getFullYear() else "day_and_year", date)
-
-
-def format_message_time(iso: str) -> str:
-    """When a message was sent: its time today, else its day and time."""
-    if _local_day(js.Date.new(iso)) == _local_day(js.Date.new()):
-        return format_time(iso)
-    return _("{day}, {time}", day=format_day(iso), time=format_time(iso))

@@ -17,7 +17,8 @@ from ..errors import BadMac
 from ..protocol.encoding import b64encode
 from .dom import by_id, on, set_text, show, show_error, toast
 from .env import document, window
-from .i18n import _, format_datetime
+from .dates import format_datetime
+from .i18n import _
 from .net import ApiError
 
 MIN_NEW_PASSPHRASE = 12  # the server keeps a backup sealed under it: make guessing it offline expensive
@@ -58,8 +59,8 @@ class PassphraseScreen:
         self.me: dict | None = None
 
     def bind(self) -> None:
-        on(by_id("passphrase-form"), "submit", self.on_submit)
-        on(by_id("passphrase-sign-out"), "click", self.on_sign_out)
+        on("passphrase-form", "submit", self.on_submit)
+        on("passphrase-sign-out", "click", self.on_sign_out)
 
     @property
     def creating(self) -> bool:
@@ -144,9 +145,9 @@ class LinkedSignIns:
         self.linking: str | None = None
 
     def bind(self) -> None:
-        on(by_id("identities-panel"), "toggle", self.on_toggle)  # hidden when no provider is configured
-        on(by_id("identity-list"), "click", self.on_click)
-        on(by_id("link-form"), "submit", self.on_link)
+        on("identities-panel", "toggle", self.on_toggle)  # hidden when no provider is configured
+        on("identity-list", "click", self.on_click)
+        on("link-form", "submit", self.on_link)
 
     async def on_toggle(self, _event) -> None:
         if by_id("identities-panel").open:

@@ -3,7 +3,7 @@ through one after signing in."""
 
 import js
 
-from .dom import by_id, on, show, toast
+from .dom import by_id, on, qr_data_uri, show, toast
 from .env import window
 from .i18n import _
 from .net import ApiError
@@ -20,8 +20,11 @@ def remember_invite_from_url() -> None:
 
 
 class Invites:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, api, rooms, open_room):
+        """``rooms``: the RoomList; ``open_room(room_id)``: show a room once joined."""
+        self.api = api
+        self.rooms = rooms
+        self._open_room = open_room
 
     def bind(self) -> None:
         on("invite-create", "click", self.on_create)
@@ -29,11 +32,13 @@ class Invites:
 
     async def on_create(self, _event) -> None:
         try:
-            invite = await self.app.api.call("POST", f"/api/rooms/{self.app.room_id}/invites", {})
+            invite = await self.api.call("POST", f"/api/rooms/{self.rooms.open_id}/invites", {})
         except ApiError as error:
             toast(error.message)
             return
-        by_id("invite-url").value = window.location.origin + invite["path"]
+        url = window.location.origin + invite["path"]
+        by_id("invite-url").value = url
+        by_id("invite-qr-code").src = qr_data_uri(url)
         show("invite-panel")
         toast(_("Anyone with this link can join the room for 48 hours. Share it privately."))
 
@@ -58,10 +63,10 @@ class Invites:
             return
         window.sessionStorage.removeItem(PENDING_INVITE)
         try:
-            room = (await self.app.api.call("POST", "/api/invites/accept", {"token": token}))["room"]
+            room = (await self.api.call("POST", "/api/invites/accept", {"token": token}))["room"]
         except ApiError as error:
             toast(error.message)
             return
-        self.app.rooms[room["id"]] = room
+        self.rooms.put(room)
         toast(_("You joined “{name}”.", name=room["name"]))
-        await self.app.open_room(room["id"])
+        await self._open_room(room["id"])

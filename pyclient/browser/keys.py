@@ -25,7 +25,8 @@ from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
 from .dom import append_trees, attach_listeners, by_id, make, on, show, show_error, toast, tree
 from .env import document, now_ms, window
-from .i18n import _, format_datetime
+from .dates import format_datetime
+from .i18n import _
 from .net import ApiError
 
 MIN_PASSPHRASE = 12
@@ -44,8 +45,11 @@ class NeedKeyFile(Exception):
 
 
 class KeyRing:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, session, *, step, on_rotated):
+        """``step(text)``: say what boot is doing; ``on_rotated()``: after a new key pair is in use."""
+        self.session = session
+        self._step = step
+        self._on_rotated = on_rotated
         self.keystore_key = b""
         self.pairs: list[tuple[bytes, bytes]] = []  # (PKCS#8, SPKI), current first
         self.record: dict = {}
@@ -55,23 +59,23 @@ class KeyRing:
 
     @property
     def user_id(self) -> str:
-        return self.app.me["id"]
+        return self.session.me["id"]
 
     # ---- unlocking -------------------------------------------------------
 
     async def load_or_create(self, keystore_key: bytes) -> None:
         self.keystore_key = keystore_key
-        if self.app.me["public_key"] is None:
+        if self.session.me["public_key"] is None:
             await self._create()
         else:
             await self._unlock()
         self._ask_to_persist_storage()
 
     async def _create(self) -> None:
-        app = self.app
-        app.step(_("Generating your RSA-3072 key pair in this page…"))
+        session = self.session
+        self._step(_("Generating your RSA-3072 key pair in this page…"))
         started = now_ms()
-        pair = await app.backend.generate_keypair(DEFAULT_RSA_BITS)
+        pair = await session.backend.generate_keypair(DEFAULT_RSA_BITS)
         document.body.dataset.keygenMs = str(round(now_ms() - started))
         sealed = await self._seal(pair.private_key, pair.public_key)
         checkbox = by_id("auth-server-backup")
@@ -79,8 +83,8 @@ class KeyRing:
         self.record = {"public_key": _b64(pair.public_key), "sealed": _b64(sealed), "earlier": [],
                        "exported_at": None}
         await self._save()
-        app.step(_("Registering your public key…"))
-        app.me = (await app.api.call("PUT", "/api/me/key", {
+        self._step(_("Registering your public key…"))
+        session.me = (await session.api.call("PUT", "/api/me/key", {
             "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None,
             "proof": await self._proof(pair.private_key, pair.public_key)}))["user"]
         self.pairs = [(pair.private_key, pair.public_key)]
@@ -93,10 +97,10 @@ class KeyRing:
         still sealed under the old one; the backup (sealed again by that
         browser) opens instead and replaces it.
         """
-        app = self.app
-        app.step(_("Unlocking your key…"))
-        public_key = _unb64(app.me["public_key"])
-        local = await app.store.get("keys", self.user_id)
+        session = self.session
+        self._step(_("Unlocking your key…"))
+        public_key = _unb64(session.me["public_key"])
+        local = await session.store.get("keys", self.user_id)
         failure = None
         if local is not None and _unb64(local["public_key"]) == public_key:
             try:
@@ -104,13 +108,13 @@ class KeyRing:
                 return
             except ProtocolError as error:
                 failure = error
-        if not app.me.get("key_backup"):
+        if not session.me.get("key_backup"):
             # A password account got past sign-in, so only a key file can help; without a password,
             # the passphrase was wrong.
-            if failure is None or app.me.get("password") is not False:
+            if failure is None or session.me.get("password") is not False:
                 raise NeedKeyFile()
             raise failure
-        backup = await app.api.call("GET", "/api/me/key-backup")
+        backup = await session.api.call("GET", "/api/me/key-backup")
         record = {"public_key": backup["public_key"], "sealed": backup["key_backup"],
                   "earlier": [{"public_key": k["public_key"], "sealed": k["key_backup"]}
                               for k in backup.get("earlier", [])],
@@ -122,7 +126,7 @@ class KeyRing:
         pairs = []
         for entry in [record, *record.get("earlier", [])]:
             public = _unb64(entry["public_key"])
-            private = await keystore.open_private_key(self.app.backend, self.keystore_key, user_id=self.user_id,
+            private = await keystore.open_private_key(self.session.backend, self.keystore_key, user_id=self.user_id,
                                                       public_key=public, blob=_unb64(entry["sealed"]))
             pairs.append((private, public))
         return pairs
@@ -137,23 +141,23 @@ class KeyRing:
 
     async def forget(self, user_id: str) -> None:
         """The account was deleted: its keys leave this browser too."""
-        await self.app.store.delete("keys", user_id)
+        await self.session.store.delete("keys", user_id)
         self.pairs, self.record, self.keystore_key = [], {}, b""
 
     async def _proof(self, private_key: bytes, public_key: bytes) -> str:
         """Proof that this page holds the new key (protocol 4.4): the server's challenge, signed."""
-        challenge = (await self.app.api.call("POST", "/api/me/key/challenge", {}))["challenge"]
-        return _b64(await key_proof.sign_key_proof(self.app.backend, private_key, user_id=self.user_id,
+        challenge = (await self.session.api.call("POST", "/api/me/key/challenge", {}))["challenge"]
+        return _b64(await key_proof.sign_key_proof(self.session.backend, private_key, user_id=self.user_id,
                                                    challenge=_unb64(challenge), public_key=public_key))
 
     async def _seal(self, private_key: bytes, public_key: bytes) -> bytes:
-        return await keystore.seal_private_key(self.app.backend, self.keystore_key, user_id=self.user_id,
+        return await keystore.seal_private_key(self.session.backend, self.keystore_key, user_id=self.user_id,
                                                public_key=public_key, private_key=private_key, iv=os.urandom(16))
 
     async def _save(self) -> None:
         self.record.setdefault("earlier", [])
         self.record.setdefault("exported_at", None)
-        await self.app.store.put("keys", self.user_id, self.record)
+        await self.session.store.put("keys", self.user_id, self.record)
 
     def _ask_to_persist_storage(self) -> None:
         storage = getattr(window.navigator, "storage", None)
@@ -178,7 +182,7 @@ class KeyRing:
         return [public for _private, public in self.pairs]
 
     def has_backup(self) -> bool:
-        return bool(self.app.me.get("key_backup")) or bool(self.record.get("exported_at"))
+        return bool(self.session.me.get("key_backup")) or bool(self.record.get("exported_at"))
 
     # ---- the "Your key" panel ---------------------------------------------
 
@@ -222,11 +226,11 @@ class KeyRing:
 
     def render_status(self) -> None:
         toggle = by_id("server-backup-toggle")
-        toggle.checked = bool(self.app.me.get("key_backup"))
+        toggle.checked = bool(self.session.me.get("key_backup"))
         parts = []
-        if self.app.me.get("key_backup") and self.app.me.get("password") is False:
+        if self.session.me.get("key_backup") and self.session.me.get("password") is False:
             parts.append(_("An encrypted backup of your key is on the server; your key passphrase opens it."))
-        elif self.app.me.get("key_backup"):
+        elif self.session.me.get("key_backup"):
             parts.append(_("An encrypted backup of your key is on the server; your password opens it."))
         if self.record.get("exported_at"):
             parts.append(_("Key file exported {when}.", when=format_datetime(self.record["exported_at"])))
@@ -249,11 +253,11 @@ class KeyRing:
             return
         sealed = self.record["sealed"] if wanted else None
         try:
-            reply = await self.app.api.call("PUT", "/api/me/key-backup", {"key_backup": sealed})
+            reply = await self.session.api.call("PUT", "/api/me/key-backup", {"key_backup": sealed})
         except ApiError as error:
             toast(error.message)
         else:
-            self.app.me = reply["user"]
+            self.session.me = reply["user"]
             toast(_("Server backup is on.") if wanted else _("Server backup is off: the server deleted your sealed key."))
         self.render_status()
 
@@ -269,12 +273,12 @@ class KeyRing:
         button = by_id("export-submit")
         button.disabled = True
         try:
-            export = await key_export.export_keys(self.app.backend, passphrase, user_id=self.user_id,
+            export = await key_export.export_keys(self.session.backend, passphrase, user_id=self.user_id,
                                                   pairs=self.pairs, salt=os.urandom(16), iv=os.urandom(16))
         finally:
             button.disabled = False
         text = json.dumps(key_export.encode_key_export(export), indent=1)
-        self._download(f"sealroom-key-{self.app.me['username']}.json", text)
+        self._download(f"sealroom-key-{self.session.me['username']}.json", text)
         by_id("export-passphrase").value = ""
         by_id("export-passphrase-again").value = ""
         self.record["exported_at"] = js.Date.new().toISOString()
@@ -293,14 +297,14 @@ class KeyRing:
         js.setTimeout(to_js(lambda: js.URL.revokeObjectURL(url)), 60_000)
 
     async def on_rotate(self, _event) -> None:
-        app = self.app
+        session = self.session
         button = by_id("rotate-submit")
         button.disabled = True
         try:
-            pair = await app.backend.generate_keypair(DEFAULT_RSA_BITS)
+            pair = await session.backend.generate_keypair(DEFAULT_RSA_BITS)
             sealed = await self._seal(pair.private_key, pair.public_key)
-            server_backup = bool(app.me.get("key_backup"))
-            reply = await app.api.call("POST", "/api/me/key/rotate", {
+            server_backup = bool(session.me.get("key_backup"))
+            reply = await session.api.call("POST", "/api/me/key/rotate", {
                 "public_key": _b64(pair.public_key), "key_backup": _b64(sealed) if server_backup else None,
                 "proof": await self._proof(pair.private_key, pair.public_key)})
         except ApiError as error:
@@ -313,8 +317,8 @@ class KeyRing:
                        "earlier": [earlier, *self.record.get("earlier", [])], "exported_at": None}
         await self._save()
         self.pairs.insert(0, (pair.private_key, pair.public_key))
-        app.me = reply["user"]
-        await app.on_key_rotated()
+        session.me = reply["user"]
+        await self._on_rotated()
         self.render_status()
         toast(_("Your new key is in use. Export a new key file: the old one does not hold it."))
 
@@ -356,7 +360,7 @@ class KeyRing:
             return False
         try:
             export = key_export.parse_key_export_text(await files.item(0).text())
-            user_id, pairs = await key_export.import_keys(self.app.backend, export, by_id("import-passphrase").value)
+            user_id, pairs = await key_export.import_keys(self.session.backend, export, by_id("import-passphrase").value)
         except ValueError:
             show_error("import-error", _("This is not a SealRoom key file."))
             return False
@@ -364,7 +368,7 @@ class KeyRing:
             show_error("import-error", _("The passphrase is wrong, or the file was altered.")
                        if error.kind == "bad_mac" else _("This key file cannot be used: {reason}.", reason=error.message))
             return False
-        if user_id != self.user_id or pairs[0][1] != _unb64(self.app.me["public_key"]):
+        if user_id != self.user_id or pairs[0][1] != _unb64(self.session.me["public_key"]):
             show_error("import-error", _("This key file holds another account's key, or an older key of yours. "
                                          "Use the file you exported last."))
             return False

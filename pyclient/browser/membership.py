@@ -14,17 +14,17 @@ from .net import ApiError
 
 
 class RoomLife:
-    def __init__(self, api, me, room, remove_room, refresh_members):
-        """``me()`` is the signed-in user, ``room()`` the open room (with its members) or None;
+    def __init__(self, api, me, room, members, remove_room, refresh_members):
+        """``me()`` is the signed-in user, ``room()`` the open room or None, ``members()`` its members by id;
         ``remove_room(room_id, note)`` drops a room from the page; ``refresh_members()`` redraws the members."""
-        self.api, self.me, self.room = api, me, room
+        self.api, self.me, self.room, self.members = api, me, room, members
         self.remove_room, self.refresh_members = remove_room, refresh_members
         self.drawn_room: str | None = None
 
     def bind(self) -> None:
-        on(by_id("leave-confirm"), "click", self.on_leave)
-        on(by_id("delete-room-confirm"), "click", self.on_delete)
-        on(by_id("member-list"), "click", self.on_member_click)
+        on("leave-confirm", "click", self.on_leave)
+        on("delete-room-confirm", "click", self.on_delete)
+        on("member-list", "click", self.on_member_click)
 
     def is_creator(self) -> bool:
         room = self.room()
@@ -47,12 +47,13 @@ class RoomLife:
                 "as if it had expired. This cannot be undone.", room=room["name"]))
         if not creator:
             return
-        by_username = {member["username"]: member for member in room.get("members", [])}
+        by_username = {member["username"]: member for member in self.members().values()}
         for item in by_id("member-list").querySelectorAll("li.member"):
             member = by_username.get(item.getAttribute("data-user"))
             if member is None or member["id"] == self.me()["id"]:
                 continue
-            item.appendChild(self._remove_control(member))
+            body = item.querySelector(".member-body")  # inside the member's unfolded row, under the safety number
+            (body or item).appendChild(self._remove_control(member))
 
     @staticmethod
     def _remove_control(member: dict):

@@ -33,6 +33,7 @@ class Screens:
         on("settings-open", "click", self.on_settings)
         on("details-toggle", "click", self.on_details_toggle)
         on("details-back", "click", self.on_details_close)
+        on("details", "keydown", self.on_details_key)
         on("new-room-toggle", "click", self.on_new_room_toggle)
 
     @staticmethod
@@ -93,6 +94,7 @@ class Screens:
         else:
             self.drawer_open = not self.drawer_open
             self.draw(self.screen)
+            by_id("details-back" if self.drawer_open else "details-toggle").focus()
 
     async def on_details_close(self, _event) -> None:
         if self.phone():
@@ -100,6 +102,12 @@ class Screens:
         else:
             self.drawer_open = False
             self.draw(self.screen)
+            by_id("details-toggle").focus()  # the focus goes back where the drawer was opened
+
+    async def on_details_key(self, event) -> None:
+        """Escape closes the drawer (on a phone: goes back to the conversation)."""
+        if event.key == "Escape" and event.target.tagName != "INPUT":  # in a field, Escape is the field's
+            await self.on_details_close(event)
 
     async def on_new_room_toggle(self, _event) -> None:
         form = by_id("new-room-form")

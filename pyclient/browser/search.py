@@ -19,7 +19,8 @@ from pyodide.ffi import to_js
 from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
 from .dom import by_id, clear, make, on, show, toast
 from .env import document
-from .i18n import _, format_datetime, ngettext
+from .dates import format_datetime
+from .i18n import _, ngettext
 from .net import ApiError
 
 DEBOUNCE_SECONDS = 0.2
@@ -117,10 +118,15 @@ class ResultList:
 
 
 class SearchPanel:
-    """The page's two search boxes; ``app`` is the page controller."""
+    """The page's two search boxes."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, session, rooms, *, load_rooms, open_room):
+        """``rooms``: the RoomList; ``load_rooms()``: ask the server for it again;
+        ``open_room(room_id)``: show a room."""
+        self.session = session
+        self.rooms = rooms
+        self._load_rooms = load_rooms
+        self._open_room = open_room
         self.history = HistoryIndex()
         self._pending: asyncio.Task | None = None
         self._asked = 0
@@ -149,7 +155,7 @@ class SearchPanel:
         self._asked += 1
         asked = self._asked
         try:
-            data = await self.app.api.call("GET", f"/api/search?q={quote(query)}")
+            data = await self.session.api.call("GET", f"/api/search?q={quote(query)}")
         except ApiError as error:
             if asked == self._asked:
                 self.people_rooms.show([], [], error.message)
@@ -175,7 +181,7 @@ class SearchPanel:
             item.appendChild(marked(hit["name"], hit["match"]["spans"] if on_name else [], "result-name"))
         if hit["match"]["kind"] == "fuzzy":
             item.appendChild(make("span", _("close match"), "result-detail"))
-        if kind == "user" and hit["id"] != self.app.me["id"]:
+        if kind == "user" and hit["id"] != self.session.me["id"]:
             item.appendChild(make("span", _("Enter: start a room"), "result-action"))
         return item
 
@@ -184,18 +190,18 @@ class SearchPanel:
         self.people_rooms.close()
         by_id("search-input").value = ""
         if kind == "room":
-            if hit["id"] not in self.app.rooms:
-                await self.app.load_rooms()
-            await self.app.open_room(hit["id"])
+            if hit["id"] not in self.rooms:
+                await self._load_rooms()
+            await self._open_room(hit["id"])
             return
-        if hit["id"] == self.app.me["id"]:
+        if hit["id"] == self.session.me["id"]:
             toast(_("That is you."))
             return
         # Offer a room with this person: the form is filled in, the user confirms.
         show("new-room-form")
         by_id("new-room-members").value = hit["name"]
         name_input = by_id("new-room-name")
-        name_input.value = f"{self.app.me['username']} & {hit['name']}"[:100]
+        name_input.value = f"{self.session.me['username']} & {hit['name']}"[:100]
         name_input.focus()
         name_input.select()
         toast(_("Press “Create room” to start a room with {name}.", name=hit["name"]))
@@ -236,7 +242,7 @@ class SearchPanel:
         entry = hit.entry
         item = make("li", cls="result result-message", data_room=entry.room_id, data_seq=entry.seq,
                     data_match=hit.match.kind_name)
-        room = self.app.rooms.get(entry.room_id, {}).get("name", "…")
+        room = self.rooms.name(entry.room_id)
         item.appendChild(make("span", _("{sender} in {room} · {when}", sender=entry.sender, room=room,
                                         when=format_datetime(entry.created_at)), "result-kind"))
         text, spans = snippet(entry.text, hit.match.spans)
@@ -245,8 +251,8 @@ class SearchPanel:
 
     async def pick_message(self, hit) -> None:
         self.messages.close()
-        if self.app.room_id != hit.entry.room_id:
-            await self.app.open_room(hit.entry.room_id)
+        if self.rooms.open_id != hit.entry.room_id:
+            await self._open_room(hit.entry.room_id)
         found = by_id("messages").querySelector(f'[data-seq="{hit.entry.seq}"]')
         if found:
             found.scrollIntoView(_options(block="center"))

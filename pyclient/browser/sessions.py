@@ -1,13 +1,14 @@
 """The signed-in devices panel: list sessions and sign any of them out."""
 
 from .dom import by_id, clear, make, on, toast
-from .i18n import _, format_datetime
+from .dates import format_datetime
+from .i18n import _
 from .net import ApiError
 
 
 class SessionsPanel:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, api):
+        self.api = api
 
     def bind(self) -> None:
         on("sessions-panel", "toggle", self.on_toggle)
@@ -18,7 +19,7 @@ class SessionsPanel:
 
     async def refresh(self) -> None:
         try:
-            sessions = (await self.app.api.call("GET", "/api/sessions"))["sessions"]
+            sessions = (await self.api.call("GET", "/api/sessions"))["sessions"]
         except ApiError as error:
             toast(error.message)
             return
@@ -40,7 +41,7 @@ class SessionsPanel:
     def _revoker(self, session_id: str):
         async def revoke(_event):
             try:
-                await self.app.api.call("DELETE", f"/api/sessions/{session_id}")
+                await self.api.call("DELETE", f"/api/sessions/{session_id}")
             except ApiError as error:
                 toast(error.message)
                 return

@@ -9,7 +9,9 @@ like anything else. The server never sees them in the clear.
 import js
 from pyodide.ffi import to_js
 
+from .dom import by_id, toast
 from .env import window
+from .i18n import _
 
 SHARE_CACHE = "sealroom-share"
 
@@ -36,3 +38,24 @@ async def take_shared() -> tuple[str, list]:
         files.append(js.File.new(to_js([blob]), name, to_js({"type": blob.type}, dict_converter=js.Object.fromEntries)))
     await js.caches.delete(SHARE_CACHE)
     return text, files
+
+
+async def receive(add_files, show_rooms) -> None:
+    """What another app shared waits in the composer until the person picks a room.
+
+    ``add_files(files)`` attaches files to the composer; ``show_rooms()`` shows the room list.
+    """
+    state = pending_share()
+    if not state:
+        return
+    window.history.replaceState(None, "", "/" + window.location.hash)
+    if state != "1":
+        toast(_("Sharing into SealRoom works once the app is installed on this device. Nothing was sent."), 8)
+        return
+    text, files = await take_shared()
+    if text:
+        by_id("composer-text").value = text
+    add_files(files)
+    if text or files:
+        show_rooms()
+        toast(_("Pick a room for what you shared: it is encrypted before it leaves this page."), 8)

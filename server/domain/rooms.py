@@ -138,6 +138,15 @@ async def list_rooms(db: AsyncSession, user_id: str, *, now: datetime) -> list[R
     return list(result)
 
 
+async def last_message_times(db: AsyncSession, room_ids: list[str]) -> dict[str, datetime]:
+    """When the newest message of each room was stored (rooms without messages are left out): the room list's order."""
+    if not room_ids:
+        return {}
+    newest = select(func.max(Envelope.seq)).where(Envelope.room_id.in_(room_ids)).group_by(Envelope.room_id)
+    result = await db.execute(select(Envelope.room_id, Envelope.created_at).where(Envelope.seq.in_(newest)))
+    return {room_id: when for room_id, when in result}
+
+
 async def room_members(db: AsyncSession, room_id: str) -> list[User]:
     result = await db.scalars(
         select(User).join(Member, Member.user_id == User.id).where(Member.room_id == room_id).order_by(User.username_key))

@@ -279,7 +279,10 @@ async def list_rooms(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with transaction(request) as db:
         found = await rooms.list_rooms(db, user.id, now=utcnow(request))
-    return web.json_response({"rooms": [room_json(room) for room in found]})
+        latest = await rooms.last_message_times(db, [room.id for room in found])
+    return web.json_response({"rooms": [
+        {**room_json(room), "last_message_at": latest[room.id].isoformat() if room.id in latest else None}
+        for room in found]})
 
 
 @routes.post("/api/rooms")

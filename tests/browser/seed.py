@@ -3,7 +3,10 @@
 import asyncio
 import base64
 import secrets
+import sqlite3
 import threading
+from datetime import datetime, timezone
+from pathlib import Path
 
 import aiohttp
 
@@ -43,3 +46,17 @@ def seed_room(server_url: str, member: str, count: int) -> None:
     thread.start()
     thread.join(300)
     assert failure == [None], "seeding the room failed"
+
+
+def backdate(data_dir: Path, room_name: str, times: dict[int, datetime]) -> None:
+    """Move messages of a room back in time, as if they had been written then: ``times`` maps the
+    message's place in the room (0 = the first) to an aware datetime. The server's clock cannot be
+    set from outside its process, so the stored rows are changed, as a server that ran then would have."""
+    database = sqlite3.connect(data_dir / "sealroom.db")
+    with database:
+        room_id, = database.execute("SELECT id FROM rooms WHERE name = ?", (room_name,)).fetchone()
+        seqs = [seq for seq, in database.execute("SELECT seq FROM envelopes WHERE room_id = ? ORDER BY seq", (room_id,))]
+        for place, when in times.items():
+            stored = when.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            database.execute("UPDATE envelopes SET created_at = ? WHERE seq = ?", (stored, seqs[place]))
+    database.close()

@@ -1,13 +1,19 @@
 """The chat as people use it: one screen at a time on a phone, unread counts,
 deep links, and system notifications that never carry the content."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import media
 
 from .conftest import PHONE, start_server
-from .seed import SEEDING_LIMITS, seed_room
+from .seed import SEEDING_LIMITS, backdate, seed_room
+
+TABLET = {"viewport": {"width": 820, "height": 1180}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 # Records each system notification the page asks for (the real one is still shown),
 # and lets the test say when the tab is in the background.
@@ -48,8 +54,7 @@ def test_on_a_phone_one_screen_shows_at_a_time_and_unread_counts_clear(people):
     alice.attach([{"name": "map.png", "mimeType": "image/png", "buffer": media.png()}])
     alice.page.click("#send")
     expect(alice.page.locator("#messages .attachment img.preview")).to_be_visible()
-    no_horizontal_scroll = "document.documentElement.scrollWidth <= window.innerWidth"
-    assert alice.page.evaluate(no_horizontal_scroll)
+    assert alice.page.evaluate(NO_HORIZONTAL_SCROLL)
 
     alice.page.click("#room-back")
     expect(alice.page.locator("#sidebar")).to_be_visible()
@@ -143,7 +148,9 @@ def test_dark_mode_follows_the_system_and_can_be_overridden(people):
 
 
 def test_a_rate_limited_message_goes_out_by_itself_after_a_notice(people, tmp_path):
-    fast = start_server(tmp_path / "fast", tmp_path / "fast.log", SEALROOM_RATE_MESSAGE="0.5/2")
+    # A burst of 2, then one message every 10 s: the third is refused even when a loaded machine
+    # takes seconds per message, and goes out by itself well within the wait below.
+    fast = start_server(tmp_path / "fast", tmp_path / "fast.log", SEALROOM_RATE_MESSAGE="0.1/2")
     try:
         alice, bob = people("alice"), people("bob")
         for person in (alice, bob):
@@ -174,3 +181,66 @@ def test_a_display_name_set_in_settings_shows_with_the_username(people):
     alice.send("xin chào")
     bob.open_room("Names")
     expect(bob.messages().last.locator(".badge")).to_have_text("✓ Verified from Nguyễn Thị Lan (alice)")
+
+
+def test_on_a_tablet_rooms_and_conversation_share_the_screen_and_details_slide_over(people):
+    alice, bob = people("alice", **TABLET), people("bob")
+    alice.register()
+    bob.register()
+    alice.create_room("Tablet", ["bob"])
+    sidebar, room, details = (alice.page.locator(selector) for selector in ("#sidebar", "#room", "#details"))
+    expect(sidebar).to_be_visible()
+    expect(room).to_be_visible()  # two panes, side by side
+    expect(details).to_be_hidden()  # the drawer waits to be asked for
+    assert sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= room.bounding_box()["x"]
+    assert alice.page.evaluate(NO_HORIZONTAL_SCROLL)
+    bob.open_room("Tablet")
+    bob.send("seen on a tablet")
+    expect(alice.messages().last.locator(".body")).to_have_text("seen on a tablet")
+    expect(sidebar).to_be_visible()
+
+    alice.page.click("#details-toggle")
+    expect(details).to_be_visible()
+    expect(alice.page.locator("#details-back")).to_be_focused()  # the focus moves into the drawer
+    expect(alice.page.locator('#member-list li[data-user="bob"]')).to_be_visible()
+    alice.page.keyboard.press("Escape")
+    expect(details).to_be_hidden()
+    expect(alice.page.locator("#details-toggle")).to_be_focused()  # and back where it came from
+
+    alice.settings()
+    expect(room).to_be_hidden()  # settings take the conversation's place
+    expect(sidebar).to_be_visible()
+    assert alice.page.evaluate(NO_HORIZONTAL_SCROLL)
+
+
+def test_day_separators_follow_the_readers_time_zone_and_language(people, server):
+    """Messages from ten days ago, yesterday and today, read in Hanoi (UTC+7) in Vietnamese."""
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    alice = people("alice", timezone_id="Asia/Ho_Chi_Minh", locale="vi-VN")
+    alice.register()
+    seed_room(server.url, "alice", 4)
+    now = datetime.now(hanoi)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    early_today = midnight + min(timedelta(minutes=30), (now - midnight) / 2)  # still yesterday in UTC
+    ten_days_ago = (midnight - timedelta(days=10)).replace(hour=9)
+    backdate(server.data_dir, "Busy", {0: ten_days_ago, 1: midnight - timedelta(hours=4), 2: early_today})
+    alice.open_room("Busy")
+    expect(alice.messages()).to_have_count(4)
+    days = alice.page.locator("#messages li.day")
+    expect(days).to_have_count(3)
+    expect(days.nth(0)).to_have_attribute("data-day", ten_days_ago.date().isoformat())
+    expect(days.nth(0)).to_contain_text(str(ten_days_ago.day))  # a date, written by the browser in Vietnamese
+    expect(days.nth(0)).to_contain_text(f"tháng {ten_days_ago.month}")
+    expect(days.nth(1)).to_have_text("Hôm qua")
+    expect(days.nth(2)).to_have_text("Hôm nay")
+    # Each separator sits right above the first message of its day, and the times are Hanoi's.
+    for day, first in ((0, 0), (1, 1), (2, 2)):
+        expect(alice.page.locator(f"#messages li.day >> nth={day}")).to_have_attribute(
+            "data-day", alice.messages().nth(first).evaluate("m => m.previousElementSibling.dataset.day"))
+    expect(alice.messages().nth(2).locator("time")).to_have_text(f"{early_today.hour}:{early_today.minute:02d}")
+    # carol wrote them all: her name shows above the first of each day's run, then not again that day.
+    heads = [alice.messages().nth(index).get_attribute("data-head") for index in range(4)]
+    assert heads == ["1", "1", "1", None]
+    shown = alice.messages().nth(0).locator(".sender").bounding_box()
+    hidden = alice.messages().nth(3).locator(".sender").bounding_box()  # left for screen readers only
+    assert shown["width"] > 10 and hidden["width"] <= 1 and hidden["height"] <= 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from pyclient.protocol.keys import format_safety_number
 from tests.browser import media
 from tests.browser.conftest import PASSWORD
 
@@ -40,8 +41,8 @@ def test_cli_and_browser_exchange_verified_text_and_files(people, server, bob, t
     alice.create_room("Bridge", ["bob"])
 
     # They compare safety numbers: the terminal's digits are the page's digits.
-    page_number = alice.page.locator('.member[data-user="bob"] .safety-number').text_content().split(":")[1].strip()
-    assert page_number in bob("verify", "alice", "--yes")
+    page_number = alice.page.locator('.member[data-user="bob"] .safety-number').get_attribute("data-number")
+    assert format_safety_number(page_number) in bob("verify", "alice", "--yes")
     alice.page.locator('.member[data-user="bob"] .verify-button').click()
     expect(alice.page.locator('.member[data-user="bob"]')).to_have_attribute("data-trust", "verified")
 

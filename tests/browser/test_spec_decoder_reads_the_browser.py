@@ -26,8 +26,8 @@ def test_spec_only_decoder_opens_envelopes_made_in_the_browser(people, server):
     bob.open_room("Spec")
     bob.send(texts[2])
     expect(alice.messages()).to_have_count(3)
-    shown_number = "".join(alice.page.locator('#member-list li[data-user="bob"] .safety-number')
-                           .text_content().split(":")[1].split())
+    shown_number = "".join(alice.page.locator('#member-list li[data-user="bob"] .safety-digits')
+                           .text_content().split())  # the digits a person reads
 
     database = sqlite3.connect(server.data_dir / "sealroom.db")
     users = {row[0]: row for row in database.execute("SELECT id, username, public_key, key_backup FROM users")}

@@ -11,6 +11,7 @@ import segno
 from playwright.sync_api import expect
 
 from pyclient.crypto.pure import PureBackend
+from tests.browser.conftest import DESKTOP
 from pyclient.protocol.envelope import encode_envelope, seal
 from tests.vectors.generate import load_keys
 
@@ -27,7 +28,9 @@ def test_safety_number_is_shown_as_digits_and_as_a_qr_code_of_the_same_digits(pe
     bob.open_room("QR")
     numbers = []
     for person, other in ((alice, "bob"), (bob, "alice")):
-        digits = "".join(member(person, other).locator(".safety-number").text_content().split(":")[1].split())
+        shown = member(person, other).locator(".safety-number")
+        digits = "".join(shown.locator(".safety-digits").text_content().split())  # 12 groups of 5, as read aloud
+        assert shown.get_attribute("data-number") == digits
         qr = member(person, other).locator("img.safety-qr-code")
         assert qr.get_attribute("data-number") == digits
         assert qr.get_attribute("src") == segno.make(digits, error="m", micro=False).svg_data_uri(scale=4)
@@ -111,4 +114,60 @@ def test_server_swapping_a_members_key_warns_every_member(people, server):
     # and the message signed by the key verified earlier still verifies.
     member(alice, "bob").locator(".verify-button").click()
     expect(alice.page.locator("#key-warning")).to_be_hidden()
+    expect(alice.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)
+
+
+def test_in_the_desktop_drawer_a_person_is_verified_and_verified_again_after_their_key_changes(people):
+    alice, bob = people("alice", **DESKTOP), people("bob", **DESKTOP)
+    alice.register()
+    bob.register()
+    alice.create_room("Drawer", ["bob"])
+    bob.open_room("Drawer")
+    bob.send("hello from bob")
+    drawer, row = alice.page.locator("#details"), member(alice, "bob")
+    expect(drawer).to_be_visible()  # a desktop shows the drawer beside the conversation
+    alice.page.click("#details-toggle")
+    expect(drawer).to_be_hidden()  # and it closes
+    alice.page.click("#details-toggle")
+    expect(drawer).to_be_visible()
+    expect(alice.page.locator("#details-back")).to_be_focused()
+
+    # Compare: both drawers show the same 60 digits, also as a QR code on demand.
+    expect(row.locator(".trust-chip")).to_have_text("Not verified")
+    number = row.locator(".safety-number").get_attribute("data-number")
+    assert member(bob, "alice").locator(".safety-number").get_attribute("data-number") == number
+    expect(row.locator("img.safety-qr-code")).to_be_hidden()
+    row.locator(".safety-qr summary").click()
+    expect(row.locator("img.safety-qr-code")).to_be_visible()
+    row.locator(".verify-button").click()
+    expect(row).to_have_attribute("data-trust", "verified")
+    expect(row.locator(".trust-chip")).to_have_text("Verified")
+    expect(alice.page.locator("#toast")).to_contain_text("You verified bob's key.")
+    expect(alice.messages().last).to_have_attribute("data-status", "verified")
+
+    # bob makes a new key pair: alice's page learns it at once, and says so loudly.
+    old_fingerprint = bob.page.text_content("#my-fingerprint")
+    bob.settings()
+    bob.page.click("#rotate-panel summary")
+    bob.page.click("#rotate-submit")
+    expect(bob.page.locator("#my-fingerprint")).not_to_have_text(old_fingerprint)
+    expect(row).to_have_attribute("data-trust", "changed")
+    expect(row.locator(".trust-chip")).to_have_text("Key changed")
+    expect(row.locator(".key-changed")).to_be_visible()
+    expect(alice.page.locator("#key-warning")).to_contain_text("the key of bob changed")
+    bob.open_room("Drawer")
+    bob.send("my new key")
+    card = alice.messages().last
+    expect(card).to_have_attribute("data-failed", "key_changed")  # a warning card, never a bubble
+    expect(card).to_have_class("message warning-card")
+    expect(card.locator(".badge")).to_have_text("⚠ Unverified key: bob's key changed")
+    expect(alice.messages().first).to_have_attribute("data-status", "verified")  # the old key still counts
+
+    # A new key, a new safety number: compared and verified again, the warnings go.
+    new_number = row.locator(".safety-number").get_attribute("data-number")
+    assert new_number != number and member(bob, "alice").locator(".safety-number").get_attribute("data-number") == new_number
+    row.locator(".verify-button").click()
+    expect(alice.page.locator("#key-warning")).to_be_hidden()
+    expect(row.locator(".trust-chip")).to_have_text("Verified")
+    expect(alice.page.locator("#messages .warning-card")).to_have_count(0)
     expect(alice.page.locator('#messages .message[data-status="verified"]')).to_have_count(2)

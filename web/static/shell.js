@@ -15,7 +15,7 @@
 // Without cross-origin isolation (a plain-HTTP address other than localhost)
 // the worker cannot reach the DOM, so Python runs on the main thread instead.
 
-// The theme chosen in settings (pyclient/browser/app.py stores it), before Python starts.
+// The theme chosen in settings (pyclient/browser/settings.py stores it), before Python starts.
 const theme = localStorage.getItem("sealroom.theme");
 if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
 document.getElementById("theme-choice").value = theme || "system";  // the settings' select, shown later
