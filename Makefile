@@ -7,7 +7,7 @@ WHEELS := build/wheels
 
 .PHONY: setup run test bench clean chromium lock audit nginx i18n
 
-setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built build/vendor/.built
+setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.built build/vendor/.built build/bytecode/.built
 
 # Every package, direct or not, comes from requirements.lock at a pinned
 # version with its hashes (`make lock` rewrites it after requirements*.txt change).
@@ -28,9 +28,15 @@ $(WHEELS)/.built: Makefile requirements-browser.lock $(VENV)/.installed
 	$(PIP) wheel --quiet --no-deps --require-hashes --wheel-dir $(WHEELS) -r requirements-browser.lock
 	touch $@
 
-# Pyodide and PyScript under versioned paths, each compressible file with a .gz beside it.
-build/vendor/.built: node_modules/.installed server/vendor.py $(VENV)/.installed
+# Pyodide and PyScript under versioned paths, each compressible file with a .gz beside it,
+# Pyodide's memory snapshot with the wheels imported, and PyScript's bytecode (made under Node).
+build/vendor/.built: node_modules/.installed server/vendor.py server/vendor.mjs $(WHEELS)/.built $(VENV)/.installed
 	$(PY) -m server.vendor
+	touch $@
+
+# The client's bytecode for its current source; the server ships it only with that exact source.
+build/bytecode/.built: build/vendor/.built $(shell find pyclient -name '*.py')
+	$(PY) -m server.vendor pyclient
 	touch $@
 
 run: setup

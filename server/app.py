@@ -14,7 +14,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from search_index import IndexUpdater, open_or_rebuild
 
-from . import app_keys, i18n
+from . import app_keys, i18n, vendor
 from .bus import Bus, RedisBus
 from .blobs import make_blob_store
 from .clock import app_now
@@ -117,9 +117,10 @@ def create_app(config: Config) -> web.Application:
     app[app_keys.metrics] = Metrics()
     app.on_response_prepare.append(security_headers)
     wheels = pages.find_wheels(config)
-    app[app_keys.pyclient_zip] = pages.build_pyclient_zip(config.pyclient_dir)
-    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels),
-                                    "urls": pages.runtime_urls(config, wheels, app[app_keys.pyclient_zip])}
+    pyclient_zip = vendor.pyclient_zip(config.pyclient_dir, config.node_modules_dir)
+    urls = pages.runtime_urls(config, wheels, pyclient_zip)
+    app[app_keys.pyscript_files] = {"wheels": wheels, "version": pages.runtime_version(config, wheels), "urls": urls,
+                                    "generated": pages.generated_files(config, urls, pyclient_zip)}
     app[app_keys.catalogs] = i18n.load_catalogs(config.web_dir)
     storage = EncryptedCookieStorage(
         config.secret_key(), cookie_name="sealroom_session", httponly=True, samesite="Strict",

@@ -26,7 +26,6 @@ connections = web.AppKey("connections", object)  # http.ws.Connections: sockets 
 draining = web.AppKey("draining", dict)  # {"since": time} once shutdown began: /readyz fails, no new sockets
 search = web.AppKey("search", IndexUpdater)  # the search index and its single writer task
 pyscript_files = web.AppKey("pyscript_files", dict)
-pyclient_zip = web.AppKey("pyclient_zip", bytes)
 catalogs = web.AppKey("catalogs", dict)  # language -> i18n.Catalog (gettext translations, the page's catalog)
 websockets = web.AppKey("websockets", set)  # open sockets, closed at shutdown
 clock = web.AppKey("clock", Callable[[], datetime])  # optional: tests move time (forward or back)

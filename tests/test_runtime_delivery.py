@@ -1,5 +1,8 @@
 """The runtime reaches the browser compressed and cached: versioned URLs, immutable, gzip."""
 
+import json
+import re
+
 from server.http.pages import IMMUTABLE
 
 
@@ -9,20 +12,45 @@ async def _config(client) -> dict:
     return await response.json()
 
 
+async def _boot_module(client) -> tuple[str, str, str]:
+    """PyScript's interpreter module (web/boot.mjs as served), the Pyodide it starts and its snapshot."""
+    boot = (await _config(client))["interpreter"]
+    text = await (await client.get(boot)).text()
+    pyodide = re.search(r'new URL\("(/pyodide/[^/"]+/)"', text).group(1)
+    snapshot = re.search(r'new URL\("(/pyodide/[^"]+\.bin)"', text).group(1)
+    return boot, pyodide, snapshot
+
+
 async def test_runtime_urls_are_versioned_and_immutable(client):
     config = await _config(client)
-    interpreter = config["interpreter"]
-    assert interpreter.startswith("/pyodide/") and interpreter.count("/") == 3  # /pyodide/<version>/pyodide.mjs
-    for url in [interpreter, *config["files"]]:
+    boot, pyodide, snapshot = await _boot_module(client)
+    assert re.fullmatch(r"/py/boot-[0-9a-f]{16}\.mjs", boot)  # named by its content
+    assert re.fullmatch(r"/pyodide/[^/]+/", pyodide)  # /pyodide/<version>/
+    assert re.fullmatch(r"/pyodide/[^/]+/snapshot-[0-9a-f]{16}\.bin", snapshot)  # changes with the wheels too
+    for url in [boot, pyodide + "pyodide.mjs", snapshot, *config["files"]]:
         response = await client.get(url)
         assert response.status == 200, url
         assert response.headers["Cache-Control"] == IMMUTABLE, url
     assert (await client.get("/py/pyclient.zip")).status == 404  # only the content-hashed name
 
 
-async def test_webassembly_comes_precompressed(client):
-    interpreter = (await _config(client))["interpreter"]
-    wasm = interpreter.replace("pyodide.mjs", "pyodide.asm.wasm")
+async def test_vendored_javascript_comes_with_its_source_maps(client):
+    """Lighthouse's Best Practices: the JavaScript served from npm packages names a map that exists."""
+    _, pyodide, _ = await _boot_module(client)
+    integrity = re.findall(r'(/pyscript/[^"]+/core-[^"/]+\.js)"', await (await client.get("/")).text())
+    for script in [pyodide + "pyodide.mjs", *integrity]:
+        text = await (await client.get(script)).text()
+        source_map = script.rsplit("/", 1)[0] + "/" + re.search(r"//# sourceMappingURL=(\S+)", text).group(1)
+        response = await client.get(source_map)
+        assert response.status == 200, source_map
+        assert json.loads(await response.read())["version"] == 3
+
+
+async def test_webassembly_and_the_snapshot_come_precompressed(client):
+    _, pyodide, snapshot = await _boot_module(client)
+    compressed = await client.get(snapshot, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    wasm = pyodide + "pyodide.asm.wasm"
     compressed = await client.get(wasm, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
     plain = await client.get(wasm, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
     assert compressed.headers["Content-Encoding"] == "gzip"
@@ -40,6 +68,10 @@ async def test_the_page_is_compressed_and_its_assets_versioned(client):
     version = text.split("/static/app.css?v=")[1].split('"')[0]
     cached = await client.get(f"/static/app.css?v={version}")
     assert cached.headers["Cache-Control"] == IMMUTABLE
+    for asset in ("app.css", "shell.js"):  # Lighthouse: "Enable text compression"
+        response = await client.get(f"/static/{asset}?v={version}", headers={"Accept-Encoding": "gzip"},
+                                    auto_decompress=False)
+        assert response.headers["Content-Encoding"] == "gzip", asset
     stale = await client.get("/static/app.css?v=0000")
     assert stale.headers["Cache-Control"] == "no-cache"
 
@@ -86,12 +118,39 @@ def test_the_page_gets_no_cpython_only_client_module():
     from pathlib import Path
 
     import pyclient
-    from server.http.pages import build_pyclient_zip
+    from server.vendor import build_pyclient_zip
 
     names = zipfile.ZipFile(io.BytesIO(build_pyclient_zip(Path(pyclient.__file__).parent))).namelist()
     assert "pyclient/protocol/envelope.py" in names and "pyclient/crypto/pure.py" in names
     assert "pyclient/account.py" in names
     assert not [name for name in names if name.startswith("pyclient/cli/") or name == "pyclient/crypto/native.py"]
+
+
+def test_client_bytecode_ships_only_with_the_source_it_was_compiled_from(tmp_path, monkeypatch):
+    """Bytecode compiled for yesterday's client never runs beside today's source:
+    the page's Python trusts those pycs without checking them (server/vendor.mjs)."""
+    import io
+    import zipfile
+
+    from server import vendor
+    from server.config import REPO_ROOT
+
+    monkeypatch.setattr(vendor, "BYTECODE_DIR", tmp_path / "bytecode")
+    node_modules = REPO_ROOT / "node_modules"
+    client = tmp_path / "pyclient"
+    client.mkdir()
+    (client / "__init__.py").write_text("VERSION = 1\n")
+    compiled = vendor._pyclient_bytecode_path(vendor.build_pyclient_zip(client), node_modules)
+    compiled.parent.mkdir()
+    with zipfile.ZipFile(compiled, "w") as archive:
+        archive.writestr("pyclient/__pycache__/__init__.cpython-314.pyc", b"bytecode of VERSION = 1")
+
+    def names() -> set[str]:
+        return set(zipfile.ZipFile(io.BytesIO(vendor.pyclient_zip(client, node_modules))).namelist())
+
+    assert names() == {"pyclient/__init__.py", "pyclient/__pycache__/__init__.cpython-314.pyc"}
+    (client / "__init__.py").write_text("VERSION = 2\n")
+    assert names() == {"pyclient/__init__.py"}
 
 
 async def test_pyscript_files_the_page_loads_carry_subresource_integrity(client):

@@ -45,8 +45,8 @@ class AccountSettings:
                  "the rooms expire.", name=username)
 
     def bind(self) -> None:
-        on(by_id("password-form"), "submit", self.on_change_password)
-        on(by_id("delete-account-form"), "submit", self.on_delete_account)
+        on("password-form", "submit", self.on_change_password)
+        on("delete-account-form", "submit", self.on_delete_account)
 
     def render(self) -> None:
         """A social account has no password to change or to type: its passphrase is explained instead."""

@@ -23,8 +23,8 @@ from .composer import Composer
 from .conversation import Conversation
 from .dates import Dates
 from .details import RoomDetails
-from .dom import by_id, on, set_text, show, toast
-from .env import IN_WORKER, document, now_ms, window
+from .dom import attach_listeners, on, set_text, show, toast
+from .env import IN_WORKER, document, now_ms, page_state, window
 from .expiry import Countdowns
 from .files import Attachments
 from .i18n import _
@@ -44,10 +44,9 @@ from .settings import Onboarding, Profile, Theme
 from .verify import MemberList, Verification
 
 
-def make_backend():
+def make_backend(forced_pure: bool):
     # "sealroom.backend" = "pure" in localStorage forces the reference backend
     # (troubleshooting, and the benchmarks' comparison).
-    forced_pure = window.localStorage.getItem("sealroom.backend") == "pure"
     if not forced_pure and getattr(js, "crypto", None) is not None and getattr(js.crypto, "subtle", None) is not None:
         from ..crypto.webcrypto import WebCryptoBackend
         return WebCryptoBackend()
@@ -61,18 +60,6 @@ def make_backend():
     return WorkerBackend()
 
 
-def register_service_worker() -> None:
-    """Cache the pinned runtime for fast repeat loads and offline start (web/static/sw.js)."""
-    if getattr(window.navigator, "serviceWorker", None) is not None:
-        window.navigator.serviceWorker.register("/sw.js")
-
-
-def runtime_fetched_ms() -> float:
-    """When the last runtime file (Pyodide, wheels, pyclient) arrived, on the page's clock (``make bench``)."""
-    ends = [entry.responseEnd for entry in js.performance.getEntriesByType("resource")]
-    return max(ends, default=0.0) + js.performance.timeOrigin - window.performance.timeOrigin
-
-
 def step(text: str) -> None:
     """What boot is doing, under the progress bar."""
     set_text("boot-step", text)
@@ -80,9 +67,9 @@ def step(text: str) -> None:
 
 class App:
     def __init__(self):
-        i18n.load()
-        csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content")
-        session = self.session = Session(Api(csrf), make_backend())
+        state = page_state()
+        i18n.load(state["catalog"], state["language"])
+        session = self.session = Session(Api(state["csrf"]), make_backend(state["backend"] == "pure"))
         rooms = self.rooms = RoomList()
         dates = Dates()
         self.socket: Socket | None = None
@@ -127,16 +114,15 @@ class App:
         body.dataset.backend = self.session.backend.name
         body.dataset.thread = "worker" if IN_WORKER else "main"
         self.session.store = await Store.open()
-        register_service_worker()
         remember_invite_from_url()
         returning = came_back_from_provider()  # the provider's redirect may hold back the session cookie
         for panel in self.panels:
             panel.bind()
-        on(by_id("logout"), "click", self.on_logout)
-        on(document, "visibilitychange", self.on_visibility)
+        on("logout", "click", self.on_logout)
+        on("document", "visibilitychange", self.on_visibility)
+        attach_listeners()  # before pyReady: from then on, shell.js no longer keeps a submit for Python
         body.dataset.pyReady = "1"
         body.dataset.bootMs = str(round(now_ms()))
-        body.dataset.bootFetchMs = str(round(runtime_fetched_ms()))
         if body.getAttribute("data-queued-switch") == "1":  # "Create an account" chosen while Python was starting
             self.sign_in.registering = True
             self.sign_in.render_mode()
@@ -144,7 +130,7 @@ class App:
             body.removeAttribute("data-queued-submit")
             await self.sign_in.on_submit(None)
             return
-        if body.getAttribute("data-session") != "1" and not returning:
+        if not page_state()["session"] and not returning:
             self.sign_in.show()
             return
         try:
@@ -193,9 +179,7 @@ class App:
 
     async def unlocked(self) -> None:
         self.use_current_key()
-        show("boot", False)
         show("auth", False)
-        show("chat")
         show("whoami")
         self.profile.render()
         self.account.render()
@@ -205,6 +189,10 @@ class App:
         self.socket = Socket(self.on_frame, self.on_signed_out)
         self.socket.connect()
         await self.load_rooms()
+        # The chat replaces the loading screen only now, drawn whole: nothing in it
+        # moves once it is on screen (Lighthouse's Cumulative Layout Shift).
+        show("boot", False)
+        show("chat")
         self.countdowns.start()
         await self.screens.apply_url()  # a deep link (#/room/ID) opens its room
         await share.receive(self.files.add, lambda: self.screens.go("list"))

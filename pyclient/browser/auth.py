@@ -38,8 +38,8 @@ class SignIn:
         self.registering = False
 
     def bind(self) -> None:
-        on(by_id("auth-form"), "submit", self.on_submit)
-        on(by_id("auth-switch"), "click", self.on_switch)
+        on("auth-form", "submit", self.on_submit)
+        on("auth-switch", "click", self.on_switch)
 
     def show(self, username: str = "", note: str = "") -> None:
         show("boot", False)

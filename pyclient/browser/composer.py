@@ -35,7 +35,7 @@ class Composer:
         self.awaiting: dict[str, asyncio.Future] = {}  # message id -> the server's answer
 
     def bind(self) -> None:
-        on(by_id("composer"), "submit", self.on_send)
+        on("composer", "submit", self.on_send)
 
     @staticmethod
     def error(message: str | None) -> None:

@@ -41,8 +41,8 @@ class Conversation:
         self.timeline = Timeline()
 
     def bind(self) -> None:
-        on(by_id("messages"), "scroll", self.on_scroll)
-        on(by_id("jump-newest"), "click", self.on_jump_newest)
+        on("messages", "scroll", self.on_scroll)
+        on("jump-newest", "click", self.on_jump_newest)
 
     def clear(self) -> None:
         clear(by_id("messages"))

@@ -25,9 +25,9 @@ class RoomDetails:
         self._on_renamed = on_renamed
 
     def bind(self) -> None:
-        on(by_id("rename-form"), "submit", self.on_rename)
-        on(by_id("rename-panel"), "toggle", self.on_rename_toggle)
-        on(by_id("add-member-form"), "submit", self.on_add_member)
+        on("rename-form", "submit", self.on_rename)
+        on("rename-panel", "toggle", self.on_rename_toggle)
+        on("add-member-form", "submit", self.on_add_member)
 
     def show(self, room: dict) -> None:
         """The header and the drawer for ``room``."""

@@ -1,6 +1,7 @@
 """Small DOM helpers. User data is only ever set as text, never as HTML."""
 
 import asyncio
+import inspect
 import json
 
 from pyodide.ffi import create_proxy
@@ -8,6 +9,7 @@ from pyodide.ffi import create_proxy
 from .env import document, window
 
 _proxies = []  # event handlers must outlive the call that registered them
+_pending: list[tuple[str, str, object]] = []  # listeners by element id, waiting for attach_listeners()
 
 
 def by_id(element_id: str):
@@ -43,19 +45,39 @@ def show_error(element_id: str, message: str | None) -> None:
     element.hidden = not message
 
 
+def _run(handler, evt) -> None:
+    result = handler(evt)
+    if inspect.isawaitable(result):
+        asyncio.ensure_future(result)
+
+
 def on(element, event: str, handler) -> None:
-    """Run the coroutine function ``handler(event)`` for each DOM event.
+    """Run ``handler(event)`` (a function or a coroutine function) for each DOM event.
+
+    ``element`` is an element, or the id of one ("window" and "document" name
+    those): listeners by id wait for :func:`attach_listeners`, which adds them
+    all in one call to the page instead of three round trips each.
 
     The handler runs after the event has been dispatched (in the worker), so it
     cannot cancel it: web/static/shell.js cancels the defaults the app needs.
     """
-
-    def listener(evt):
-        asyncio.ensure_future(handler(evt))
-
-    proxy = create_proxy(listener)
+    if isinstance(element, str):
+        _pending.append((element, event, handler))
+        return
+    proxy = create_proxy(lambda evt: _run(handler, evt))
     _proxies.append(proxy)
     element.addEventListener(event, proxy)
+
+
+def attach_listeners() -> None:
+    """Add every listener :func:`on` was given by id since the last call."""
+    if not _pending:
+        return
+    bindings = list(_pending)
+    _pending.clear()
+    proxy = create_proxy(lambda index, evt: _run(bindings[index][2], evt))
+    _proxies.append(proxy)
+    window.sealroomDom.listen(json.dumps([[target, event] for target, event, _ in bindings]), proxy)
 
 
 def toast(message: str, seconds: float = 4.0) -> None:

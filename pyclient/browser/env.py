@@ -11,11 +11,14 @@ Without cross-origin isolation the page runs Python on the main thread
 (web/static/shell.js decides), and the same names are the page's own.
 """
 
+import functools
+import json
+
 import js
 from pyodide.ffi import create_proxy
 from pyscript import RUNNING_IN_WORKER, document, window
 
-__all__ = ["IN_WORKER", "document", "window", "on_files", "now_ms"]
+__all__ = ["IN_WORKER", "document", "window", "on_files", "now_ms", "page_state"]
 
 IN_WORKER = RUNNING_IN_WORKER
 _listeners = []  # proxies must outlive the call that registered them
@@ -46,6 +49,15 @@ def on_files(callback) -> None:
         polyscript.xworker.onmessage = proxy
     else:
         js.window.addEventListener("message", proxy)
+
+
+@functools.cache
+def page_state() -> dict:
+    """What the page held before Python started, in one round trip (web/static/shell.js):
+    ``catalog`` (translations), ``language`` (``<html lang>``), ``csrf``, ``session`` (a
+    session cookie came with the page) and ``backend`` (the "sealroom.backend" setting
+    in localStorage, or None)."""
+    return json.loads(window.sealroomDom.state())
 
 
 def now_ms() -> float:

@@ -50,9 +50,9 @@ class Attachments:
         # Chosen, dropped and pasted files arrive from web/static/shell.js as
         # File objects of this thread: reading them never crosses to the page.
         on_files(self.add)
-        on(by_id("upload-cancel"), "click", self.on_cancel)
+        on("upload-cancel", "click", self.on_cancel)
         # One listener for every "Download and verify": a box is clickable the moment it appears.
-        on(by_id("messages"), "click", self.on_open_click)
+        on("messages", "click", self.on_open_click)
 
     async def on_cancel(self, _event) -> None:
         self.cancelled = True

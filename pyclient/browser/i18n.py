@@ -1,7 +1,7 @@
 """The page's language: ``_(text, **values)`` and ``ngettext(...)``.
 
 Texts come from the catalog the server embedded as ``<script
-type="application/json" id="i18n-catalog">``, built from the same gettext .po
+type="application/json" id="i18n-catalog">`` (read by ``env.page_state()``), built from the same gettext .po
 files that translate the server (server/i18n.py): ``{"plural": EXPRESSION,
 "messages": {English: text, or a list of plural forms}}``. The page needs no
 Babel: ``gettext.c2py`` evaluates the catalog's plural expression.
@@ -10,22 +10,18 @@ Dates and times are put into words by ``dates.py``, in ``language()``.
 """
 
 import gettext
-import json
-
-from .env import document
 
 _catalog: dict = {}
 _plural = [gettext.c2py("n != 1")]
 _language = ["en"]
 
 
-def load() -> None:
-    element = document.getElementById("i18n-catalog")
-    page = json.loads(element.textContent) if element is not None else {}
+def load(page: dict, language: str) -> None:
+    """``page``: the embedded catalog (read with the rest of ``env.page_state()``); ``language``: <html lang>."""
     _catalog.clear()
     _catalog.update(page.get("messages", {}))
     _plural[0] = gettext.c2py(page.get("plural", "n != 1"))
-    _language[0] = document.documentElement.lang or "en"
+    _language[0] = language or "en"
 
 
 def language() -> str:

@@ -59,8 +59,8 @@ class PassphraseScreen:
         self.me: dict | None = None
 
     def bind(self) -> None:
-        on(by_id("passphrase-form"), "submit", self.on_submit)
-        on(by_id("passphrase-sign-out"), "click", self.on_sign_out)
+        on("passphrase-form", "submit", self.on_submit)
+        on("passphrase-sign-out", "click", self.on_sign_out)
 
     @property
     def creating(self) -> bool:
@@ -145,9 +145,9 @@ class LinkedSignIns:
         self.linking: str | None = None
 
     def bind(self) -> None:
-        on(by_id("identities-panel"), "toggle", self.on_toggle)  # hidden when no provider is configured
-        on(by_id("identity-list"), "click", self.on_click)
-        on(by_id("link-form"), "submit", self.on_link)
+        on("identities-panel", "toggle", self.on_toggle)  # hidden when no provider is configured
+        on("identity-list", "click", self.on_click)
+        on("link-form", "submit", self.on_link)
 
     async def on_toggle(self, _event) -> None:
         if by_id("identities-panel").open:

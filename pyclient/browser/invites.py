@@ -27,8 +27,8 @@ class Invites:
         self._open_room = open_room
 
     def bind(self) -> None:
-        on(by_id("invite-create"), "click", self.on_create)
-        on(by_id("invite-share"), "click", self.on_share)
+        on("invite-create", "click", self.on_create)
+        on("invite-share", "click", self.on_share)
 
     async def on_create(self, _event) -> None:
         try:

@@ -23,7 +23,7 @@ from ..errors import ProtocolError
 from ..protocol import key_export, key_proof, keystore
 from ..protocol.envelope import Envelope
 from ..protocol.keys import DEFAULT_RSA_BITS, fingerprint
-from .dom import by_id, make, on, show, show_error, toast
+from .dom import append_trees, attach_listeners, by_id, make, on, show, show_error, toast, tree
 from .env import document, now_ms, window
 from .dates import format_datetime
 from .i18n import _
@@ -54,7 +54,7 @@ class KeyRing:
         self.pairs: list[tuple[bytes, bytes]] = []  # (PKCS#8, SPKI), current first
         self.record: dict = {}
         self.logout_warned = False
-        self.panel = None           # the "Your key" controls, built once per page
+        self.panel_built = False    # the "Your key" controls, built once per page
         self.import_section = None  # the key file import form, built when first needed
 
     @property
@@ -187,47 +187,42 @@ class KeyRing:
     # ---- the "Your key" panel ---------------------------------------------
 
     def render(self) -> None:
-        if self.panel is None:
-            self.panel = make("div", id="key-panel")
-            by_id("my-key").appendChild(self.panel)
-            self._build(self.panel)
+        if not self.panel_built:
+            self.panel_built = True
+            append_trees(by_id("my-key"), [self._panel()])  # one call to the page, not one per element
+            on("server-backup-toggle", "change", self.on_toggle_backup)
+            on("export-form", "submit", self.on_export)
+            on("rotate-submit", "click", self.on_rotate)
+            attach_listeners()
         self.render_status()
 
-    def _build(self, panel) -> None:
-        panel.appendChild(make("p", cls="hint", id="backup-status"))
-        label = make("label", cls="check")
-        toggle = make("input", id="server-backup-toggle", type="checkbox")
-        label.appendChild(toggle)
-        label.appendChild(document.createTextNode(
-            " " + _("Keep an encrypted backup on the server (it cannot open it; your password does)")))
-        panel.appendChild(label)
-        on(toggle, "change", self.on_toggle_backup)
-
-        export_form = make("form", id="export-form", cls="key-form")
-        export_form.appendChild(make("p", _("A key file lets you use your key in another browser. It is "
-                                            "encrypted with the passphrase you choose here: keep both safe."), "hint"))
-        for field_id, text in (("export-passphrase", _("Passphrase (12+ characters)")),
-                               ("export-passphrase-again", _("Passphrase again"))):
-            field_label = make("label", text)
-            field_label.appendChild(make("input", id=field_id, type="password", autocomplete="new-password",
-                                         required="", minlength=str(MIN_PASSPHRASE)))
-            export_form.appendChild(field_label)
-        export_form.appendChild(make("button", _("Download key file"), id="export-submit", type="submit"))
-        export_form.appendChild(make("p", cls="error", id="export-error", role="alert", hidden=""))
-        on(export_form, "submit", self.on_export)
-        details = make("details", id="export-panel")
-        details.appendChild(make("summary", _("Export key file…")))
-        details.appendChild(export_form)
-        panel.appendChild(details)
-
-        rotate = make("details", id="rotate-panel")
-        rotate.appendChild(make("summary", _("Rotate key…")))
-        rotate.appendChild(make("p", _("Makes a new key pair. Your old messages stay readable: the old private key is kept, "
-                                       "encrypted. Everyone in your rooms will see that your key changed and should compare safety numbers with you again."), "hint"))
-        button = make("button", _("Make a new key pair"), id="rotate-submit", type="button")
-        on(button, "click", self.on_rotate)
-        rotate.appendChild(button)
-        panel.appendChild(rotate)
+    @staticmethod
+    def _panel() -> list:
+        passphrases = [tree("label", text, tree("input", id=field_id, type="password", autocomplete="new-password",
+                                                 required="", minlength=str(MIN_PASSPHRASE)))
+                       for field_id, text in (("export-passphrase", _("Passphrase (12+ characters)")),
+                                              ("export-passphrase-again", _("Passphrase again")))]
+        export_form = tree(
+            "form",
+            tree("p", _("A key file lets you use your key in another browser. It is encrypted with the passphrase "
+                        "you choose here: keep both safe."), cls="hint"),
+            *passphrases,
+            tree("button", _("Download key file"), id="export-submit", type="submit"),
+            tree("p", cls="error", id="export-error", role="alert", hidden=""),
+            id="export-form", cls="key-form")
+        return tree(
+            "div",
+            tree("p", cls="hint", id="backup-status"),
+            tree("label", tree("input", id="server-backup-toggle", type="checkbox"),
+                 " " + _("Keep an encrypted backup on the server (it cannot open it; your password does)"), cls="check"),
+            tree("details", tree("summary", _("Export key file…")), export_form, id="export-panel"),
+            tree("details", tree("summary", _("Rotate key…")),
+                 tree("p", _("Makes a new key pair. Your old messages stay readable: the old private key is kept, "
+                             "encrypted. Everyone in your rooms will see that your key changed and should compare "
+                             "safety numbers with you again."), cls="hint"),
+                 tree("button", _("Make a new key pair"), id="rotate-submit", type="button"),
+                 id="rotate-panel"),
+            id="key-panel")
 
     def render_status(self) -> None:
         toggle = by_id("server-backup-toggle")

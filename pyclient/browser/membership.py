@@ -22,9 +22,9 @@ class RoomLife:
         self.drawn_room: str | None = None
 
     def bind(self) -> None:
-        on(by_id("leave-confirm"), "click", self.on_leave)
-        on(by_id("delete-room-confirm"), "click", self.on_delete)
-        on(by_id("member-list"), "click", self.on_member_click)
+        on("leave-confirm", "click", self.on_leave)
+        on("delete-room-confirm", "click", self.on_delete)
+        on("member-list", "click", self.on_member_click)
 
     def is_creator(self) -> bool:
         room = self.room()

@@ -23,9 +23,8 @@ class Notifier:
         self._shown = []  # notifications, kept so that their click handlers stay alive
 
     def bind(self) -> None:
-        toggle = by_id("notify-toggle")
-        toggle.checked = self.enabled()
-        on(toggle, "change", self.on_toggle)
+        by_id("notify-toggle").checked = self.enabled()
+        on("notify-toggle", "change", self.on_toggle)
 
     @staticmethod
     def supported() -> bool:

@@ -21,8 +21,8 @@ class RoomListView:
         self._open_room = open_room
 
     def bind(self) -> None:
-        on(by_id("room-list"), "click", self.on_room_chosen)
-        on(by_id("new-room-form"), "submit", self.on_new_room)
+        on("room-list", "click", self.on_room_chosen)
+        on("new-room-form", "submit", self.on_new_room)
 
     def render(self) -> None:
         room_list = by_id("room-list")

@@ -27,14 +27,14 @@ class Screens:
         self.screen = "list"
 
     def bind(self) -> None:
-        on(window, "popstate", self.on_route)  # back, forward, or a fragment typed in the address bar
-        on(by_id("room-back"), "click", self.on_back)
-        on(by_id("settings-back"), "click", self.on_back)
-        on(by_id("settings-open"), "click", self.on_settings)
-        on(by_id("details-toggle"), "click", self.on_details_toggle)
-        on(by_id("details-back"), "click", self.on_details_close)
-        on(by_id("details"), "keydown", self.on_details_key)
-        on(by_id("new-room-toggle"), "click", self.on_new_room_toggle)
+        on("window", "popstate", self.on_route)  # back, forward, or a fragment typed in the address bar
+        on("room-back", "click", self.on_back)
+        on("settings-back", "click", self.on_back)
+        on("settings-open", "click", self.on_settings)
+        on("details-toggle", "click", self.on_details_toggle)
+        on("details-back", "click", self.on_details_close)
+        on("details", "keydown", self.on_details_key)
+        on("new-room-toggle", "click", self.on_new_room_toggle)
 
     @staticmethod
     def phone() -> bool:

@@ -14,10 +14,10 @@ import asyncio
 from urllib.parse import quote
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import to_js
 
 from ..search import HistoryEntry, HistoryIndex, highlight_parts, words_with_spans
-from .dom import by_id, clear, make, show, toast
+from .dom import by_id, clear, make, on, show, toast
 from .env import document
 from .dates import format_datetime
 from .i18n import _, ngettext
@@ -25,16 +25,6 @@ from .net import ApiError
 
 DEBOUNCE_SECONDS = 0.2
 SNIPPET_CHARS = 90
-_proxies = []  # listeners must outlive the call that registered them
-
-
-def _listen(element, event: str, listener) -> None:
-    """A plain listener; web/static/shell.js cancels the keys' and clicks' defaults on the page."""
-    proxy = create_proxy(listener)
-    _proxies.append(proxy)
-    element.addEventListener(event, proxy)
-
-
 def _options(**values):
     return to_js(values, dict_converter=js.Object.fromEntries)
 
@@ -65,11 +55,11 @@ class ResultList:
     """A listbox under a text box: arrow keys move, Enter picks, Escape closes."""
 
     def __init__(self, input_id: str, list_id: str, empty_id: str, on_pick):
-        self.input, self.list, self.empty = by_id(input_id), by_id(list_id), by_id(empty_id)
+        self.input_id, self.list_id, self.empty_id = input_id, list_id, empty_id
         self.on_pick = on_pick
         self.items: list = []
         self.active = -1
-        _listen(self.input, "keydown", self._on_key)
+        on(input_id, "keydown", self._on_key)
 
     def show(self, items: list, elements: list, empty_text: str) -> None:
         clear(self.list)
@@ -78,7 +68,7 @@ class ResultList:
             element.id = f"{self.list.id}-{index}"
             element.setAttribute("role", "option")
             element.setAttribute("aria-selected", "false")
-            _listen(element, "mousedown", self._clicker(index))
+            on(element, "mousedown", self._clicker(index))
             self.list.appendChild(element)
         self.list.hidden = not items
         self.input.setAttribute("aria-expanded", "true" if items else "false")
@@ -120,6 +110,12 @@ class ResultList:
         else:
             asyncio.ensure_future(self.on_pick(self.items[max(self.active, 0)]))
 
+    # Looked up when first used, not while the page starts (each lookup is a
+    # round trip to the page); last in the class body, where they shadow no builtin.
+    input = property(lambda self: by_id(self.input_id))
+    list = property(lambda self: by_id(self.list_id))
+    empty = property(lambda self: by_id(self.empty_id))
+
 
 class SearchPanel:
     """The page's two search boxes."""
@@ -140,8 +136,8 @@ class SearchPanel:
     def bind(self) -> None:
         self.people_rooms = ResultList("search-input", "search-results", "search-empty", self.pick)
         self.messages = ResultList("history-input", "history-results", "history-empty", self.pick_message)
-        _listen(by_id("search-input"), "input", lambda _event: self._debounce())
-        _listen(by_id("history-input"), "input", lambda _event: self.search_history())
+        on("search-input", "input", lambda _event: self._debounce())
+        on("history-input", "input", lambda _event: self.search_history())
 
     # ---- people and rooms (server) ------------------------------------------
 

@@ -11,7 +11,7 @@ class SessionsPanel:
         self.api = api
 
     def bind(self) -> None:
-        on(by_id("sessions-panel"), "toggle", self.on_toggle)
+        on("sessions-panel", "toggle", self.on_toggle)
 
     async def on_toggle(self, _event) -> None:
         if by_id("sessions-panel").open:

@@ -21,7 +21,7 @@ class Profile:
         self.session = session
 
     def bind(self) -> None:
-        on(by_id("profile-form"), "submit", self.on_submit)
+        on("profile-form", "submit", self.on_submit)
 
     def render(self) -> None:
         set_text("me-name", label(self.session.me))
@@ -46,8 +46,7 @@ class Theme:
     """System, light or dark: kept in this browser and applied at once (and by shell.js on the next load)."""
 
     def bind(self) -> None:
-        by_id("theme-choice").value = window.localStorage.getItem(THEME_KEY) or "system"
-        on(by_id("theme-choice"), "change", self.on_change)
+        on("theme-choice", "change", self.on_change)  # shell.js set the select from localStorage
 
     @staticmethod
     async def on_change(event) -> None:
@@ -63,7 +62,7 @@ class Onboarding:
     """Three short steps on the first run in this browser."""
 
     def bind(self) -> None:
-        on(by_id("onboarding-done"), "click", self.on_done)
+        on("onboarding-done", "click", self.on_done)
 
     @staticmethod
     def render() -> None:

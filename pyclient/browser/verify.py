@@ -71,7 +71,7 @@ class MemberList:
         self._on_verified = on_verified
 
     def bind(self) -> None:
-        on(by_id("member-list"), "click", self.on_click)
+        on("member-list", "click", self.on_click)
 
     async def on_click(self, event) -> None:
         button = event.target.closest(".verify-button")

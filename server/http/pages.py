@@ -9,8 +9,6 @@ and are cached as immutable; the page and its small files revalidate.
 
 import base64
 import hashlib
-import io
-import zipfile
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -26,26 +24,12 @@ from .sessions import csrf_token
 routes = web.RouteTableDef()
 IMMUTABLE = "public, max-age=31536000, immutable"
 COMPRESSIBLE = ("text/html", "application/json", "text/javascript", "text/css", "application/manifest+json")
+STATIC_TEXT = (".css", ".js", ".py", ".json", ".svg")
 VENDOR_WHEELS = ("rsa", "pyasn1", "pyaes", "segno")
 
 
 class SetupError(Exception):
     pass
-
-
-# CPython only (the cryptography library, aiohttp, platformdirs, tqdm): never shipped to the page.
-NOT_FOR_THE_BROWSER = ("cli/", "crypto/native.py")
-
-
-def build_pyclient_zip(pyclient_dir: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(pyclient_dir.rglob("*.py")):
-            relative = path.relative_to(pyclient_dir).as_posix()
-            if relative.startswith(NOT_FOR_THE_BROWSER):
-                continue
-            archive.write(path, Path("pyclient") / relative)
-    return buffer.getvalue()
 
 
 def find_wheels(config: Config) -> list[str]:
@@ -65,14 +49,31 @@ def runtime_version(config: Config, wheels: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _hashed(stem: str, body: bytes, suffix: str) -> str:
+    return f"/py/{stem}-{hashlib.sha256(body).hexdigest()[:16]}{suffix}"
+
+
 def runtime_urls(config: Config, wheels: list[str], pyclient_zip: bytes) -> dict:
     """Where the page finds each part of the runtime; every URL changes with its content."""
     pyodide = vendor.package_version(config.node_modules_dir, "pyodide")
     pyscript = vendor.package_version(config.node_modules_dir, "@pyscript/core")
+    pyodide_dir = vendor.pyodide_dir(config.node_modules_dir)
     return {"pyodide": f"/pyodide/{pyodide}/", "pyscript": f"/pyscript/{pyscript}/",
-            "pyclient": f"/py/pyclient-{hashlib.sha256(pyclient_zip).hexdigest()[:16]}.zip",
+            "snapshot": f"/pyodide/{pyodide}/{vendor.found(pyodide_dir, vendor.SNAPSHOT_GLOB).name}",
+            "pyscript_bytecode": f"/pyodide/{pyodide}/{vendor.found(pyodide_dir, vendor.PYSCRIPT_BYTECODE_GLOB).name}",
+            "pyclient": _hashed("pyclient", pyclient_zip, ".zip"),
             "wheels": [f"/wheels/{name}" for name in wheels],
             "static": static_version(config), "integrity": pyscript_integrity(config)}
+
+
+def generated_files(config: Config, urls: dict, pyclient_zip: bytes) -> dict[str, tuple[bytes, str]]:
+    """The runtime files the server makes itself, by URL: the pyclient zip, and
+    the module PyScript imports as its interpreter (web/boot.mjs, which
+    starts Pyodide). Their URLs carry a hash of their content, so they are immutable."""
+    boot = (config.web_dir / "boot.mjs").read_text().replace("__PYODIDE__", urls["pyodide"]).replace(
+        "__SNAPSHOT__", urls["snapshot"]).encode()
+    urls["boot"] = _hashed("boot", boot, ".mjs")
+    return {urls["pyclient"]: (pyclient_zip, "application/zip"), urls["boot"]: (boot, "text/javascript")}
 
 
 def _sri(path: Path) -> str:
@@ -105,6 +106,8 @@ def check_vendor_files(config: Config) -> None:
     except FileNotFoundError:
         raise SetupError("The npm packages pyodide and @pyscript/core are missing: run 'make setup'.") from None
     missing = [name for name in vendor.PYODIDE_FILES if not (pyodide / name).exists()]
+    missing += [pattern for pattern in (vendor.SNAPSHOT_GLOB, vendor.PYSCRIPT_BYTECODE_GLOB)
+                if vendor.found(pyodide, pattern) is None]
     if not (pyscript / "core.js").exists():
         missing.append("@pyscript/core")
     if missing:
@@ -149,17 +152,19 @@ async def pyscript_config(request: web.Request) -> web.Response:
 
 def pyscript_config_for(app: web.Application) -> dict:
     urls = app[app_keys.pyscript_files]["urls"]
-    files = {url: "./*" for url in [*urls["wheels"], urls["pyclient"]]}
+    # PyScript writes its own package out as source at every start; its bytecode goes in first.
+    files = {url: "./*" for url in [*urls["wheels"], urls["pyscript_bytecode"], urls["pyclient"]]}
     # No "packages" key at all: even an empty list makes PyScript fetch micropip.
-    return {"interpreter": urls["pyodide"] + "pyodide.mjs", "files": files}
+    return {"interpreter": urls["boot"], "files": files}
 
 
 @routes.get("/py/{name}")
-async def pyclient_zip(request: web.Request) -> web.Response:
-    if request.path != request.app[app_keys.pyscript_files]["urls"]["pyclient"]:
+async def generated_file(request: web.Request) -> web.Response:
+    found = request.app[app_keys.pyscript_files]["generated"].get(request.path)
+    if found is None:
         raise web.HTTPNotFound()
-    return web.Response(body=request.app[app_keys.pyclient_zip], content_type="application/zip",
-                        headers={"Cache-Control": IMMUTABLE})
+    body, content_type = found
+    return web.Response(body=body, content_type=content_type, headers={"Cache-Control": IMMUTABLE})
 
 
 @routes.post("/share")
@@ -195,7 +200,7 @@ def add_static_routes(app: web.Application, config: Config) -> None:
 
 @web.middleware
 async def cache_and_compress(request: web.Request, handler):
-    """Immutable caching for versioned URLs; gzip for generated text (files come pre-compressed)."""
+    """Immutable caching for versioned URLs; gzip for text (the runtime's files come pre-compressed)."""
     response = await handler(request)
     urls = request.app[app_keys.pyscript_files]["urls"]
     path = request.path
@@ -207,4 +212,6 @@ async def cache_and_compress(request: web.Request, handler):
     if (type(response) is web.Response and response.content_type in COMPRESSIBLE
             and response.body is not None and len(response.body) > 1024):
         response.enable_compression()
+    elif isinstance(response, web.FileResponse) and path.startswith("/static/") and path.endswith(STATIC_TEXT):
+        response.enable_compression()  # the app's own small text files: not worth a .gz copy in the source tree
     return response

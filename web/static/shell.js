@@ -18,6 +18,18 @@
 // The theme chosen in settings (pyclient/browser/settings.py stores it), before Python starts.
 const theme = localStorage.getItem("sealroom.theme");
 if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+document.getElementById("theme-choice").value = theme || "system";  // the settings' select, shown later
+
+// The service worker keeps the pinned runtime for fast repeat loads and an
+// offline start (sw.js). It is registered once Python is ready, so that it
+// does not compete with the first start (copying 40 MB into its cache).
+if ("serviceWorker" in navigator) {
+  new MutationObserver((_, observer) => {
+    if (!document.body.dataset.pyReady) return;
+    observer.disconnect();
+    navigator.serviceWorker.register("/sw.js");
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-py-ready"] });
+}
 
 const script = document.querySelector('script[type="py"]');
 if (!self.crossOriginIsolated) script.removeAttribute("worker");
@@ -112,10 +124,29 @@ function build(node) {
 }
 
 window.sealroomDom = {
+  // What Python needs from the page to start, in one call (pyclient/browser/env.py: page_state).
+  state() {
+    return JSON.stringify({
+      catalog: JSON.parse(document.getElementById("i18n-catalog").textContent),
+      language: document.documentElement.lang,
+      csrf: document.querySelector('meta[name="csrf-token"]').content,
+      session: document.body.dataset.session === "1",
+      backend: localStorage.getItem("sealroom.backend"),
+    });
+  },
   // Appends each tree of the JSON list to parent (or inserts them before `before`).
   append(parent, json, before = null) {
     const fragment = document.createDocumentFragment();
     for (const tree of JSON.parse(json)) fragment.append(build(tree));
     parent.insertBefore(fragment, before);
+  },
+  // Adds Python's listeners in one call: the JSON list holds [element id, event
+  // type] pairs ("window" and "document" name those), and handler(index, event)
+  // receives each event with its pair's index.
+  listen(json, handler) {
+    JSON.parse(json).forEach(([target, type], index) => {
+      const node = target === "window" ? window : target === "document" ? document : document.getElementById(target);
+      node.addEventListener(type, (event) => handler(index, event));
+    });
   },
 };
