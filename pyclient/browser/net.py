@@ -77,6 +77,8 @@ class Socket:
         self.connections = 0  # how many times the socket has opened
 
     def connect(self) -> None:
+        if self._closed:  # a reconnect that was due when the page closed the socket
+            return
         scheme = "wss" if window.location.protocol == "https:" else "ws"
         ws = js.WebSocket.new(f"{scheme}://{window.location.host}/ws")
         self._ws = ws
@@ -90,11 +92,13 @@ class Socket:
 
         def on_close(event):
             self.ready.clear()
+            if self._closed:  # this page closed it (signed out here): the server's reason is stale
+                return
             if event.code == SIGNED_OUT:
                 self._closed = True
                 if self.on_signed_out is not None:  # the close reason says why (protocol 8)
                     asyncio.ensure_future(self.on_signed_out(event.reason))
-            elif not self._closed:
+            else:
                 asyncio.get_running_loop().call_later(2.0, self.connect)
 
         for name, handler in (("message", on_message), ("open", on_open), ("close", on_close)):
