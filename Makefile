@@ -42,8 +42,11 @@ build/bytecode/.built: build/vendor/.built $(shell find pyclient -name '*.py')
 run: setup
 	$(PY) -m server
 
+# Noto Color Emoji: without it Chromium draws emoji (reactions, names, screenshots) as empty boxes.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 chromium:
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium -a -e $(EMOJI_FONT) || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
 
 # tests/test_deploy.py runs deploy/nginx.conf in front of two processes.
 nginx:
