@@ -24,12 +24,11 @@ for the same reason as the marker of success: the redirect back from the
 provider may come without the ``Strict`` session cookie.
 """
 
-import functools
-import logging
-
 import base64
+import functools
 import hmac
 import json
+import logging
 import time
 
 from aiohttp import web
@@ -97,7 +96,7 @@ def lands_on_the_page(handler):
             log.info("social sign-in at %s ended: %s %r", request.path, code, failure.detail)
         except (DomainError, ApiError) as error:
             code = "failed"
-            log.info("social sign-in at %s ended: %s", request.path, error.message)
+            log.info("social sign-in at %s ended: %r", request.path, error.message)
         except Exception:
             code = "failed"
             log.exception("social sign-in at %s failed", request.path)
