@@ -37,6 +37,14 @@ class OidcError(AuthFailed):
     """The provider's answer was refused; the message says which check failed."""
 
 
+class ProviderUnreachable(OidcError):
+    """The provider did not answer, or answered something unreadable: trying later may work."""
+
+
+class StateMismatch(OidcError):
+    """The answer belongs to another sign-in than the one this browser started."""
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str            # short id in URLs, e.g. "gitlab"
@@ -70,10 +78,10 @@ class Provider:
         try:
             async with self.http.get(url) as response:
                 if response.status != 200:
-                    raise OidcError(_("The sign-in provider answered {status} at {url}.", status=response.status, url=str(url)))
+                    raise ProviderUnreachable(_("The sign-in provider answered {status} at {url}.", status=response.status, url=str(url)))
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, ValueError):
-            raise OidcError(_("The sign-in provider cannot be reached or sent something unreadable.")) from None
+            raise ProviderUnreachable(_("The sign-in provider cannot be reached or sent something unreadable.")) from None
 
     async def discover(self, *, refresh_keys: bool = False) -> dict:
         """OpenID Connect Discovery 1.0; the issuer it names must be the configured one."""
@@ -99,7 +107,7 @@ class Provider:
     async def finish(self, login: PendingLogin, *, state: str, code: str, now: float | None = None) -> dict:
         """Check ``state``, exchange the code (with the PKCE verifier), verify the ID token; its claims."""
         if not isinstance(state, str) or not hmac.compare_digest(state, login.state):
-            raise OidcError(_("This sign-in answer does not belong to the sign-in you started. Start again."))
+            raise StateMismatch(_("This sign-in answer does not belong to the sign-in you started. Start again."))
         metadata = await self.discover()
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": login.redirect_uri,
                 "code_verifier": login.code_verifier}
@@ -110,7 +118,7 @@ class Provider:
                 tokens = await response.json(content_type=None)
                 status = response.status
         except (aiohttp.ClientError, ValueError):
-            raise OidcError(_("The sign-in provider's token endpoint cannot be reached.")) from None
+            raise ProviderUnreachable(_("The sign-in provider's token endpoint cannot be reached.")) from None
         if status != 200 or not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
             raise OidcError(_("The sign-in provider refused the sign-in code."))
         return await self.verify_id_token(tokens["id_token"], nonce=login.nonce, now=now)

@@ -35,6 +35,7 @@ class OidcTestProvider:
     subject: str = "user-1"
     tamper: dict = field(default_factory=dict)   # claims to override in the next ID tokens
     sign_with_unpublished_key: bool = False
+    refuse: str = ""   # an OAuth error code ("access_denied") to answer the next sign-ins with, as a person saying no
     issued: list[str] = field(default_factory=list)  # every ID token handed out
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"}))
     rogue_key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1"}))
@@ -66,6 +67,9 @@ class OidcTestProvider:
             return web.json_response({"error": "invalid_client"}, status=400)
         if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
             return web.json_response({"error": "invalid_request"}, status=400)
+        if self.refuse:  # RFC 6749 4.1.2.1: the error goes back to the client, with the state
+            target = URL(query["redirect_uri"]).update_query({"error": self.refuse, "state": query.get("state", "")})
+            raise web.HTTPFound(str(target))
         code = secrets.token_urlsafe(24)
         self._codes[code] = {"client_id": client.client_id, "redirect_uri": query["redirect_uri"],
                              "challenge": query["code_challenge"], "nonce": query.get("nonce")}

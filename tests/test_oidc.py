@@ -104,7 +104,11 @@ async def test_discovery_naming_another_issuer_is_refused(idp):
 from dataclasses import replace  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
+import html  # noqa: E402
+import re  # noqa: E402
+
 from server.app import create_app  # noqa: E402
+from server.http.oidc import PENDING_COOKIE  # noqa: E402
 from tests.helpers import register  # noqa: E402
 
 
@@ -171,7 +175,8 @@ async def test_linking_needs_the_password_then_social_sign_in_opens_that_account
     client = await browser()
     alice = await register(client, "alice", 0)
     idp.subject = "alice-at-provider"
-    assert (await client.get("/auth/oidc/test/start?link=1", allow_redirects=False)).status == 403
+    unconfirmed = await client.get("/auth/oidc/test/start?link=1", allow_redirects=False)
+    assert unconfirmed.status == 302 and unconfirmed.headers["Location"] == "/?oidc_error=unconfirmed"
     wrong = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "B" * 43 + "="})
     assert wrong.status == 401
     confirmed = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "A" * 43 + "="})
@@ -195,7 +200,11 @@ async def test_an_identity_linked_elsewhere_cannot_be_linked_again(browser, idp)
     alice = await register(client, "alice", 0)
     confirmed = await alice.post("/api/me/identities", {"provider": "test", "auth_key": "A" * 43 + "="})
     refused = await continue_with(client, (await confirmed.json())["start"])
-    assert refused.status == 409 and "another SealRoom account" in (await refused.json())["error"]["message"]
+    # Back to the page, which says why where the link began; alice's account links nothing.
+    assert refused.status == 302 and refused.headers["Location"] == "/?oidc_error=linked_elsewhere"
+    assert failure_shown(await (await client.get(refused.headers["Location"])).text()) == \
+        "This sign-in is already linked to another SealRoom account."
+    assert (await (await client.get("/api/me/identities")).json())["identities"] == []
 
 
 async def test_callback_without_the_starting_browser_or_with_a_bad_token_signs_nobody_in(browser, idp):
@@ -206,10 +215,11 @@ async def test_callback_without_the_starting_browser_or_with_a_bad_token_signs_n
         back = URL(at_provider.headers["Location"])
     stranger = await browser()  # the answer delivered to another browser (login CSRF)
     refused = await stranger.get(back.path_qs, allow_redirects=False)
-    assert refused.status == 401 and (await stranger.get("/api/me")).status == 401
+    assert refused.headers["Location"] == "/?oidc_error=expired" and (await stranger.get("/api/me")).status == 401
     idp.tamper = {"aud": "some-other-app"}
-    bad = await continue_with(await browser())
-    assert bad.status == 401 and "aud" in (await bad.json())["error"]["message"]
+    bad = await continue_with(signed_out := await browser())
+    assert bad.status == 302 and bad.headers["Location"] == "/?oidc_error=refused"
+    assert (await signed_out.get("/api/me")).status == 401
 
 
 async def test_a_social_account_is_deleted_after_a_fresh_sign_in_at_the_provider(browser, site):
@@ -226,3 +236,70 @@ async def test_a_social_account_is_deleted_after_a_fresh_sign_in_at_the_provider
     deleted = await client.delete("/api/me", json={}, headers={"X-CSRF-Token": csrf})
     assert deleted.status == 200 and (await deleted.json())["deleted"] == "dana"
     assert (await continue_with(await browser())).headers["Location"] == "/?signed_up=1"  # the identity went too
+
+
+# ---- failures land on the page, with a sentence in the reader's language -----------------
+
+def failure_shown(page: str) -> str | None:
+    """The text of the page's #auth-error when the server painted it visible, else None."""
+    found = re.search(r'<p id="auth-error" class="error" role="alert"( hidden)?>([^<]*)</p>', page)
+    return None if found.group(1) else html.unescape(found.group(2))
+
+
+async def test_a_refusal_at_the_provider_lands_on_the_sign_in_page_in_the_readers_language(browser, idp):
+    client = await browser()
+    idp.refuse = "access_denied"
+    denied = await continue_with(client)
+    assert denied.status == 302 and denied.headers["Location"] == "/?oidc_error=denied"
+    assert not any(cookie.key == PENDING_COOKIE for cookie in client.session.cookie_jar)  # the login is over
+    assert (await client.get("/api/me")).status == 401
+    english = await client.get(denied.headers["Location"], headers={"Accept-Language": "en"})
+    assert english.status == 200 and english.content_type == "text/html"
+    assert failure_shown(await english.text()) == \
+        "The sign-in was cancelled or refused at the provider. Nothing was changed."
+    vietnamese = await client.get(denied.headers["Location"], headers={"Accept-Language": "vi-VN,vi;q=0.9"})
+    assert failure_shown(await vietnamese.text()) == \
+        "Lần đăng nhập đã bị hủy hoặc bị từ chối tại nhà cung cấp. Không có gì thay đổi."
+    assert failure_shown(await (await client.get("/")).text()) is None  # no failure, nothing shown
+
+
+async def test_any_other_provider_error_is_a_refusal_and_never_reflected(browser, idp):
+    idp.refuse = "temporarily_unavailable<b>"
+    refused = await continue_with(await browser())
+    assert refused.headers["Location"] == "/?oidc_error=refused"
+
+
+async def test_an_error_answer_for_another_login_does_not_end_this_one_as_refused(browser):
+    client = await browser()
+    started = await client.get("/auth/oidc/test/start", allow_redirects=False)
+    assert started.status == 302
+    forged = await client.get("/auth/oidc/test/callback?error=access_denied&state=forged", allow_redirects=False)
+    assert forged.headers["Location"] == "/?oidc_error=expired"
+
+
+async def test_a_crafted_code_in_the_address_cannot_put_text_in_the_page(browser):
+    client = await browser()
+    crafted = "<script>alert(1)</script>Your account was deleted"
+    page = await (await client.get("/", params={"oidc_error": crafted})).text()
+    assert failure_shown(page) == "Signing in through the provider did not work. Start again."
+    assert "alert(1)" not in page and "Your account was deleted" not in page
+    for code in ("", "__class__", "denied "):  # nothing but an exact code picks a sentence
+        shown = failure_shown(await (await client.get("/", params={"oidc_error": code})).text())
+        assert shown == "Signing in through the provider did not work. Start again.", code
+
+
+async def test_unknown_provider_and_missing_code_land_on_the_page_while_the_api_keeps_json(browser):
+    client = await browser()
+    for path in ("/auth/oidc/nowhere/start", "/auth/oidc/nowhere/callback?code=x&state=y"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 302 and response.headers["Location"] == "/?oidc_error=unknown_provider", path
+    page = await (await client.get("/?oidc_error=unknown_provider", headers={"Accept-Language": "vi"})).text()
+    assert failure_shown(page) == "Máy chủ này không có nhà cung cấp đăng nhập đó."
+    started = await client.get("/auth/oidc/test/start", allow_redirects=False)
+    state = URL(started.headers["Location"]).query["state"]
+    no_code = await client.get(f"/auth/oidc/test/callback?state={state}", allow_redirects=False)
+    assert no_code.headers["Location"] == "/?oidc_error=refused" and (await client.get("/api/me")).status == 401
+    alice = await register(client, "alice", 0)
+    api = await alice.post("/api/me/identities", {"provider": "nowhere", "auth_key": "A" * 43 + "="})
+    assert api.status == 404 and api.content_type == "application/json"
+    assert (await api.json())["error"]["code"] == "not_found"

@@ -99,13 +99,15 @@ class App:
         self.account = AccountSettings(session.api, session.backend, self.keyring, me, set_me,
                                        lambda keystore_key: remember_unlock(session.me["id"], keystore_key),
                                        self.forget_session)
+        self.linked_sign_ins = LinkedSignIns(session.api, session.backend, me, set_me)
+        self.provider_failure = ""  # why the trip through a sign-in provider failed, if it did
         self.room_life = RoomLife(session.api, me, lambda: rooms.get(rooms.open_id), lambda: rooms.members,
                                   self.remove_room, self.refresh_members)
         # Everything with event handlers on the page; a new panel is one more line here.
         self.panels = [self.sign_in, self.profile, Theme(), Onboarding(), self.room_list, self.details,
                        self.member_list, self.conversation, self.composer, self.files, self.screens, self.notifier,
                        SessionsPanel(session.api), self.invites, self.search, self.passphrase, self.account,
-                       LinkedSignIns(session.api, session.backend, me, set_me), self.room_life]
+                       self.linked_sign_ins, self.room_life]
 
     # ---- boot and account ------------------------------------------------
 
@@ -115,7 +117,8 @@ class App:
         body.dataset.thread = "worker" if IN_WORKER else "main"
         self.session.store = await Store.open()
         remember_invite_from_url()
-        returning = came_back_from_provider()  # the provider's redirect may hold back the session cookie
+        # The provider's redirect may hold back the session cookie.
+        returning, self.provider_failure = came_back_from_provider()
         for panel in self.panels:
             panel.bind()
         on("logout", "click", self.on_logout)
@@ -136,7 +139,7 @@ class App:
         try:
             self.session.me = (await self.session.api.call("GET", "/api/me"))["user"]
         except ApiError:
-            self.sign_in.show()
+            self.sign_in.show(note=self.provider_failure)
             return
         me = self.session.me
         unlock = remembered_unlock(me["id"])
@@ -197,6 +200,10 @@ class App:
         await self.screens.apply_url()  # a deep link (#/room/ID) opens its room
         await share.receive(self.files.add, lambda: self.screens.go("list"))
         await self.invites.accept_pending()
+        if self.provider_failure:  # signed in, so it was a link: its reason goes where linking began
+            self.screens.go("settings")
+            self.linked_sign_ins.show_failure(self.provider_failure)
+            self.provider_failure = ""
         document.body.dataset.ready = "1"
 
     async def on_key_rotated(self) -> None:

@@ -24,22 +24,26 @@ from .net import ApiError
 MIN_NEW_PASSPHRASE = 12  # the server keeps a backup sealed under it: make guessing it offline expensive
 
 
-def came_back_from_provider() -> bool:
-    """Whether this load ends the provider's redirect (``/?signed_in=1``, ``?signed_up=1``, ``?linked=NAME``).
+def came_back_from_provider() -> tuple[bool, str]:
+    """Whether this load ends the provider's redirect (``/?signed_in=1``, ``?signed_up=1``, ``?linked=NAME``,
+    ``?oidc_error=CODE``), and why it failed, if it did.
 
     Then the session cookie, ``SameSite=Strict``, may have been held back from
     the page itself (the redirect chain began on another site), so the page
     asks ``/api/me`` even when the server painted the sign-in form. The
-    address bar is cleaned, and a new link is announced.
+    address bar is cleaned, and a new link is announced. A failure's sentence
+    is the one the server painted in ``#auth-error`` for the code (the address
+    holds no text): the page shows it where the person lands.
     """
     query = js.URLSearchParams.new(window.location.search)
-    if not any(query.has(marker) for marker in ("signed_in", "signed_up", "linked")):
-        return False
+    if not any(query.has(marker) for marker in ("signed_in", "signed_up", "linked", "oidc_error")):
+        return False, ""
+    failure = by_id("auth-error").textContent if query.has("oidc_error") else ""
     window.history.replaceState(None, "", "/" + window.location.hash)
     if query.get("linked"):
         toast(_("Signing in with {provider} is now linked to your account.",
                 provider=provider_label(query.get("linked"))), 8)
-    return True
+    return True, failure
 
 
 def provider_label(name: str) -> str:
@@ -143,11 +147,17 @@ class LinkedSignIns:
         """``me()`` is the signed-in user; ``set_me(user)`` records a changed one."""
         self.api, self.backend, self.me, self.set_me = api, backend, me, set_me
         self.linking: str | None = None
+        self.failure = ""  # why the last link failed, shown once the rows are drawn
 
     def bind(self) -> None:
         on("identities-panel", "toggle", self.on_toggle)  # hidden when no provider is configured
         on("identity-list", "click", self.on_click)
         on("link-form", "submit", self.on_link)
+
+    def show_failure(self, message: str) -> None:
+        """A link that failed at the provider or on its way back: the panel opens with the reason."""
+        self.failure = message
+        by_id("identities-panel").open = True  # its toggle draws the rows, then the reason
 
     async def on_toggle(self, _event) -> None:
         if by_id("identities-panel").open:
@@ -159,7 +169,8 @@ class LinkedSignIns:
         except ApiError as error:
             show_error("identity-error", error.message)
             return
-        show_error("identity-error", None)
+        show_error("identity-error", self.failure or None)
+        self.failure = ""
         linked = {identity["provider"]: identity["created_at"] for identity in reply["identities"]}
         has_password = bool(reply["password"])
         for row in document.querySelectorAll("#identity-list [data-provider]"):

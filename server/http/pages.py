@@ -19,6 +19,7 @@ from .. import app_keys, i18n, vendor
 from ..config import Config
 from ..i18n import Message
 from .common import catalog
+from .oidc import failure_message
 from .sessions import csrf_token
 
 routes = web.RouteTableDef()
@@ -124,7 +125,10 @@ async def index(request: web.Request) -> dict:
     # sign-in form at once, or the chat's loading state. The client checks the
     # session itself; this only saves an anonymous visitor a failed /api/me.
     signed_in = bool((await get_session(request)).get("sid"))
-    return {"csrf": await csrf_token(request), "lang": page_catalog.language, "catalog": page_catalog.page,
+    # A sign-in through a provider that failed: the address holds only a code, the sentence is ours.
+    failure = request.query.get("oidc_error")
+    return {"sign_in_failure": failure_message(failure).translate(translations) if failure is not None else "",
+            "csrf": await csrf_token(request), "lang": page_catalog.language, "catalog": page_catalog.page,
             "signed_in": signed_in, "urls": request.app[app_keys.pyscript_files]["urls"],
             "invited": "invite" in request.query, "providers": sign_in_providers(request.app[app_keys.config]),
             "_": lambda text, **values: Message(text, **values).translate(translations)}

@@ -80,3 +80,33 @@ def test_a_share_from_another_app_is_sent_encrypted_to_the_room_the_person_picks
     assert "POST /share" not in server.log_path.read_text()  # the service worker took it; the server never did
     database = (server.data_dir / "sealroom.db").read_bytes()
     assert secret.encode() not in database and b"trip notes" not in database
+
+
+CONTROLLED = """async () => {
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((done) => navigator.serviceWorker.addEventListener("controllerchange", done, {once: true}));
+  }
+  return true;
+}"""
+
+OFFLINE_PAGE = """async () => {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("sealroom-shell-")) continue;
+    const hit = await (await caches.open(name)).match("/");
+    if (hit) return await hit.text();
+  }
+  return null;
+}"""
+
+
+def test_the_offline_copy_of_the_page_is_the_plain_page_not_one_painted_for_its_address(people, server):
+    visitor = people("visitor")
+    visitor.goto()
+    assert visitor.page.evaluate(CONTROLLED)
+    visitor.page.reload()  # now through the service worker, which keeps this page for offline starts
+    assert 'id="auth-error" class="error" role="alert" hidden>' in visitor.page.evaluate(OFFLINE_PAGE)
+    refused = "The sign-in was cancelled or refused at the provider. Nothing was changed."
+    visitor.page.goto(server.url + "/?oidc_error=denied")  # where a refusal at a provider lands
+    expect(visitor.page.locator("#auth-error")).to_have_text(refused)
+    kept = visitor.page.evaluate(OFFLINE_PAGE)
+    assert refused not in kept and 'id="auth-error" class="error" role="alert" hidden>' in kept

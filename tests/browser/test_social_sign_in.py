@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BOOT_TIMEOUT_MS, PASSWORD, free_port, start_server
+from tests.browser.conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE, free_port, start_server
 from tests.oidc_provider import Client, OidcTestProvider
 
 PASSPHRASE = "a passphrase only dana knows"
@@ -175,3 +175,38 @@ def test_the_only_way_to_sign_in_cannot_be_unlinked_and_the_account_can_be_delet
     expect(dana.page.locator("#delete-account-password")).to_be_hidden()
     dana.page.click("#delete-account-submit")
     expect(dana.page.locator("#auth-error")).to_contain_text("Your account dana was deleted")
+
+
+def test_a_refusal_at_the_provider_brings_the_person_back_to_the_sign_in_form_with_the_reason(people, server, idp):
+    idp.refuse = "access_denied"  # the person says no on the provider's consent screen
+    visitor = people("visitor", **PHONE)
+    visitor.page.goto(server.url + "/")
+    with visitor.page.expect_response(lambda r: r.url.endswith("/api/me")):  # the page checks for a session
+        visitor.page.click("text=Continue with Test ID")
+    refused = "The sign-in was cancelled or refused at the provider. Nothing was changed."
+    expect(visitor.page.locator("#auth-error")).to_have_text(refused)
+    assert "oidc_error" not in visitor.page.url  # the code leaves the address bar once Python has read it
+    visitor.page.click("#auth-switch")  # handled by Python, after its start has shown the form
+    expect(visitor.page.locator("#auth-title")).to_have_text("Create your account")
+    expect(visitor.page.locator("#auth-error")).to_have_text(refused)
+    expect(visitor.page.locator("#auth-form")).to_be_visible()
+    assert visitor.console_errors == []
+
+
+def test_linking_an_identity_that_opens_another_account_says_so_in_settings(people, server):
+    newcomer = people("dana")  # the provider's account signs up on its own first
+    newcomer.page.goto(server.url + "/")
+    newcomer.page.click("text=Continue with Test ID")
+    expect(newcomer.page.locator("#passphrase-title")).to_have_text("Choose a key passphrase", timeout=BOOT_TIMEOUT_MS)
+    alice = people("alice")
+    alice.register()
+    identities(alice).locator(".identity-link").click()
+    alice.page.fill("#link-password", PASSWORD)
+    alice.page.click("#link-submit")  # to the provider and back: refused, alice stays signed in
+    alice.page.locator("body[data-ready]").wait_for(timeout=BOOT_TIMEOUT_MS)
+    expect(alice.page.locator("#settings")).to_be_visible()
+    expect(alice.page.locator("#identity-error")).to_have_text(
+        "This sign-in is already linked to another SealRoom account.")
+    expect(alice.page.locator('#identity-list li[data-provider="test"] .identity-status')).to_have_text("not linked")
+    assert "oidc_error" not in alice.page.url
+    expect(alice.page.locator("#me-name")).to_have_text("alice")

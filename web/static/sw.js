@@ -30,11 +30,11 @@ async function cacheFirst(request) {
   return response;
 }
 
-async function networkFirst(request, cacheKey) {
+async function networkFirst(request, cacheKey, keep = true) {
   const cache = await caches.open(SHELL);
   try {
     const response = await fetch(request);
-    if (response.ok) await cache.put(cacheKey || request, response.clone());
+    if (response.ok && keep) await cache.put(cacheKey || request, response.clone());
     return response;
   } catch (error) {
     const hit = await cache.match(cacheKey || request);
@@ -73,7 +73,9 @@ self.addEventListener("fetch", (event) => {
   }
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (event.request.mode === "navigate" && url.pathname === "/") {
-    event.respondWith(networkFirst(event.request, "/"));
+    // Only the plain page is the offline copy: one painted for its address (a sign-in failure's
+    // sentence, an invitation) would show that again on every offline start.
+    event.respondWith(networkFirst(event.request, "/", url.search === ""));
   } else if (CACHE_FIRST.some((prefix) => url.pathname.startsWith(prefix))) {
     event.respondWith(cacheFirst(event.request));
   } else if (NETWORK_FIRST.some((prefix) => url.pathname.startsWith(prefix))) {
