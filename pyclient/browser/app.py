@@ -317,8 +317,10 @@ class App:
         kind = frame.get("type")
         if kind in ("sent", "error") and self.composer.answered(frame):
             return
-        if kind == "hello" and self.socket.connections > 1:
-            await self.catch_up()
+        if kind == "hello":
+            document.body.dataset.connections = str(self.socket.connections)  # how many times the server said hello
+            if self.socket.connections > 1:
+                await self.catch_up()
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))
         elif kind == "message":

@@ -96,8 +96,8 @@ def toast(message: str, seconds: float = 4.0) -> None:
     _draw_toast(loop)
 
 
-def _next_toast() -> None:
-    loop = asyncio.get_running_loop()
+def _next_toast(loop) -> None:
+    # A timer's callback: Pyodide runs it outside the loop, so asyncio.get_running_loop() would fail here.
     _toasts.next(loop.time())
     _draw_toast(loop)
 
@@ -112,8 +112,8 @@ def _draw_toast(loop) -> None:
         _toast_on_screen = text
     if _toast_timer is not None:
         _toast_timer.cancel()
-    due = _toasts.due()
-    _toast_timer = loop.call_at(due, _next_toast) if due is not None else None
+    due = _toasts.due()  # may be past already (shown long enough): Pyodide's loop refuses a time in the past
+    _toast_timer = loop.call_later(max(0.0, due - loop.time()), _next_toast, loop) if due is not None else None
 
 
 def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:
