@@ -82,16 +82,16 @@ class Composer:
             return
         finally:
             button.disabled = False
+        self.error(None)
+        by_id("composer-text").value = ""
+        self.files.pending = []
+        self.files.render_pending()
         # A text message shows its state in its bubble; files, or a message that had to wait, get a toast.
         if files:
             toast(ngettext("Sent with {count} file to “{room}”.", "Sent with {count} files to “{room}”.", files,
                            room=room_name))
         elif delayed:
             toast(_("Your message to “{room}” went out.", room=room_name))
-        self.error(None)
-        by_id("composer-text").value = ""
-        self.files.pending = []
-        self.files.render_pending()
 
     async def send_payload(self, payload: dict, message_id: str) -> bool:
         """Seal for the open room's members and send; resent after a refusal worth retrying.
