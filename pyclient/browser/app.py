@@ -189,7 +189,9 @@ class App:
         self.files.max_bytes = (await self.session.api.call("GET", "/api/me"))["limits"]["max_upload_bytes"]
         self.keyring.render()
         Onboarding.render()
-        self.socket = Socket(self.on_frame, self.on_signed_out)
+        self.socket = Socket(self.on_frame, self.on_signed_out,
+                             on_lost=lambda: toast(_("Connection lost. Reconnecting…"), seconds=6),
+                             on_restored=lambda: toast(_("Connected again.")))
         self.socket.connect()
         await self.load_rooms()
         # The chat replaces the loading screen only now, drawn whole: nothing in it
@@ -254,6 +256,9 @@ class App:
         await self.verification.load(self.rooms.members)
         self.member_list.render()
         self.room_life.render()
+        for name in self.verification.untold_changes(self.rooms.members):
+            toast(_("⚠ {name}'s key changed. Compare safety numbers in the room's details before you trust it.",
+                    name=name), seconds=8)
 
     async def on_verified(self) -> None:
         await self.open_room(self.rooms.open_id, navigate=False)  # messages under the newly verified key lose their warning
@@ -319,8 +324,10 @@ class App:
         kind = frame.get("type")
         if kind in ("sent", "error") and self.composer.answered(frame):
             return
-        if kind == "hello" and self.socket.connections > 1:
-            await self.catch_up()
+        if kind == "hello":
+            document.body.dataset.connections = str(self.socket.connections)  # how many times the server said hello
+            if self.socket.connections > 1:
+                await self.catch_up()
         elif kind == "error":
             toast(frame.get("message", _("The server refused a request.")))
         elif kind == "message":
@@ -347,8 +354,9 @@ class App:
                                   sender_name=self.rooms.people.get(sender, "…"))
             if toasts(room_id, self.rooms.open_id):
                 toast(_("New message in {room}.", room=room_name))
-        if room_id == self.rooms.open_id:
-            await self.conversation.show([frame])
+        if room_id == self.rooms.open_id and await self.conversation.show([frame]):
+            toast(_("⚠ A message in “{room}” failed a security check and is not shown.",
+                    room=self.rooms.name(room_id)), seconds=8)
 
     async def on_room_changed(self, frame: dict) -> None:
         """A member left, was removed or deleted their account, or the room was renamed or joined."""

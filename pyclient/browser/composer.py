@@ -16,7 +16,7 @@ from ..protocol.envelope import encode_envelope, seal
 from ..sending import SendRefused, deliver
 from .dom import by_id, on, show_error, toast
 from .files import Cancelled
-from .i18n import _
+from .i18n import _, ngettext
 from .net import ApiError
 
 REPLY_SECONDS = 15  # no answer from the server by then: the person is told to try again
@@ -60,19 +60,25 @@ class Composer:
             return
         button = by_id("send")
         button.disabled = True
+        room_name = self.rooms.name(self.rooms.open_id)
+        files = len(self.files.pending)
         try:
             message_id = secrets.token_hex(16)
-            if self.files.pending:
+            if files:
                 refs = await self.files.upload_all(self.rooms.open_id, message_id)
                 payload = {"kind": "files", "body": text, "files": refs}
             else:
                 payload = {"kind": "text", "body": text}
-            await self.send_payload(payload, message_id)
+            delayed = await self.send_payload(payload, message_id)
         except Cancelled:
             self.error(_("Upload cancelled. Your files are still attached: send again when ready."))
             return
         except (ApiError, SendRefused, asyncio.TimeoutError) as error:
-            self.error(getattr(error, "message", _("The server did not confirm the message. Try again.")))
+            reason = getattr(error, "message", _("The server did not confirm the message. Try again."))
+            self.error(reason)
+            if files:  # a text-only failure is said under the composer; an upload is worth a toast too
+                toast(_("Upload failed: {reason} Nothing is lost: your text and files are still in the composer.",
+                        reason=reason), seconds=8)
             return
         finally:
             button.disabled = False
@@ -80,10 +86,19 @@ class Composer:
         by_id("composer-text").value = ""
         self.files.pending = []
         self.files.render_pending()
+        # A text message shows its state in its bubble; files, or a message that had to wait, get a toast.
+        if files:
+            toast(ngettext("Sent with {count} file to “{room}”.", "Sent with {count} files to “{room}”.", files,
+                           room=room_name))
+        elif delayed:
+            toast(_("Your message to “{room}” went out.", room=room_name))
 
-    async def send_payload(self, payload: dict, message_id: str) -> None:
-        """Seal for the open room's members and send; resent after a refusal worth retrying."""
+    async def send_payload(self, payload: dict, message_id: str) -> bool:
+        """Seal for the open room's members and send; resent after a refusal worth retrying.
+
+        True if it had to wait (rate limited) before it went out."""
         room_id = self.rooms.open_id
+        waited = []
 
         async def attempt() -> dict:
             recipients = {user_id: b64decode(key, "public_key") for user_id, key in self.rooms.recipients().items()}
@@ -103,6 +118,8 @@ class Composer:
         async def wait(seconds: float) -> None:
             # Refused, so nothing was stored: the same message can safely go again.
             toast(_("You are sending quickly. Your message goes out in {seconds} s.", seconds=math.ceil(seconds)))
+            waited.append(seconds)
             await asyncio.sleep(seconds)
 
         await deliver(attempt, refresh_members=self._refresh_members, wait=wait)
+        return bool(waited)

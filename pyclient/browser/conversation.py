@@ -52,8 +52,8 @@ class Conversation:
         """The room's newest page of history (raises ApiError)."""
         return (await self.session.api.call("GET", f"/api/rooms/{room_id}/messages"))["messages"]
 
-    async def show(self, messages: list[dict], *, older: bool = False, first_page: bool = False) -> None:
-        """Verify, open and show messages in one DOM update.
+    async def show(self, messages: list[dict], *, older: bool = False, first_page: bool = False) -> int:
+        """Verify, open and show messages in one DOM update; how many failed their security check.
 
         New messages go at the end, and the list follows them only if the reader
         was at the end; ``older`` ones go on top, keeping what the reader sees in
@@ -68,7 +68,8 @@ class Conversation:
             slots.append(slot)
             autoload += keys
         if not drawn:
-            return
+            return 0
+        refused = sum(1 for item in drawn if item[1].get("data-failed") not in (None, "key_changed"))
         layout = self.timeline.place(slots, older=older)
         items = []
         for item, slot, separator, head in zip(drawn, slots, layout.separators, layout.heads):
@@ -96,6 +97,7 @@ class Conversation:
             container.scrollTop = container.scrollHeight
         else:
             show("jump-newest")
+        return refused
 
     async def on_scroll(self, _event) -> None:
         """Near the top: the previous page of history. At the end: no "jump to newest"."""

@@ -6,6 +6,7 @@ import json
 
 from pyodide.ffi import create_proxy
 
+from ..toasts import ToastQueue
 from .env import document, window
 
 _proxies = []  # event handlers must outlive the call that registered them
@@ -80,14 +81,39 @@ def attach_listeners() -> None:
     window.sealroomDom.listen(json.dumps([[target, event] for target, event, _ in bindings]), proxy)
 
 
+_toasts = ToastQueue()
+_toast_timer = None
+_toast_on_screen: str | None = None
+
+
 def toast(message: str, seconds: float = 4.0) -> None:
-    set_text("toast", message)
-    show("toast")
+    """Say ``message`` in ``#toast`` (announced through aria-live) for ``seconds``.
 
-    def hide():
-        show("toast", False)
+    A toast that comes while another is shown waits its turn (``pyclient.toasts``).
+    """
+    loop = asyncio.get_running_loop()
+    _toasts.push(message, seconds, loop.time())
+    _draw_toast(loop)
 
-    asyncio.get_running_loop().call_later(seconds, hide)
+
+def _next_toast(loop) -> None:
+    # A timer's callback: Pyodide runs it outside the loop, so asyncio.get_running_loop() would fail here.
+    _toasts.next(loop.time())
+    _draw_toast(loop)
+
+
+def _draw_toast(loop) -> None:
+    global _toast_timer, _toast_on_screen
+    text = _toasts.shown.text if _toasts.shown is not None else None
+    if text != _toast_on_screen:
+        if text is not None:
+            set_text("toast", text)
+        show("toast", text is not None)
+        _toast_on_screen = text
+    if _toast_timer is not None:
+        _toast_timer.cancel()
+    due = _toasts.due()  # may be past already (shown long enough): Pyodide's loop refuses a time in the past
+    _toast_timer = loop.call_later(max(0.0, due - loop.time()), _next_toast, loop) if due is not None else None
 
 
 def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:

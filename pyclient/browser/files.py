@@ -14,7 +14,7 @@ from ..media import blob_type, preview_kind
 from ..protocol.attachment import ChunkDecryptor, FileRef, blob_size, encode_file_ref, safe_file_name
 from ..protocol.request_sig import sign_request
 from ..transfer import SignedUploads, upload_file
-from .dom import by_id, clear, make, on, set_text, show, tree
+from .dom import by_id, clear, make, on, set_text, show, toast, tree
 from .env import on_files
 from .i18n import _
 from .net import ApiError
@@ -165,7 +165,7 @@ class Attachments:
 
     def open_by_key(self, container, key: str) -> None:
         ref, context = self.received[key]
-        asyncio.ensure_future(self.open(container.querySelector(f'[data-key="{key}"]'), ref, **context))
+        asyncio.ensure_future(self.open(container.querySelector(f'[data-key="{key}"]'), ref, asked=False, **context))
 
     async def on_open_click(self, event) -> None:
         button = event.target.closest(".attachment-open")
@@ -174,7 +174,10 @@ class Attachments:
             ref, context = self.received[box.getAttribute("data-key")]
             await self.open(box, ref, **context)
 
-    async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes) -> None:
+    async def open(self, box, ref: FileRef, *, room: str, sender: dict, message_id: str, sender_key: bytes,
+                   asked: bool = True) -> None:
+        """Download, verify and show one file. ``asked``: the person pressed "Download and verify",
+        so success is announced too (a picture that opens by itself is not); a refusal always is."""
         if box.getAttribute("data-state") in ("loading", "verified"):
             return
         box.setAttribute("data-state", "loading")
@@ -189,16 +192,22 @@ class Attachments:
             box.setAttribute("data-failed", error.kind)
             status.textContent = _("⚠ Refused: this file failed the {check} check ({reason}). It was not saved or shown.",
                                    check=error.kind.replace("_", " "), reason=error.message)
+            toast(_("⚠ “{name}” failed verification and was not opened.", name=safe_file_name(ref.name)), seconds=8)
             return
         except ApiError as error:
             box.setAttribute("data-state", "error")
             status.textContent = _("Could not download: {reason}", reason=error.message)
+            if asked:
+                toast(_("Could not download “{name}”: {reason}", name=safe_file_name(ref.name), reason=error.message))
             return
         kind = preview_kind(ref.mime)
         blob = js.Blob.new(to_js(parts), to_js({"type": blob_type(ref.mime)}, dict_converter=js.Object.fromEntries))
         url = js.URL.createObjectURL(blob)
         box.setAttribute("data-state", "verified")
         status.textContent = _("✓ Verified from {name}", name=sender["username"])
+        if asked:
+            toast(_("“{file}” downloaded and verified from {name}.", file=safe_file_name(ref.name),
+                    name=sender["username"]))
         button = box.querySelector(".attachment-open")
         button.remove()
         if kind == "image":

@@ -65,11 +65,17 @@ SIGNED_OUT = 4001  # close code: this session was signed out or revoked
 
 
 class Socket:
-    """One WebSocket with reconnects; frames arrive on ``frames`` (a queue)."""
+    """One WebSocket with reconnects; frames go to ``on_frame``.
 
-    def __init__(self, on_frame, on_signed_out=None):
+    ``on_lost()`` runs once when an open socket drops (not when this page closes
+    it), ``on_restored()`` when a reconnect after that opens again.
+    """
+
+    def __init__(self, on_frame, on_signed_out=None, on_lost=None, on_restored=None):
         self._on_frame = on_frame
         self.on_signed_out = on_signed_out
+        self._on_lost, self._on_restored = on_lost, on_restored
+        self.lost = False  # an open socket dropped and has not reopened yet
         self._ws = None
         self._closed = False
         self._proxies = []
@@ -89,6 +95,10 @@ class Socket:
         def on_open(_event):
             self.connections += 1
             self.ready.set()
+            if self.lost:
+                self.lost = False
+                if self._on_restored is not None:
+                    self._on_restored()
 
         def on_close(event):
             self.ready.clear()
@@ -99,6 +109,10 @@ class Socket:
                 if self.on_signed_out is not None:  # the close reason says why (protocol 8)
                     asyncio.ensure_future(self.on_signed_out(event.reason))
             else:
+                if self.connections and not self.lost:  # said once, however many reconnects fail
+                    self.lost = True
+                    if self._on_lost is not None:
+                        self._on_lost()
                 asyncio.get_running_loop().call_later(2.0, self.connect)
 
         for name, handler in (("message", on_message), ("open", on_open), ("close", on_close)):

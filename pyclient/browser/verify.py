@@ -24,6 +24,7 @@ class Verification:
         self.store, self.me, self.my_public_key = store, me, my_public_key
         self.pins: dict[str, dict] = {}
         self.statuses: dict[str, str] = {}
+        self._told: set[tuple[str, str]] = set()  # (member, fingerprint) key changes already announced
 
     def _pin_id(self, user_id: str) -> str:
         return f"{self.me['id']}:{user_id}"
@@ -43,6 +44,14 @@ class Verification:
 
     def changed(self) -> set[str]:
         return {user_id for user_id, state in self.statuses.items() if state == trust.CHANGED}
+
+    def untold_changes(self, members: dict) -> list[str]:
+        """Names of members whose changed key this page has not announced yet (each new key once)."""
+        untold = sorted((members[user_id]["username"], (user_id, members[user_id]["fingerprint"]))
+                        for user_id in self.changed() if user_id in members)
+        names = [name for name, told in untold if told not in self._told]
+        self._told.update(told for _, told in untold)
+        return names
 
     def signer_keys(self, member: dict, own_keys: list[bytes]) -> list[tuple[bytes, bool]]:
         """Keys to check ``member``'s messages with (``own_keys``: this person's own, for their messages)."""

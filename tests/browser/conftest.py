@@ -227,6 +227,7 @@ class Link:
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self.is_up = True
+        self.refused = 0  # connections turned away while down (a page's failed reconnects)
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -239,6 +240,7 @@ class Link:
                 return
             if not self.is_up:
                 client.close()
+                self.refused += 1
                 continue
             upstream = socket.create_connection(self._target)
             with self._lock:

@@ -106,6 +106,7 @@ def test_altered_blob_is_refused_and_never_shown(pair, server, tamper, expected)
     expect(box).to_have_attribute("data-failed", "bad_mac")
     expect(box.locator(".attachment-status")).to_contain_text(expected)
     expect(box.locator(".attachment-save")).to_have_count(0)
+    expect(bob.page.locator("#toast")).to_have_text("⚠ “data.bin” failed verification and was not opened.")
 
 
 def test_server_killed_mid_upload_leaves_no_blob_and_retry_works(pair, server):
@@ -122,6 +123,7 @@ def test_server_killed_mid_upload_leaves_no_blob_and_retry_works(pair, server):
     server.process.wait()
     expect(alice.page.locator("#composer-error")).to_contain_text("cannot be reached")
     expect(alice.page.locator("#pending-files li")).to_have_count(1)  # nothing lost
+    expect(alice.page.locator("#toast")).to_contain_text("Upload failed: The server cannot be reached.")
 
     database = sqlite3.connect(server.data_dir / "sealroom.db")
     assert database.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
