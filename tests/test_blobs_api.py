@@ -186,6 +186,8 @@ async def test_parts_may_arrive_in_any_order_and_join_in_number_order(room):
     response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads",
                             json.dumps({"size": sum(map(len, parts))}).encode())
     upload_id = (await response.json())["upload"]
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/2", parts[2] + b"x")
+    assert response.status == 413  # more than what is left for the last part
     for number in (2, 0):
         response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/{number}", parts[number])
         assert response.status == 200, await response.text()

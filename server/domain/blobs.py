@@ -130,13 +130,15 @@ def part_count(upload: Upload) -> int:
 
 async def check_part(db: AsyncSession, upload: Upload, number: int, size: int) -> None:
     """Parts may arrive in any order (a client sends two at once): each number
-    at most once (``add_part`` decides), within the size announced."""
+    at most once (``add_part`` decides a race), each within its own share of the
+    size announced, so parts stored at once never add up to more than that."""
     if number >= part_count(upload):
         raise Invalid(_("This upload has no part {number}.", number=number))
     existing = await parts(db, upload)
     if any(part.number == number for part in existing):
         raise Conflict(_("Part {number} of this upload was already received.", number=number))
-    if sum(part.size for part in existing) + size > upload.size:
+    if size > min(PART_SIZE, upload.size - number * PART_SIZE) or \
+            sum(part.size for part in existing) + size > upload.size:
         raise TooLarge(_("The parts are larger than the size announced for this upload."))
 
 
