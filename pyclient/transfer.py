@@ -8,11 +8,13 @@ the file, and a way to make a signed JSON request (``SignedUploads``).
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from .protocol.attachment import (
     CHUNK_SIZE,
+    MAC_SIZE,
     ChunkEncryptor,
     FileRef,
     blob_size,
@@ -55,39 +57,48 @@ async def upload_file(backend, uploads: Uploads, read_chunk: Callable[[int, int]
                       size: int, key: bytes, iv: bytes, room_id: str, sender_id: str, message_id: str,
                       signing_key: bytes, name: str, mime: str,
                       progress: Callable[[int], None] = lambda done: None,
-                      before_chunk: Callable[[], None] = lambda: None) -> FileRef:
+                      before_chunk: Callable[[], None] = lambda: None,
+                      encryptor_class: type[ChunkEncryptor] = ChunkEncryptor) -> FileRef:
     """Upload ``size`` bytes read by ``read_chunk(start, end)`` and return the signed reference.
 
     ``progress`` gets the blob bytes sent so far; ``before_chunk`` may raise to stop (a cancel button).
     On any failure the upload is cancelled on the server and the error goes on.
+    ``encryptor_class`` may keep the bytes elsewhere (the page keeps them in JS
+    memory): whatever ``read_chunk`` returns it encrypts, and its ``join`` makes
+    the part body that ``uploads.put`` gets.
     """
-    encryptor = ChunkEncryptor(backend, key, iv, size)
+    encryptor = encryptor_class(backend, key, iv, size)
     upload_id, part_size = await uploads.start(room_id, blob_size(size))
-    part, number, done = bytearray(), 0, 0
-    sending = None  # the previous part's upload, overlapped with reading and encrypting the next
+    pieces, part_bytes, number, done = [], 0, 0, 0
+    # Parts being uploaded while the next is read and encrypted: one, or as many
+    # as ``uploads.parts_at_once`` says (the server takes parts in any order).
+    sending: deque[asyncio.Future] = deque()
+    at_once = getattr(uploads, "parts_at_once", 1)
 
-    async def put(number: int, body: bytes) -> int:
+    async def put(number: int, body, length: int) -> int:
         await uploads.put(upload_id, number, body)
-        return len(body)
+        return length
 
     try:
         for index in range(chunk_count(size)):
             before_chunk()
-            part += await encryptor.encrypt(await read_chunk(index * CHUNK_SIZE, min(size, (index + 1) * CHUNK_SIZE)))
-            if len(part) >= part_size or index == encryptor.count - 1:
-                if sending is not None:
-                    done += await sending
+            start, end = index * CHUNK_SIZE, min(size, (index + 1) * CHUNK_SIZE)
+            pieces.append(await encryptor.encrypt(await read_chunk(start, end)))
+            part_bytes += end - start + MAC_SIZE
+            if part_bytes >= part_size or index == encryptor.count - 1:
+                while len(sending) >= at_once:
+                    done += await sending.popleft()
                     progress(done)
-                sending = asyncio.ensure_future(put(number, bytes(part)))
-                number, part = number + 1, bytearray()
-        done += await sending
-        sending = None
-        progress(done)
+                sending.append(asyncio.ensure_future(put(number, encryptor.join(pieces), part_bytes)))
+                pieces, part_bytes, number = [], 0, number + 1
+        while sending:
+            done += await sending.popleft()
+            progress(done)
         blob = await uploads.complete(upload_id)
     except BaseException:
-        if sending is not None:
-            sending.cancel()
-            await asyncio.gather(sending, return_exceptions=True)
+        for future in sending:
+            future.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
         try:
             await uploads.cancel(upload_id)
         except Exception:

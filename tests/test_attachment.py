@@ -8,6 +8,7 @@ from pyclient.crypto.pure import PureBackend
 from pyclient.errors import BadMac, BadSignature, ParseError
 from pyclient.protocol.attachment import (
     CHUNK_SIZE,
+    MAC_PREFIX_SIZE,
     MAC_SIZE,
     ChunkDecryptor,
     ChunkEncryptor,
@@ -16,6 +17,8 @@ from pyclient.protocol.attachment import (
     VerifiedFile,
     blob_size,
     chunk_iv,
+    chunk_mac_input,
+    chunk_mac_prefix,
     decrypt_file,
     encode_file_ref,
     file_signature_input,
@@ -170,3 +173,22 @@ async def test_decrypt_file_returns_nothing_for_a_truncated_file(data):
     with pytest.raises(BadMac):
         await decrypt_file(NativeBackend(), ref, blob[:-1], room=ROOM, sender=SENDER, message_id=MESSAGE,
                            sender_public_key=public_key)
+
+
+@pytest.mark.parametrize("index, final, length", [(0, False, CHUNK_SIZE), (7, True, 12345), (2**40, True, 1)])
+def test_the_mac_prefix_is_the_mac_input_before_the_ciphertext(index, final, length):
+    ciphertext = os.urandom(length)
+    prefix = chunk_mac_prefix(index, final, length)
+    assert len(prefix) == MAC_PREFIX_SIZE
+    assert prefix + ciphertext == chunk_mac_input(index, final, ciphertext)
+
+
+async def test_chunks_are_checked_for_length_and_count():
+    encryptor = ChunkEncryptor(NativeBackend(), os.urandom(32), os.urandom(16), CHUNK_SIZE + 5)
+    with pytest.raises(ValueError):
+        await encryptor.encrypt(b"x" * 5)  # the first chunk must be whole
+    await encryptor.encrypt(b"x" * CHUNK_SIZE)
+    piece = await encryptor.encrypt(b"x" * 5)
+    assert len(piece) == 5 + MAC_SIZE
+    with pytest.raises(ValueError):
+        encryptor.next_chunk(5)  # no chunk past the last

@@ -1,5 +1,6 @@
 """Attachment upload and download over HTTP: signed requests, no IDOR, atomicity."""
 
+import hashlib
 import json
 import secrets
 import time
@@ -164,3 +165,40 @@ async def test_abandoned_uploads_stop_counting_against_the_quota_and_are_forgott
         assert part_blob_id(upload, 0) in blob_ids and upload.blob_id in blob_ids
         assert await referenced_blob_ids(db, blob_ids) == set()
         assert await storage_used(db, alice.id, now=now) == 0
+
+
+async def test_a_body_signed_by_its_sha256_gets_the_same_headers():
+    """The page hashes a part in WebCrypto and signs only its digest: the headers must not change."""
+    from pyclient.crypto.native import NativeBackend
+    private_key, _ = fixed_keypair(0)
+    body = secrets.token_bytes(1000)
+    common = {"method": "PUT", "path": "/api/uploads/" + "ab" * 16 + "/parts/0", "keyid": "cd" * 16,
+              "created": 1_700_000_000, "random_bytes": lambda n: b"\x01" * n}
+    by_body = await sign_request(NativeBackend(), private_key, body=body, **common)
+    by_digest = await sign_request(NativeBackend(), private_key, body=b"", body_sha256=hashlib.sha256(body).digest(),
+                                   **common)
+    assert by_body == by_digest
+
+
+async def test_parts_may_arrive_in_any_order_and_join_in_number_order(room):
+    alice, bob, _, room_id = room
+    parts = [secrets.token_bytes(PART_SIZE), secrets.token_bytes(PART_SIZE), secrets.token_bytes(1000)]
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads",
+                            json.dumps({"size": sum(map(len, parts))}).encode())
+    upload_id = (await response.json())["upload"]
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/2", parts[2] + b"x")
+    assert response.status == 413  # more than what is left for the last part
+    for number in (2, 0):
+        response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/{number}", parts[number])
+        assert response.status == 200, await response.text()
+    response = await signed(alice, "POST", f"/api/uploads/{upload_id}/complete")
+    assert response.status == 400 and "missing" in (await response.json())["error"]["message"]
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", parts[0])
+    assert response.status == 409  # each number once
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/3", b"x")
+    assert response.status == 400  # past the size announced
+    assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/1", parts[1])).status == 200
+    response = await signed(alice, "POST", f"/api/uploads/{upload_id}/complete")
+    assert response.status == 201, await response.text()
+    response = await signed(bob, "GET", f"/api/blobs/{(await response.json())['blob']}")
+    assert await response.read() == b"".join(parts)

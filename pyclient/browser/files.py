@@ -11,12 +11,14 @@ from pyodide.ffi import to_js
 
 from ..errors import ProtocolError
 from ..media import blob_type, preview_kind
-from ..protocol.attachment import ChunkDecryptor, FileRef, blob_size, encode_file_ref, safe_file_name
+from ..protocol.attachment import CHUNK_SIZE, ChunkDecryptor, ChunkEncryptor, FileRef, blob_size, encode_file_ref, \
+    safe_file_name
 from ..protocol.request_sig import sign_request
 from ..transfer import SignedUploads, upload_file
 from .dom import by_id, clear, make, on, set_text, show, toast, tree
 from .env import on_files
 from .i18n import _
+from .js_chunks import JsChunkDecryptor, JsChunkEncryptor, uses_js_buffers
 from .net import ApiError
 
 AUTO_LOAD_BYTES = 25 * 1024 * 1024
@@ -24,6 +26,59 @@ AUTO_LOAD_BYTES = 25 * 1024 * 1024
 
 class Cancelled(Exception):
     pass
+
+
+class FileReader:
+    """Reads a File in blocks of several chunks, the next block while this one is
+    encrypted: each read of a File in this worker has a fixed cost of its own."""
+
+    BLOCK = 8 * CHUNK_SIZE
+
+    def __init__(self, file):
+        self.file, self.size = file, int(file.size)
+        self.blocks: dict[int, asyncio.Future] = {}
+
+    async def _read_block(self, block: int):
+        start = block * self.BLOCK
+        return js.Uint8Array.new(await self.file.slice(start, min(self.size, start + self.BLOCK)).arrayBuffer())
+
+    def _want(self, block: int) -> None:
+        if block * self.BLOCK < self.size and block not in self.blocks:
+            self.blocks[block] = asyncio.ensure_future(self._read_block(block))
+
+    async def read(self, start: int, end: int):
+        """Bytes ``start`` to ``end`` (within one chunk) as a Uint8Array view."""
+        block = start // self.BLOCK
+        self.blocks.pop(block - 1, None)
+        self._want(block)
+        self._want(block + 1)
+        data = await self.blocks[block]
+        offset = start - block * self.BLOCK
+        return data.subarray(offset, offset + end - start)
+
+    def close(self) -> None:
+        for future in self.blocks.values():
+            future.cancel()
+        self.blocks.clear()
+
+
+class PageUploads(SignedUploads):
+    """Upload requests whose parts stay in JS memory: WebCrypto hashes the part
+    for its signed Content-Digest, and it goes out as a Blob. Two parts are on
+    the wire at once (the server takes them in any order, docs/protocol.md §7)."""
+
+    parts_at_once = 2
+
+    def __init__(self, attachments: "Attachments"):
+        super().__init__(attachments.signed_json)
+        self._attachments = attachments
+
+    async def put(self, upload_id: str, number: int, body) -> None:
+        sha256 = js.Uint8Array.new(await self._attachments.session.backend.sha256_js(body)).to_bytes()
+        path = f"/api/uploads/{upload_id}/parts/{number}"
+        headers = await self._attachments.sign("PUT", path, body_sha256=sha256)
+        response = await self._attachments.session.api.fetch("PUT", path, js.Blob.new(to_js([body])), headers)
+        await self._attachments.session.api.json(response)
 
 
 def human_size(size: int) -> str:
@@ -94,11 +149,16 @@ class Attachments:
 
     # ---- sending ----------------------------------------------------------
 
-    async def signed(self, method: str, path: str, body: bytes = b""):
+    async def sign(self, method: str, path: str, body: bytes = b"", *, body_sha256: bytes | None = None) -> dict:
+        """The signature headers for a request (for a body known by its SHA-256, ``body_sha256``)."""
         session = self.session
-        headers = await sign_request(session.backend, session.private_key, method=method, path=path, body=body,
-                                     keyid=session.me["id"], created=int(js.Date.now() / 1000), random_bytes=os.urandom)
-        return await session.api.fetch(method, path, body if body else None, headers)
+        return await sign_request(session.backend, session.private_key, method=method, path=path, body=body,
+                                  body_sha256=body_sha256, keyid=session.me["id"], created=int(js.Date.now() / 1000),
+                                  random_bytes=os.urandom)
+
+    async def signed(self, method: str, path: str, body: bytes = b""):
+        headers = await self.sign(method, path, body)
+        return await self.session.api.fetch(method, path, body if body else None, headers)
 
     async def signed_json(self, method: str, path: str, body: bytes = b"") -> dict:
         return await self.session.api.json(await self.signed(method, path, body))
@@ -128,18 +188,27 @@ class Attachments:
 
     async def upload_one(self, room_id: str, message_id: str, file, report) -> FileRef:
         session = self.session
+        reader = FileReader(file)
+        # With WebCrypto the file's bytes stay in JS memory on their way to the request body.
+        in_js = uses_js_buffers(session.backend)
 
-        async def read_chunk(start: int, end: int) -> bytes:
-            return js.Uint8Array.new(await file.slice(start, end).arrayBuffer()).to_bytes()
+        async def read_chunk(start: int, end: int):
+            data = await reader.read(start, end)
+            return data if in_js else data.to_bytes()
 
         def before_chunk() -> None:
             if self.cancelled:
                 raise Cancelled()
 
-        return await upload_file(session.backend, SignedUploads(self.signed_json), read_chunk, size=int(file.size),
-                                 key=os.urandom(32), iv=os.urandom(16), room_id=room_id, sender_id=session.me["id"],
-                                 message_id=message_id, signing_key=session.private_key, name=file.name, mime=file.type,
-                                 progress=report, before_chunk=before_chunk)
+        try:
+            return await upload_file(session.backend, PageUploads(self) if in_js else SignedUploads(self.signed_json),
+                                     read_chunk, size=int(file.size), key=os.urandom(32), iv=os.urandom(16),
+                                     room_id=room_id, sender_id=session.me["id"], message_id=message_id,
+                                     signing_key=session.private_key, name=file.name, mime=file.type,
+                                     progress=report, before_chunk=before_chunk,
+                                     encryptor_class=JsChunkEncryptor if in_js else ChunkEncryptor)
+        finally:
+            reader.close()
 
     # ---- receiving ----------------------------------------------------------
 
@@ -224,7 +293,9 @@ class Attachments:
         response = await self.signed("GET", f"/api/blobs/{ref.blob}")
         if not response.ok:
             await self.session.api.json(response)  # raises ApiError with the server's message
-        decryptor = ChunkDecryptor(self.session.backend, ref)
+        backend = self.session.backend
+        in_js = uses_js_buffers(backend)  # with WebCrypto the bytes stay in JS memory, stream to Blob
+        decryptor = (JsChunkDecryptor if in_js else ChunkDecryptor)(backend, ref)
         reader = response.body.getReader()
         # Verified chunks move into a Blob every few chunks: the browser keeps
         # Blob bytes outside the JS heap, so memory stays bounded by a few chunks.
@@ -236,8 +307,9 @@ class Attachments:
                 raise ApiError(0, "network", _("The download was interrupted. Try again.")) from None
             if result.done:
                 break
-            for chunk in await decryptor.feed(result.value.to_bytes()):
-                parts.append(to_js(chunk.unverified_plaintext))  # held in a Blob, shown only after finish()
+            for chunk in await decryptor.feed(result.value if in_js else result.value.to_bytes()):
+                plaintext = chunk.unverified_plaintext
+                parts.append(plaintext if in_js else to_js(plaintext))  # held in a Blob, shown only after finish()
                 done += chunk.size
             if len(parts) >= 8:
                 held, parts = js.Blob.new(to_js([held, *parts])), []

@@ -80,6 +80,34 @@ class WebCryptoBackend:
             promise = self._subtle.sign("HMAC", mac_key, view)
         return _bytes(await promise)
 
+    # The same operations on JS buffers (ArrayBuffer or a typed-array view), for
+    # bulk data that never needs to enter Python: attachments. Each returns an
+    # awaitable of an ArrayBuffer. Once a key has been used, WebCrypto takes its
+    # copy of ``data`` during the call itself, so the caller may do other work
+    # (hash in Python) before awaiting, and may reuse ``data`` right away.
+
+    def aes_ctr_js(self, key: bytes, iv: bytes, data):
+        params = _js({"name": "AES-CTR", "counter": _js(iv), "length": 128})
+        return self._call_js(("raw", key, "AES-CTR", "encrypt"), {"name": "AES-CTR"},
+                             lambda aes_key: self._subtle.encrypt(params, aes_key, data))
+
+    def hmac_sha256_js(self, key: bytes, data):
+        return self._call_js(("raw", key, "HMAC", "sign"), {"name": "HMAC", "hash": "SHA-256"},
+                             lambda mac_key: self._subtle.sign("HMAC", mac_key, data))
+
+    def sha256_js(self, data):
+        return self._subtle.digest("SHA-256", data)
+
+    def _call_js(self, cache_key: tuple, algorithm: dict, call):
+        key = self._keys.get(cache_key)
+        if key is not None:
+            return call(key)  # the promise itself: WebCrypto has the bytes already
+
+        async def first_use():
+            fmt, der, _name, usage = cache_key
+            return await call(await self._import(fmt, der, algorithm, usage))
+        return first_use()
+
     async def rsa_oaep_encrypt(self, public_key: bytes, data: bytes) -> bytes:
         key = await self._import("spki", public_key, _RSA_OAEP, "encrypt")
         return _bytes(await self._subtle.encrypt(_js({"name": "RSA-OAEP"}), key, _js(data)))

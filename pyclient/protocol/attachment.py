@@ -90,6 +90,17 @@ def chunk_iv(iv: bytes, index: int) -> bytes:
     return ((int.from_bytes(iv, "big") + index * CHUNK_BLOCKS) % (1 << 128)).to_bytes(16, "big")
 
 
+def chunk_mac_prefix(index: int, final: bool, ciphertext_length: int) -> bytes:
+    """What the chunk's MAC covers before its ciphertext: ``chunk_mac_input``
+    is this followed by the ciphertext, so a caller holding the ciphertext
+    elsewhere (in JS memory) can MAC it without joining the two in Python."""
+    return transcript(LABEL_FILE_CHUNK, index.to_bytes(8, "big"), b"\x01" if final else b"\x00") + \
+        ciphertext_length.to_bytes(4, "big")
+
+
+MAC_PREFIX_SIZE = len(chunk_mac_prefix(0, False, 0))
+
+
 def chunk_mac_input(index: int, final: bool, ciphertext: bytes) -> bytes:
     return transcript(LABEL_FILE_CHUNK, index.to_bytes(8, "big"), b"\x01" if final else b"\x00", ciphertext)
 
@@ -110,16 +121,29 @@ class ChunkEncryptor:
         self.index = 0
         self.digest = hashlib.sha256()
 
-    async def encrypt(self, plaintext: bytes) -> bytes:
-        final = self.index == self.count - 1
-        expected = self.size - self.index * CHUNK_SIZE if final else CHUNK_SIZE
-        if len(plaintext) != expected:
-            raise ValueError(f"chunk {self.index} must be {expected} bytes, got {len(plaintext)}")
-        self.digest.update(plaintext)
-        ct = await self.backend.aes_ctr(self.enc_key, chunk_iv(self.iv, self.index), plaintext)
-        mac = await self.backend.hmac_sha256(self.mac_key, chunk_mac_input(self.index, final, ct))
+    def next_chunk(self, length: int) -> tuple[int, bool]:
+        """Check the next chunk's plaintext length; ``(index, final)`` for it, and move on."""
+        index = self.index
+        if index >= self.count:
+            raise ValueError(f"the file has only {self.count} chunks")
+        final = index == self.count - 1
+        expected = self.size - index * CHUNK_SIZE if final else CHUNK_SIZE
+        if length != expected:
+            raise ValueError(f"chunk {index} must be {expected} bytes, got {length}")
         self.index += 1
+        return index, final
+
+    async def encrypt(self, plaintext: bytes) -> bytes:
+        index, final = self.next_chunk(len(plaintext))
+        self.digest.update(plaintext)
+        ct = await self.backend.aes_ctr(self.enc_key, chunk_iv(self.iv, index), plaintext)
+        mac = await self.backend.hmac_sha256(self.mac_key, chunk_mac_input(index, final, ct))
         return ct + mac
+
+    @staticmethod
+    def join(pieces: list[bytes]) -> bytes:
+        """One upload part from the pieces ``encrypt`` returned."""
+        return b"".join(pieces)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,12 @@ class SignatureParams:
 
 
 def content_digest(body: bytes) -> str:
-    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + ":"
+    return digest_header(hashlib.sha256(body).digest())
+
+
+def digest_header(sha256: bytes) -> str:
+    """The ``Content-Digest`` value for a body whose SHA-256 is ``sha256``."""
+    return "sha-256=:" + base64.b64encode(sha256).decode("ascii") + ":"
 
 
 def signature_params(params: SignatureParams) -> str:
@@ -89,8 +94,10 @@ def parse_headers(headers) -> tuple[SignatureParams, str, bytes]:
 
 
 async def sign_request(backend, private_key: bytes, *, method: str, path: str, body: bytes, keyid: str,
-                       created: int, random_bytes) -> dict:
+                       created: int, random_bytes, body_sha256: bytes | None = None) -> dict:
+    """The signature headers; ``body_sha256`` is the body's SHA-256 if the
+    caller has it already (then ``body`` is not read)."""
     params = new_params(keyid, created, random_bytes)
-    digest = content_digest(body)
+    digest = content_digest(body) if body_sha256 is None else digest_header(body_sha256)
     signature = await backend.sign(private_key, signature_base(method, path, digest, params))
     return encode_headers(params, digest, signature)

@@ -76,7 +76,7 @@ def part_blob_id(upload: Upload, number: int) -> str:
 
 def upload_blob_ids(upload: Upload) -> list[str]:
     """Every store id an upload may have written: each possible part, and the blob being assembled."""
-    return [part_blob_id(upload, number) for number in range(math.ceil(upload.size / PART_SIZE))] + [upload.blob_id]
+    return [part_blob_id(upload, number) for number in range(part_count(upload))] + [upload.blob_id]
 
 
 async def start_upload(db: AsyncSession, room: Room, user: User, size, *, now: datetime, max_bytes: int,
@@ -123,12 +123,29 @@ async def parts(db: AsyncSession, upload: Upload) -> list[UploadPart]:
         select(UploadPart).where(UploadPart.upload_id == upload.id).order_by(UploadPart.number)))
 
 
-async def check_next_part(db: AsyncSession, upload: Upload, number: int, size: int) -> None:
+def part_count(upload: Upload) -> int:
+    """How many parts the upload's size allows (the last may be short)."""
+    return math.ceil(upload.size / PART_SIZE)
+
+
+async def check_part(db: AsyncSession, upload: Upload, number: int, size: int) -> None:
+    """Parts may arrive in any order (a client sends two at once): each number
+    at most once (``add_part`` decides a race), each within its own share of the
+    size announced, so parts stored at once never add up to more than that."""
+    if number >= part_count(upload):
+        raise Invalid(_("This upload has no part {number}.", number=number))
     existing = await parts(db, upload)
-    if number != len(existing):
-        raise Invalid(_("Expected part {expected}, got part {number}.", expected=len(existing), number=number))
-    if sum(part.size for part in existing) + size > upload.size:
+    if any(part.number == number for part in existing):
+        raise Conflict(_("Part {number} of this upload was already received.", number=number))
+    if size > min(PART_SIZE, upload.size - number * PART_SIZE) or \
+            sum(part.size for part in existing) + size > upload.size:
         raise TooLarge(_("The parts are larger than the size announced for this upload."))
+
+
+def parts_complete(upload: Upload, received: list[UploadPart]) -> bool:
+    """Parts 0, 1, 2… with none missing, holding the size announced."""
+    return [part.number for part in received] == list(range(len(received))) and \
+        sum(part.size for part in received) == upload.size
 
 
 async def add_part(db: AsyncSession, upload: Upload, number: int, size: int, *, now: datetime) -> None:

@@ -74,7 +74,7 @@ async def put_part(request: web.Request) -> web.Response:
     number = int(request.match_info["number"])
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
-        await blobs.check_next_part(db, upload, number, len(body))
+        await blobs.check_part(db, upload, number, len(body))
     store = request.app[app_keys.blob_store]
     part_blob = blobs.part_blob_id(upload, number)  # derived, so a crash mid-write still finds it
     await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
@@ -97,7 +97,7 @@ async def complete_upload(request: web.Request) -> web.Response:
     async with transaction(request) as db:
         upload = await blobs.get_upload(db, request.match_info["upload_id"], user, now=utcnow(request))
         parts = await blobs.parts(db, upload)
-    if sum(part.size for part in parts) != upload.size:
+    if not blobs.parts_complete(upload, parts):
         async with transaction(request) as db:
             if not await blobs.upload_exists(db, upload.id):  # a concurrent cancel took the parts
                 raise Conflict(_("This upload was already completed or cancelled."))

@@ -205,7 +205,7 @@ PATHS = {
         _ok(201, _object({"upload": ID, "part_size": {"type": "integer"}})),
         body=_object({"size": {"type": "integer", "minimum": 1}}), parameters=[_path_id("room_id")], signed=True)},
     "/api/uploads/{upload_id}/parts/{number}": {"put": _op(
-        "One part, in order.", _ok(200, _object({"received": {"type": "integer"}})), signed=True,
+        "One part of 8 encrypted chunks; parts may arrive in any order.", _ok(200, _object({"received": {"type": "integer"}})), signed=True,
         body={"type": "string", "contentMediaType": "application/octet-stream"},
         parameters=[_path_id("upload_id"), {"name": "number", "in": "path", "required": True,
                                             "schema": {"type": "integer", "minimum": 0, "maximum": 999999}}])},
