@@ -46,6 +46,21 @@ async def test_vendored_javascript_comes_with_its_source_maps(client):
         assert json.loads(await response.read())["version"] == 3
 
 
+async def test_pyscript_module_carries_the_compile_hint_and_its_map_still_lines_up(client):
+    """PyScript's module is compiled while it streams in, not on the main thread when it runs;
+    its source map gained one empty line for the hint, so every mapping still points at its code."""
+    from server.vendor import COMPILE_HINT
+    page = await (await client.get("/")).text()
+    chunks = re.findall(r'(/pyscript/[^"]+/core-[^"/]+\.js)"', page)
+    assert chunks
+    for script in chunks:
+        served = await (await client.get(script)).read()
+        assert served.startswith(COMPILE_HINT)
+        name = re.search(rb"//# sourceMappingURL=(\S+)", served).group(1).decode()
+        mapping = json.loads(await (await client.get(script.rsplit("/", 1)[0] + "/" + name)).read())
+        assert mapping["mappings"].startswith(";") and not mapping["mappings"].startswith(";;")
+
+
 async def test_webassembly_and_the_snapshot_come_precompressed(client):
     _, pyodide, snapshot = await _boot_module(client)
     compressed = await client.get(snapshot, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
