@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,3 +279,22 @@ class Link:
     def close(self) -> None:
         self.down()
         self._listener.close()
+
+
+@contextlib.contextmanager
+def behind_link(person, server):
+    """``person``'s browser reaches ``server`` through a :class:`Link` the test can cut."""
+    link = Link(int(server.url.rsplit(":", 1)[1]))
+    person.server = dataclasses.replace(server, url=f"http://127.0.0.1:{link.port}")
+    try:
+        yield link
+    finally:
+        link.close()
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    """Poll ``condition`` (something outside the page: the server, a relay) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not become true in time"
+        time.sleep(0.1)

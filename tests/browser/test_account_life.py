@@ -3,11 +3,10 @@ person (or each browser of one person) a browser context of its own:
 change the password, delete the account, leave a room, remove a member,
 delete a room now (docs/protocol.md 4.5 and 8.2)."""
 
-import time
 
 from playwright.sync_api import expect
 
-from .conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE
+from .conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE, wait_until
 from .test_cli_with_browser import Terminal
 
 NEW_PASSWORD = "a brand new horse staple"
@@ -38,13 +37,6 @@ def stored_keys(person) -> int:
     """How many sealed key records this browser's IndexedDB holds."""
     return person.page.evaluate("""() => new Promise(done => indexedDB.open("sealroom").onsuccess = event =>
         event.target.result.transaction("keys").objectStore("keys").count().onsuccess = c => done(c.target.result))""")
-
-
-def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not become true in time"
-        time.sleep(0.1)
 
 
 def room_status(person, room_id: str) -> int:

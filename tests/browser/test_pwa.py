@@ -82,12 +82,6 @@ def test_a_share_from_another_app_is_sent_encrypted_to_the_room_the_person_picks
     assert secret.encode() not in database and b"trip notes" not in database
 
 
-CONTROLLED = """async () => {
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((done) => navigator.serviceWorker.addEventListener("controllerchange", done, {once: true}));
-  }
-  return true;
-}"""
 
 OFFLINE_PAGE = """async () => {
   for (const name of await caches.keys()) {
@@ -102,7 +96,7 @@ OFFLINE_PAGE = """async () => {
 def test_the_offline_copy_of_the_page_is_the_plain_page_not_one_painted_for_its_address(people, server):
     visitor = people("visitor")
     visitor.goto()
-    assert visitor.page.evaluate(CONTROLLED)
+    visitor.page.wait_for_function("navigator.serviceWorker.controller !== null")
     visitor.page.reload()  # now through the service worker, which keeps this page for offline starts
     assert 'id="auth-error" class="error" role="alert" hidden>' in visitor.page.evaluate(OFFLINE_PAGE)
     refused = "The sign-in was cancelled or refused at the provider. Nothing was changed."

@@ -1,14 +1,13 @@
 """Two people in two browsers exchange a signed, encrypted message."""
 
 import base64
-import dataclasses
 import re
 import json
 import sqlite3
 
 from playwright.sync_api import expect
 
-from .conftest import Link
+from .conftest import behind_link
 
 
 def _safety_number(person, other: str) -> str:
@@ -160,9 +159,7 @@ def test_invite_link_brings_a_new_member_into_the_room(people):
 
 def test_messages_sent_while_a_reader_was_offline_appear_after_reconnect(people, server):
     alice, bob = people("alice"), people("bob")
-    link = Link(int(server.url.rsplit(":", 1)[1]))
-    bob.server = dataclasses.replace(server, url=f"http://127.0.0.1:{link.port}")
-    try:
+    with behind_link(bob, server) as link:
         alice.register()
         bob.register()
         alice.create_room("Gaps", ["bob"])
@@ -174,8 +171,6 @@ def test_messages_sent_while_a_reader_was_offline_appear_after_reconnect(people,
         link.up()
         expect(bob.messages().last.locator(".body")).to_have_text("sent during the gap")
         expect(bob.messages()).to_have_count(1)  # caught up once, not twice
-    finally:
-        link.close()
 
 
 def test_renaming_a_room_shows_for_every_member(people):
