@@ -14,8 +14,8 @@ class DomainError(Exception):
 
     def __init__(self, message: Message | str):
         self.text = as_message(message)
-        super().__init__(str(self.text))
         self.message = str(self.text)
+        super().__init__(self.message)
 
 
 class Invalid(DomainError):

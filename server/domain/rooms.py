@@ -97,6 +97,10 @@ def _check_candidate(user: User | None, username) -> User:
     return user
 
 
+# One refusal for a room that is missing, expired, or not the caller's: nobody learns which rooms exist.
+NOT_A_MEMBER = _("This room does not exist, has expired, or you are not a member.")
+
+
 async def get_room_for_member(db: AsyncSession, room_id: str, user_id: str, *, now: datetime) -> Room:
     """The room if it exists, has not expired, and ``user_id`` is in it.
 
@@ -106,7 +110,7 @@ async def get_room_for_member(db: AsyncSession, room_id: str, user_id: str, *, n
         select(Room).join(Member, Member.room_id == Room.id).where(
             Room.id == room_id, Member.user_id == user_id, Room.expires_at > now))
     if room is None:
-        raise NotFound(_("This room does not exist, has expired, or you are not a member."))
+        raise NotFound(NOT_A_MEMBER)
     return room
 
 
@@ -188,7 +192,7 @@ async def room_for_sending(db: AsyncSession, room_id: str, user_id: str, *,
     client that has seen one has every earlier one in history."""
     rows = (await db.execute(_ROOM_FOR_SENDING, {"room": room_id, "user": user_id, "now": now})).all()
     if not rows:
-        raise NotFound("This room does not exist, has expired, or you are not a member.")
+        raise NotFound(NOT_A_MEMBER)
     return SendingRoom(rows[0].id, rows[0].expires_at), [Recipient(row.member, row.public_key) for row in rows]
 
 
@@ -197,8 +201,8 @@ async def room_for_sending(db: AsyncSession, room_id: str, user_id: str, *,
 _INSERT_ENVELOPE = insert(Envelope.__table__).returning(Envelope.__table__.c.seq)
 
 
-async def store_envelope(db: AsyncSession, room: Room | SendingRoom, sender: User, envelope_obj, *, now: datetime,
-                         members: list[User] | list[Recipient] | None = None) -> Envelope:
+async def store_envelope(db: AsyncSession, room: SendingRoom, sender: User, envelope_obj, *, now: datetime,
+                         members: list[Recipient]) -> Envelope:
     """Check an envelope's structure and addressing, then store it opaque.
 
     The server cannot check the signature's meaning for the members (it
@@ -211,8 +215,6 @@ async def store_envelope(db: AsyncSession, room: Room | SendingRoom, sender: Use
         raise Invalid(_("The message was refused: {reason}.", reason=error.message)) from None
     if envelope.room != room.id or envelope.sender != sender.id:
         raise Invalid(_("The message names another room or sender."))
-    if members is None:  # the caller may have them already: one query fewer on the hot path
-        members = await room_members(db, room.id)
     expected = {user.id: fingerprint(user.public_key) for user in members if user.public_key}
     addressed = {key.to: key.kfp for key in envelope.keys}
     if addressed != expected:

@@ -74,8 +74,8 @@ class ApiError(Exception):
 
     def __init__(self, code: str, message: Message | str, status: int | None = None, headers: dict | None = None):
         self.text = i18n.as_message(message)  # translated for its reader by api_errors
-        super().__init__(str(self.text))
         self.code, self.message, self.headers = code, str(self.text), dict(headers or {})
+        super().__init__(self.message)
         self.status = status or STATUS_FOR_CODE.get(code, 500)
 
 
