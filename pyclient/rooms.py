@@ -61,7 +61,7 @@ class RoomList:
         """Drop a room (expired, deleted, left); if it was open, nothing is open any more."""
         self._activity.pop(room_id, None)
         if self.open_id == room_id:
-            self.open_id, self.members = None, {}
+            self.close()
         return self.rooms.pop(room_id, None)
 
     def open(self, room_id: str, members: list[dict], name_of) -> None:

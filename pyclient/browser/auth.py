@@ -8,6 +8,7 @@ not ask again; it is gone when the tab closes or the person signs out.
 
 from ..account import account_keys
 from ..protocol.encoding import b64decode, b64encode
+from .account import MIN_PASSWORD
 from .dom import by_id, on, set_text, show, show_error
 from .env import window
 from .i18n import _
@@ -67,7 +68,7 @@ class SignIn:
         session = self.session
         username = by_id("auth-username").value.strip()
         password = by_id("auth-password").value
-        if len(password) < 8:
+        if len(password) < MIN_PASSWORD:
             show_error("auth-error", _("Use a password of at least 8 characters."))
             return
         button = by_id("auth-submit")

@@ -102,7 +102,7 @@ MAC_PREFIX_SIZE = len(chunk_mac_prefix(0, False, 0))
 
 
 def chunk_mac_input(index: int, final: bool, ciphertext: bytes) -> bytes:
-    return transcript(LABEL_FILE_CHUNK, index.to_bytes(8, "big"), b"\x01" if final else b"\x00", ciphertext)
+    return chunk_mac_prefix(index, final, len(ciphertext)) + ciphertext
 
 
 def file_signature_input(room: str, sender: str, message_id: str, sha256: bytes, size: int) -> bytes:
