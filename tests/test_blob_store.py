@@ -118,6 +118,35 @@ async def test_upload_that_fails_half_way_leaves_no_half_blob(adapter):
     assert adapter.partials() == []
 
 
+async def test_concat_stores_the_sources_one_after_another(adapter):
+    store = adapter.store
+    pieces = [os.urandom(PART + 7), os.urandom(3), os.urandom(PART // 2)]
+    sources = [_new_id() for _ in pieces]
+    for source, piece in zip(sources, pieces):
+        await store.put(source, _chunks(piece), max_bytes=len(piece))
+    joined = b"".join(pieces)
+    blob_id = _new_id()
+    assert await store.concat(blob_id, sources, max_bytes=len(joined)) == len(joined)
+    assert await _read_all(store, blob_id) == joined
+    assert await _read_all(store, sources[1]) == pieces[1]  # the sources stay until deleted
+
+
+@pytest.mark.parametrize("problem", ["missing source", "too large"])
+async def test_concat_that_fails_leaves_no_blob(adapter, problem):
+    store = adapter.store
+    sources = [_new_id(), _new_id()]
+    await store.put(sources[0], _chunks(os.urandom(PART + 1)), max_bytes=PART + 1)
+    if problem == "too large":
+        await store.put(sources[1], _chunks(b"xy"), max_bytes=2)
+    blob_id = _new_id()
+    with pytest.raises(BlobNotFound if problem == "missing source" else BlobTooLarge):
+        await store.concat(blob_id, sources, max_bytes=PART + 2)
+    with pytest.raises(BlobNotFound):
+        await store.size(blob_id)
+    assert blob_id not in await _ids(store)
+    assert adapter.partials() == []
+
+
 async def test_missing_blob_is_not_found(adapter):
     with pytest.raises(BlobNotFound):
         await _read_all(adapter.store, _new_id())

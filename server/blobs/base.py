@@ -41,6 +41,11 @@ class BlobStore(Protocol):
     async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
         """Store the chunks under ``blob_id``; return the size in bytes."""
 
+    async def concat(self, blob_id: str, sources: list[str], *, max_bytes: int) -> int:
+        """Store the blobs ``sources``, one after another, as ``blob_id`` (as
+        atomic as ``put``); return the size. ``BlobNotFound`` if a source is
+        missing, ``BlobTooLarge`` past ``max_bytes``."""
+
     def read(self, blob_id: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         """Yield the blob's bytes; raise ``BlobNotFound`` if it is not there."""
 

@@ -110,6 +110,13 @@ class S3BlobStore:
                 # Shielded: a cancelled upload must still release the parts it stored.
                 await asyncio.shield(self._abort(s3, key, upload_id))
 
+    async def concat(self, blob_id: str, sources: list[str], *, max_bytes: int) -> int:
+        async def chunks():
+            for source in sources:
+                async for chunk in self.read(source):
+                    yield chunk
+        return await self.put(blob_id, chunks(), max_bytes=max_bytes)
+
     async def _upload_part(self, s3, key: str, upload_id: str, number: int, data: bytes) -> dict:
         response = await s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)
         return {"PartNumber": number, "ETag": response["ETag"]}

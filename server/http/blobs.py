@@ -103,13 +103,8 @@ async def complete_upload(request: web.Request) -> web.Response:
                 raise Conflict(_("This upload was already completed or cancelled."))
         raise Invalid(_("The upload is not complete: some parts are missing."))
 
-    async def assembled():
-        for part in parts:
-            async for chunk in store.read(part.blob_id):
-                yield chunk
-
     try:
-        size = await store.put(upload.blob_id, assembled(), max_bytes=upload.size)
+        size = await store.concat(upload.blob_id, [part.blob_id for part in parts], max_bytes=upload.size)
     except (BlobNotFound, BlobTooLarge):
         async with transaction(request) as db:
             if not await blobs.upload_exists(db, upload.id):  # a concurrent complete took the parts
