@@ -89,9 +89,7 @@ class JsChunkDecryptor(_Hashing, ChunkDecryptor):
         if self.received > blob_size(self.ref.size):
             raise BadMac("the file is longer than its sender said: it was altered")
         out, offset = [], 0
-        while offset < total:
-            if self.index >= self.count:  # unreachable: the length check above
-                raise BadMac("the file is longer than its sender said: it was altered")
+        while offset < total:  # every byte belongs to a chunk: the length check above
             length = self._next_length()
             take = min(length - self._filled, total - offset)
             self._pending.set(data.subarray(offset, offset + take), MAC_PREFIX_SIZE + self._filled)
@@ -127,9 +125,10 @@ class JsChunkDecryptor(_Hashing, ChunkDecryptor):
             self._hash(self.digest, self._unhashed)
             self._unhashed = None
 
+    def _leftover(self) -> int:
+        return self._filled
+
     async def finish(self, **kwargs):
         if self._state == "open":
             self._hash_previous()
-        if self._filled:  # a chunk begun but never completed: the same refusal as bytes left over
-            self.buffer = bytearray(self._filled)
         return await super().finish(**kwargs)

@@ -190,6 +190,10 @@ class ChunkDecryptor:
         final = self.index == self.count - 1
         return (self.ref.size - self.index * CHUNK_SIZE if final else CHUNK_SIZE) + MAC_SIZE
 
+    def _leftover(self) -> int:
+        """Bytes of a chunk begun but never completed."""
+        return len(self.buffer)
+
     def _check_open(self) -> None:
         if self._state != "open":
             raise BadMac("this download was already " + ("refused" if self._state == "refused" else "finished"))
@@ -230,7 +234,7 @@ class ChunkDecryptor:
     async def finish(self, *, room: str, sender: str, message_id: str, sender_public_key: bytes) -> VerifiedFile:
         self._check_open()
         self._state = "refused"
-        if self.index != self.count or self.buffer:
+        if self.index != self.count or self._leftover():
             raise BadMac("the file ended early: it was truncated")
         if not hmac.compare_digest(self.digest.digest(), self.ref.sha256):
             raise BadMac("the file's SHA-256 does not match what the sender signed")
