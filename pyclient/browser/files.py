@@ -69,16 +69,8 @@ class PageUploads(SignedUploads):
 
     parts_at_once = 2
 
-    def __init__(self, attachments: "Attachments"):
-        super().__init__(attachments.signed_json)
-        self._attachments = attachments
-
     async def put(self, upload_id: str, number: int, body) -> None:
-        sha256 = js.Uint8Array.new(await self._attachments.session.backend.sha256_js(body)).to_bytes()
-        path = f"/api/uploads/{upload_id}/parts/{number}"
-        headers = await self._attachments.sign("PUT", path, body_sha256=sha256)
-        response = await self._attachments.session.api.fetch("PUT", path, js.Blob.new(to_js([body])), headers)
-        await self._attachments.session.api.json(response)
+        await self._signed_json("PUT", f"/api/uploads/{upload_id}/parts/{number}", js_body=body)
 
 
 def human_size(size: int) -> str:
@@ -156,12 +148,18 @@ class Attachments:
                                   body_sha256=body_sha256, keyid=session.me["id"], created=int(js.Date.now() / 1000),
                                   random_bytes=os.urandom)
 
-    async def signed(self, method: str, path: str, body: bytes = b""):
-        headers = await self.sign(method, path, body)
-        return await self.session.api.fetch(method, path, body if body else None, headers)
+    async def signed(self, method: str, path: str, body: bytes = b"", *, js_body=None):
+        """A request signed by the user's key. ``js_body``: a body in JS memory
+        (a Uint8Array), hashed by WebCrypto and sent as a Blob without entering Python."""
+        if js_body is None:
+            headers = await self.sign(method, path, body)
+            return await self.session.api.fetch(method, path, body if body else None, headers)
+        sha256 = js.Uint8Array.new(await self.session.backend.sha256_js(js_body)).to_bytes()
+        headers = await self.sign(method, path, body_sha256=sha256)
+        return await self.session.api.fetch(method, path, js_body, headers)
 
-    async def signed_json(self, method: str, path: str, body: bytes = b"") -> dict:
-        return await self.session.api.json(await self.signed(method, path, body))
+    async def signed_json(self, method: str, path: str, body: bytes = b"", **kwargs) -> dict:
+        return await self.session.api.json(await self.signed(method, path, body, **kwargs))
 
     def progress(self, done: int, total: int, label: str) -> None:
         bar = by_id("upload-progress")
@@ -201,7 +199,7 @@ class Attachments:
                 raise Cancelled()
 
         try:
-            return await upload_file(session.backend, PageUploads(self) if in_js else SignedUploads(self.signed_json),
+            return await upload_file(session.backend, (PageUploads if in_js else SignedUploads)(self.signed_json),
                                      read_chunk, size=int(file.size), key=os.urandom(32), iv=os.urandom(16),
                                      room_id=room_id, sender_id=session.me["id"], message_id=message_id,
                                      signing_key=session.private_key, name=file.name, mime=file.type,

@@ -25,7 +25,7 @@ class Api:
         self.origin = window.location.origin
 
     async def fetch(self, method: str, path: str, body=None, headers: dict | None = None):
-        """The raw Response; ``body`` is text, bytes or a JS Blob. Network failures become ApiError."""
+        """The raw Response; ``body`` is text, bytes, or JS bytes (a Uint8Array or a Blob). Network failures become ApiError."""
         headers = {"Accept": "application/json", **(headers or {})}
         if method not in ("GET", "HEAD"):
             headers["X-CSRF-Token"] = self.csrf
@@ -33,7 +33,8 @@ class Api:
         if body is not None:
             # Bytes go as a Blob: a Uint8Array body costs Chromium seconds per
             # megabytes-long request in this worker, a Blob body almost nothing.
-            options["body"] = js.Blob.new(to_js([to_js(body)])) if isinstance(body, bytes) else body
+            options["body"] = body if isinstance(body, str) else \
+                js.Blob.new(to_js([to_js(body) if isinstance(body, bytes) else body]))
         try:
             return await js.fetch(self.origin + path, to_js(options, dict_converter=js.Object.fromEntries))
         except Exception:
