@@ -127,7 +127,8 @@ class Attachments:
         listing = by_id("pending-files")
         clear(listing)
         for index, file in enumerate(self.pending):
-            item = make("li", f"{safe_file_name(file.name)} ({human_size(file.size)})", "pending-file")
+            item = make("li", cls="pending-file")
+            item.appendChild(make("span", f"{safe_file_name(file.name)} ({human_size(file.size)})", "pending-name"))
             remove = make("button", "✕", "link", type="button", aria_label=_("Remove this file"))
             on(remove, "click", self._remover(index))
             item.appendChild(remove)
