@@ -66,13 +66,7 @@ async def rate_limiter_ctx(app: web.Application):
 
 async def bus_ctx(app: web.Application):
     redis_url = app[app_keys.config].redis_url
-    if not redis_url:
-        app[app_keys.bus] = bus = Bus()
-        bus.backlog = app[app_keys.config].socket_send_queue
-        bus.clock = lambda: app_now(app)
-        yield
-        return
-    bus = RedisBus(redis_url)
+    bus = RedisBus(redis_url) if redis_url else Bus()
     bus.backlog = app[app_keys.config].socket_send_queue
     bus.clock = lambda: app_now(app)
     await bus.start()

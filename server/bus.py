@@ -95,6 +95,12 @@ class Bus:
         self._in_order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # create_app sets the server's
 
+    async def start(self) -> None:
+        """Nothing to connect to in one process (RedisBus subscribes here)."""
+
+    async def close(self) -> None:
+        pass
+
     @contextlib.asynccontextmanager
     async def in_order(self, key: str):
         """Held from storing a room's message to publishing it, so that this
