@@ -21,7 +21,7 @@ from .account import AccountSettings
 from .auth import SignIn, forget_unlock, remember_unlock, remembered_unlock
 from .composer import Composer
 from .conversation import Conversation
-from .dates import Dates
+from .dates import page_dates
 from .details import RoomDetails
 from .dom import attach_listeners, on, set_text, show, toast
 from .env import IN_WORKER, document, now_ms, page_state, window
@@ -71,7 +71,7 @@ class App:
         i18n.load(state["catalog"], state["language"])
         session = self.session = Session(Api(state["csrf"]), make_backend(state["backend"] == "pure"))
         rooms = self.rooms = RoomList()
-        dates = Dates()
+        dates = page_dates()
         self.socket: Socket | None = None
         self.verification: Verification | None = None
         self.keyring = KeyRing(session, step=step, on_rotated=self.on_key_rotated)

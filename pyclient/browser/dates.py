@@ -7,6 +7,7 @@ page). Which day is "Today" or "Yesterday" is ``pyclient.timeline.relative_day``
 (pure): this module only puts it into words.
 """
 
+import functools
 from datetime import date
 
 import js
@@ -81,11 +82,12 @@ class Dates:
         return self._short.format(moment)
 
 
-_shared: list = []
+@functools.cache
+def page_dates() -> Dates:
+    """The page's one ``Dates``: its formatters are made once, in the page's language."""
+    return Dates()
 
 
 def format_datetime(iso: str) -> str:
-    """Date and time of an ISO 8601 instant on the reader's clock, for views that have no ``Dates``."""
-    if not _shared:
-        _shared.append(Dates())
-    return _shared[0].medium(iso)
+    """Date and time of an ISO 8601 instant on the reader's clock."""
+    return page_dates().medium(iso)

@@ -1,6 +1,7 @@
 """Small DOM helpers. User data is only ever set as text, never as HTML."""
 
 import asyncio
+import functools
 import inspect
 import json
 
@@ -124,8 +125,11 @@ def tree(tag: str, *children, cls: str | None = None, **attrs) -> list:
     return [tag, attributes, *[child for child in children if child is not None]]
 
 
+@functools.lru_cache(maxsize=64)
 def qr_data_uri(text: str) -> str:
-    """``text`` as a QR code, an SVG data URI (segno picks numeric mode for a safety number's digits)."""
+    """``text`` as a QR code, an SVG data URI (segno picks numeric mode for a
+    safety number's digits). Kept: the member list is drawn again on every
+    change, and its safety numbers rarely change."""
     import segno  # imported on first use: it is not needed to boot the page
     return segno.make(text, error="m", micro=False).svg_data_uri(scale=4)
 
