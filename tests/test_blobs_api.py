@@ -141,6 +141,27 @@ async def test_incomplete_upload_leaves_no_blob(room, app_server):
     assert [blob async for blob in store.list_ids()] == []
 
 
+async def test_a_part_lost_in_a_power_cut_makes_complete_refuse_and_leaves_no_blob(room, app_server):
+    """Parts are not fsynced: after a power cut one may be shorter than the
+    server recorded. Complete must notice instead of storing a short file."""
+    from server import app_keys
+    from server.models import Upload
+    from server.domain.blobs import part_blob_id
+
+    alice, _, _, room_id = room
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 100}')
+    upload_id = (await response.json())["upload"]
+    assert (await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/0", b"x" * 100)).status == 200
+    store = app_server.app[app_keys.blob_store]
+    async with app_server.app[app_keys.sessionmaker]() as db:
+        part = store._path(part_blob_id(await db.get(Upload, upload_id), 0))
+    part.write_bytes(b"x" * 60)  # what the disk kept
+    response = await signed(alice, "POST", f"/api/uploads/{upload_id}/complete")
+    assert response.status == 400
+    assert "could not be assembled" in (await response.json())["error"]["message"]
+    assert [blob async for blob in store.list_ids()] == [part.name]  # the part, until the upload is swept
+
+
 async def test_abandoned_uploads_stop_counting_against_the_quota_and_are_forgotten(room, app_server):
     from datetime import datetime, timedelta, timezone
 

@@ -38,8 +38,10 @@ def check_blob_id(blob_id: str) -> str:
 
 
 class BlobStore(Protocol):
-    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
-        """Store the chunks under ``blob_id``; return the size in bytes."""
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int, durable: bool = True) -> int:
+        """Store the chunks under ``blob_id``; return the size in bytes.
+        ``durable=False``: a power cut may lose or shorten the blob (no fsync;
+        for an upload's parts, which live seconds and which ``concat`` checks)."""
 
     async def concat(self, blob_id: str, sources: list[str], *, max_bytes: int) -> int:
         """Store the blobs ``sources``, one after another, as ``blob_id`` (as

@@ -25,14 +25,15 @@ class LocalBlobStore:
         return self.root / blob_id[:2] / blob_id
 
     @contextlib.asynccontextmanager
-    async def _writing(self, blob_id: str):
+    async def _writing(self, blob_id: str, durable: bool = True):
         """A handle to write ``blob_id`` into; the blob appears only if the block ends without an error."""
         final = self._path(blob_id)
         partial = self.tmp / f"{blob_id}.{secrets.token_hex(4)}.part"
         handle = await asyncio.to_thread(open, partial, "xb")
         try:
             yield handle
-            await asyncio.to_thread(_flush_and_sync, handle)
+            if durable:
+                await asyncio.to_thread(_flush_and_sync, handle)
             handle.close()
             final.parent.mkdir(exist_ok=True)
             os.replace(partial, final)
@@ -42,9 +43,9 @@ class LocalBlobStore:
             partial.unlink(missing_ok=True)
             raise
 
-    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int, durable: bool = True) -> int:
         size = 0
-        async with self._writing(blob_id) as handle:
+        async with self._writing(blob_id, durable) as handle:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:

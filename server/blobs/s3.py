@@ -78,7 +78,7 @@ class S3BlobStore:
     def _key(self, blob_id: str) -> str:
         return self.prefix + check_blob_id(blob_id)
 
-    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int, durable: bool = True) -> int:
         key = self._key(blob_id)
         s3 = await self.client()
         buffer = bytearray()

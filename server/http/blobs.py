@@ -77,7 +77,9 @@ async def put_part(request: web.Request) -> web.Response:
         await blobs.check_part(db, upload, number, len(body))
     store = request.app[app_keys.blob_store]
     part_blob = blobs.part_blob_id(upload, number)  # derived, so a crash mid-write still finds it
-    await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE)
+    # Not fsynced: a part lives only until complete, which writes the file and
+    # fsyncs that, and a part a power cut took leaves the file short (refused there).
+    await store.put(part_blob, _one(body), max_bytes=blobs.PART_SIZE, durable=False)
     try:
         async with transaction(request) as db:
             await blobs.add_part(db, upload, number, len(body), now=utcnow(request))
@@ -105,6 +107,9 @@ async def complete_upload(request: web.Request) -> web.Response:
 
     try:
         size = await store.concat(upload.blob_id, [part.blob_id for part in parts], max_bytes=upload.size)
+        if size != upload.size:  # a part the store lost or cut short
+            await store.delete(upload.blob_id)
+            raise BlobNotFound(upload.blob_id)
     except (BlobNotFound, BlobTooLarge):
         async with transaction(request) as db:
             if not await blobs.upload_exists(db, upload.id):  # a concurrent complete took the parts
