@@ -33,6 +33,11 @@ MB = 1_000_000
 # Without it Chromium answers measureUserAgentSpecificMemory only at its next garbage collection.
 MEMORY_ARGS = ["--enable-blink-features=ForceEagerMeasureMemory"]
 ENDED = ("verified", "refused", "error")
+LONG_TASKS = """
+window.__longTasks = [];
+new PerformanceObserver(list => { for (const entry of list.getEntries()) window.__longTasks.push(entry.duration); })
+  .observe({type: "longtask", buffered: true});
+"""
 # Waits in the page on DOM changes: Playwright's own waits poll on every
 # animation frame, which costs the pages' main threads more than the app does.
 MORE_THAN = """([selector, count]) => new Promise(resolve => {
@@ -68,6 +73,7 @@ def send_and_receive(alice: Person, bob: Person, path: Path, size: int, *, memor
     before = boxes.count()
     ended = ", ".join(f'{selector}[data-state="{state}"]' for state in ENDED)
     alice.attach([str(path)])
+    seen = [person.page.evaluate("window.__longTasks.length") for person in (alice, bob)]
     sender, receiver = PeakMemory(alice), PeakMemory(bob)
     if memory:
         sender.start()
@@ -90,7 +96,9 @@ def send_and_receive(alice: Person, bob: Person, path: Path, size: int, *, memor
         bob.page.evaluate(MORE_THAN, [ended, before])
     downloaded = time.perf_counter() - started
     expect(box).to_have_attribute("data-state", "verified")
-    return {"upload": size / MB / uploaded, "download": size / MB / downloaded,
+    sender_long, receiver_long = (sum(1 for duration in person.page.evaluate("window.__longTasks")[before:]
+                                      if duration > 50) for person, before in zip((alice, bob), seen))
+    return {"sender_long_tasks": sender_long, "receiver_long_tasks": receiver_long,"upload": size / MB / uploaded, "download": size / MB / downloaded,
             "end_to_end": size / MB / (uploaded + downloaded),
             "sender_mb": sender.above_baseline_mb, "receiver_mb": receiver.above_baseline_mb}
 
@@ -99,6 +107,7 @@ def pair(browser, server, suffix: str, backend: str) -> tuple[Person, Person]:
     people = []
     for name in (f"alice{suffix}", f"bob{suffix}"):
         context = browser.new_context(accept_downloads=False)
+        context.add_init_script(LONG_TASKS)
         page = context.new_page()
         person = Person(name, page, server)
         person.register()  # account set-up on WebCrypto: pure PBKDF2 and RSA-3072 take minutes
@@ -131,6 +140,9 @@ def main() -> None:
                     figures = " ".join(f"{run[key]:.1f}" for run in runs)
                     print(f"  {label:22}{statistics.median(run[key] for run in runs):8.1f} MB/s   "
                           f"(goal >= {goal}; runs: {figures})")
+                print(f"  main-thread tasks over 50 ms during the runs: sender "
+                      f"{sum(run['sender_long_tasks'] for run in runs)}, receiver "
+                      f"{sum(run['receiver_long_tasks'] for run in runs)}   (goal 0)")
                 watched = send_and_receive(alice, bob, big, BIG, memory=True)
                 print(f"  peak memory above baseline, page and worker: sender {watched['sender_mb']:.1f} MB, "
                       f"receiver {watched['receiver_mb']:.1f} MB   (goal < 64)")
