@@ -25,7 +25,8 @@ class Api:
         self.origin = window.location.origin
 
     async def fetch(self, method: str, path: str, body=None, headers: dict | None = None):
-        """The raw Response; ``body`` is text, bytes, or JS bytes (a Uint8Array or a Blob). Network failures become ApiError."""
+        """The raw Response; ``body`` is text, bytes, or JS bytes (a Uint8Array
+        or a Blob). Network failures become ApiError."""
         headers = {"Accept": "application/json", **(headers or {})}
         if method not in ("GET", "HEAD"):
             headers["X-CSRF-Token"] = self.csrf
