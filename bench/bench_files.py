@@ -98,8 +98,9 @@ def send_and_receive(alice: Person, bob: Person, path: Path, size: int, *, memor
     expect(box).to_have_attribute("data-state", "verified")
     sender_long, receiver_long = (sum(1 for duration in person.page.evaluate("window.__longTasks")[before:]
                                       if duration > 50) for person, before in zip((alice, bob), seen))
-    return {"sender_long_tasks": sender_long, "receiver_long_tasks": receiver_long,"upload": size / MB / uploaded, "download": size / MB / downloaded,
+    return {"upload": size / MB / uploaded, "download": size / MB / downloaded,
             "end_to_end": size / MB / (uploaded + downloaded),
+            "sender_long_tasks": sender_long, "receiver_long_tasks": receiver_long,
             "sender_mb": sender.above_baseline_mb, "receiver_mb": receiver.above_baseline_mb}
 
 
@@ -123,8 +124,8 @@ def pair(browser, server, suffix: str, backend: str) -> tuple[Person, Person]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        server = start_server(tmp / "data", tmp / "server.log",
-                              SEALROOM_MAX_UPLOAD_BYTES=str(2 * BIG), SEALROOM_USER_QUOTA_BYTES=str((RUNS + 2) * 2 * BIG))
+        server = start_server(tmp / "data", tmp / "server.log", SEALROOM_MAX_UPLOAD_BYTES=str(2 * BIG),
+                              SEALROOM_USER_QUOTA_BYTES=str((RUNS + 2) * 2 * BIG))
         big, small = tmp / "big.bin", tmp / "small.bin"
         big.write_bytes(os.urandom(BIG))
         small.write_bytes(os.urandom(SMALL))

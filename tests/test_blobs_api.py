@@ -117,6 +117,28 @@ async def test_oversize_upload_is_413_before_any_byte(room, config):
     assert "too large" in (await response.json())["error"]["message"]
 
 
+async def test_a_2_gib_file_fits_when_the_server_allows_2_gib(aiohttp_server, aiohttp_client, tmp_path):
+    """The largest SEALROOM_MAX_UPLOAD_BYTES: its file is accepted, up to its last part; one byte more is not."""
+    from pyclient.protocol.attachment import blob_size
+    from server.app import create_app
+    from server.config import Config
+
+    largest = 2 * 1024 ** 3
+    server = await aiohttp_server(create_app(Config(data_dir=tmp_path / "data", max_upload_bytes=largest,
+                                                    user_quota_bytes=2 * largest)))
+    alice = await register(await aiohttp_client(server), "alice", 0)
+    await register(await aiohttp_client(server), "bob", 1)
+    room_id = (await (await alice.post("/api/rooms", {"name": "Big", "members": ["bob"]})).json())["room"]["id"]
+    size = blob_size(largest)
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", json.dumps({"size": size + 1}).encode())
+    assert response.status == 413
+    response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", json.dumps({"size": size}).encode())
+    assert response.status == 201, await response.text()
+    upload_id, last = (await response.json())["upload"], (size - 1) // PART_SIZE
+    response = await signed(alice, "PUT", f"/api/uploads/{upload_id}/parts/{last}", b"x" * (size - last * PART_SIZE))
+    assert response.status == 200, await response.text()
+
+
 async def test_part_larger_than_announced_is_refused(room):
     alice, _, _, room_id = room
     response = await signed(alice, "POST", f"/api/rooms/{room_id}/uploads", b'{"size": 4}')
