@@ -14,8 +14,21 @@ _proxies = []  # event handlers must outlive the call that registered them
 _pending: list[tuple[str, str, object]] = []  # listeners by element id, waiting for attach_listeners()
 
 
+_elements: dict = {}  # element id -> the proxy last made for it
+
+
 def by_id(element_id: str):
-    return document.getElementById(element_id)
+    """The element with this id. From the worker, making a proxy for an element
+    costs 10–30 ms (PyScript learns the object's shape in many round trips to
+    the page), and reading one property of it about 0.3 ms: so each element's
+    proxy is kept, and used again while the element is still in the page."""
+    element = _elements.get(element_id)
+    if element is not None and element.isConnected:
+        return element
+    element = document.getElementById(element_id)
+    if element is not None:
+        _elements[element_id] = element
+    return element
 
 
 def show(element_id: str, visible: bool = True) -> None:
