@@ -118,3 +118,47 @@ def test_every_vector_kind_is_one_the_spec_lists():
 def test_independent_decoder_reaches_the_vector_outcome(path):
     vector = json.loads(path.read_text())
     assert _outcome(vector) == vector["expect"]
+
+
+async def test_a_file_of_several_chunks_from_pyclient_opens_with_the_spec_decoder():
+    """The attachment vectors hold one chunk each. This covers what they cannot:
+    chunk numbers above 0 in each MAC, the counter stepped per chunk (from an IV
+    about to wrap), and only the last chunk marked final, as pyclient uploads them."""
+    import secrets
+
+    from pyclient.crypto.native import NativeBackend
+    from pyclient.protocol.attachment import CHUNK_SIZE, MAC_SIZE, encode_file_ref
+    from pyclient.transfer import upload_file
+    from tests.helpers import fixed_keypair
+
+    data = secrets.token_bytes(2 * CHUNK_SIZE + 777)
+    parts = {}
+
+    class Uploads:
+        async def start(self, room_id, size):
+            return "u", CHUNK_SIZE + MAC_SIZE  # one chunk per part
+
+        async def put(self, upload_id, number, body):
+            parts[number] = body
+
+        async def complete(self, upload_id):
+            return "b" * 32
+
+        async def cancel(self, upload_id):
+            raise AssertionError("nothing failed")
+
+    async def read(start, end):
+        return data[start:end]
+
+    private_key, public_key = fixed_keypair(0)
+    context = {"room": "r" * 32, "sender": "s" * 32, "message_id": "m" * 32}
+    ref = await upload_file(NativeBackend(), Uploads(), read, size=len(data), key=secrets.token_bytes(32),
+                            iv=b"\xff" * 16, room_id=context["room"], sender_id=context["sender"],
+                            message_id=context["message_id"], signing_key=private_key, name="a.bin",
+                            mime="application/octet-stream")
+    assert sorted(parts) == [0, 1, 2]
+    blob = b"".join(parts[number] for number in sorted(parts))
+    assert spec.open_attachment(encode_file_ref(ref), blob, sender_spki=public_key, **context) == data
+    swapped = parts[1] + parts[0] + parts[2]
+    with pytest.raises(spec.Refused):
+        spec.open_attachment(encode_file_ref(ref), swapped, sender_spki=public_key, **context)
