@@ -5,14 +5,14 @@ sessionStorage, as two people on two machines. Every request that leaves
 127.0.0.1 is blocked and recorded, and a test fails if there was any.
 """
 
+import contextlib
+import dataclasses
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
-import contextlib
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -3,7 +3,6 @@ person (or each browser of one person) a browser context of its own:
 change the password, delete the account, leave a room, remove a member,
 delete a room now (docs/protocol.md 4.5 and 8.2)."""
 
-
 from playwright.sync_api import expect
 
 from .conftest import BOOT_TIMEOUT_MS, PASSWORD, PHONE, wait_until

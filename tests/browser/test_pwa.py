@@ -82,7 +82,6 @@ def test_a_share_from_another_app_is_sent_encrypted_to_the_room_the_person_picks
     assert secret.encode() not in database and b"trip notes" not in database
 
 
-
 OFFLINE_PAGE = """async () => {
   for (const name of await caches.keys()) {
     if (!name.startsWith("sealroom-shell-")) continue;
